@@ -1,0 +1,72 @@
+// Shared by the project's Node scripts: where wrangler is, the environment it runs with, .dev.vars.
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+export const DEV_VARS = path.join(ROOT, ".dev.vars");
+const WRANGLER = path.join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
+
+/** No telemetry, no cf.json fetch, never a prompt (see ../shared/TOOLCHAIN.md "Pitfalls"). */
+export function wranglerEnv(extra = {}) {
+  return {
+    ...process.env,
+    WRANGLER_SEND_METRICS: "false",
+    CLOUDFLARE_CF_FETCH_ENABLED: "false",
+    ...extra,
+  };
+}
+
+/** Runs wrangler to completion; stdin is ignored so it can never wait on a prompt. */
+export function runWrangler(args, { quiet = false } = {}) {
+  const result = spawnSync(process.execPath, [WRANGLER, ...args], {
+    cwd: ROOT,
+    env: wranglerEnv({ CI: "true" }),
+    stdio: ["ignore", quiet ? "pipe" : "inherit", quiet ? "pipe" : "inherit"],
+    encoding: "utf8",
+  });
+  if (result.status !== 0) {
+    if (quiet) process.stderr.write(`${result.stdout ?? ""}${result.stderr ?? ""}`);
+    throw new Error(`wrangler ${args.slice(0, 3).join(" ")} failed (exit ${result.status})`);
+  }
+  return result.stdout ?? "";
+}
+
+export function spawnWrangler(args) {
+  return spawn(process.execPath, [WRANGLER, ...args], { cwd: ROOT, env: wranglerEnv(), stdio: "inherit" });
+}
+
+/** `wrangler d1 migrations apply` asks "continue?" unless CI is set; runWrangler sets it. */
+export function applyMigrations(where, options) {
+  runWrangler(["d1", "migrations", "apply", "DB", where], options);
+}
+
+function randomHex(bytes) {
+  return Buffer.from(crypto.getRandomValues(new Uint8Array(bytes))).toString("hex");
+}
+
+/** Creates .dev.vars with fresh development secrets when it is absent; returns whether it did. */
+export function ensureDevVars() {
+  if (existsSync(DEV_VARS)) return false;
+  const lines = [
+    "# Local development secrets, created by `npm start` (git-ignored). Names: CONTRACT §2.",
+    `EXTEND_SIGNING_SECRETS=wss_dev_${randomHex(24)}`,
+    `ALFRED_WEBHOOK_TOKENS=${randomHex(24)}`,
+    "ALFRED_COMPANY_IDS=",
+    "",
+  ];
+  writeFileSync(DEV_VARS, lines.join("\n"), { mode: 0o600 });
+  return true;
+}
+
+/** Reads KEY=VALUE lines of .dev.vars (quotes stripped). */
+export function readDevVars() {
+  if (!existsSync(DEV_VARS)) return {};
+  const vars = {};
+  for (const line of readFileSync(DEV_VARS, "utf8").split(/\r?\n/)) {
+    const match = /^\s*([A-Z0-9_]+)\s*=\s*(.*?)\s*$/.exec(line);
+    if (match) vars[match[1]] = match[2].replace(/^(["'])(.*)\1$/, "$2");
+  }
+  return vars;
+}

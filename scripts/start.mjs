@@ -1,0 +1,27 @@
+#!/usr/bin/env node
+// `npm start [-- wrangler dev options]`: creates .dev.vars if absent, applies local D1 migrations,
+// then runs `wrangler dev` on 127.0.0.1:8787. Options given after `--` override those defaults
+// (`npm start -- --port 9000`); npm appends them here rather than to a chained script.
+import { applyMigrations, DEV_VARS, ensureDevVars, spawnWrangler } from "./lib.mjs";
+
+const forwarded = process.argv.slice(2);
+const has = (flag) => forwarded.some((arg) => arg === flag || arg.startsWith(`${flag}=`));
+
+if (ensureDevVars()) {
+  console.log(
+    `Created ${DEV_VARS} with development secrets (EXTEND_SIGNING_SECRETS, ALFRED_WEBHOOK_TOKENS).`,
+  );
+}
+console.log("Applying local D1 migrations…");
+applyMigrations("--local", { quiet: true });
+
+const defaults = [];
+if (!has("--ip")) defaults.push("--ip", "127.0.0.1");
+if (!has("--port")) defaults.push("--port", "8787");
+if (!has("--show-interactive-dev-session")) defaults.push("--show-interactive-dev-session=false");
+
+const child = spawnWrangler(["dev", ...defaults, ...forwarded]);
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
+  process.on(signal, () => child.kill(signal));
+}
+child.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

@@ -1,0 +1,50 @@
+/**
+ * @module `GET /v1/jobs/:jobKey` and `GET /v1/jobs/:jobKey/events/:eventId`, answered from the job's
+ * Durable Object, so they reflect every event that got a 2xx (CONTRACT §3.3 "Consistency", §5).
+ * The job key may appear as is (`extend:classify_run:clr_x`) or percent-encoded.
+ */
+import type { Context } from "hono";
+import { ApiError } from "../http/errors";
+import type { LedgerGateway } from "../ingest/ledger-gateway";
+import type { ApiEnv } from "./auth";
+import { canSee } from "./tokens";
+
+const PREFIX = "/v1/jobs/";
+const JOB_KEY = /^[a-z0-9_]+:[a-z0-9_]+:.+$/;
+
+function notFound(what: string): ApiError {
+  return new ApiError("not_found", `${what} was not found.`);
+}
+
+function decode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw notFound("The job");
+  }
+}
+
+/** Splits `/v1/jobs/<key>[/events/<eventId>]` on the raw path, before any decoding. */
+function target(c: Context<ApiEnv>): { jobKey: string; eventId: string | null } {
+  const rest = new URL(c.req.url).pathname.slice(PREFIX.length);
+  const segments = rest.split("/");
+  if (segments.length >= 3 && segments.at(-2) === "events") {
+    return {
+      jobKey: decode(segments.slice(0, -2).join("/")),
+      eventId: decode(segments.at(-1) ?? ""),
+    };
+  }
+  return { jobKey: decode(rest), eventId: null };
+}
+
+export async function getJobRoute(c: Context<ApiEnv>, ledgers: LedgerGateway): Promise<Response> {
+  const { jobKey, eventId } = target(c);
+  if (!JOB_KEY.test(jobKey)) throw notFound("The job");
+  const detail = await ledgers.detail(jobKey);
+  if (detail === null || !canSee(c.get("scope"), detail)) throw notFound("The job");
+  if (eventId === null) return c.json(detail);
+
+  const raw = eventId.length === 0 ? null : await ledgers.rawEvent(jobKey, eventId);
+  if (raw === null) throw notFound("The event");
+  return new Response(raw, { headers: { "content-type": "application/json" } });
+}

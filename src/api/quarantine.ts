@@ -1,0 +1,50 @@
+/**
+ * @module `GET /v1/quarantine` and `GET /v1/quarantine/:id` — authentic deliveries that could not be
+ * parsed, newest first, and each raw body byte for byte (CONTRACT §5). A company-scoped token sees
+ * no quarantine: an unparsed body cannot be attributed to a company.
+ */
+import type { Context } from "hono";
+import { ApiError } from "../http/errors";
+import { SOURCES } from "../ledger/types";
+import { listQuarantine, readQuarantined } from "../projection/quarantine";
+import type { ApiEnv } from "./auth";
+import { encodeCursor } from "./cursor";
+import { cursor, limit, list, within } from "./query";
+
+function unavailable(): never {
+  throw new ApiError("storage_unavailable", "The quarantine is unavailable; retry later.");
+}
+
+export async function listQuarantineRoute(c: Context<ApiEnv>): Promise<Response> {
+  const url = new URL(c.req.url);
+  const scope = c.get("scope");
+  const sources = within(list(url, "source", SOURCES), scope.source);
+  const size = limit(url);
+  const position = cursor(url);
+  if (scope.companyId !== null || sources?.length === 0) return c.json({ data: [], nextCursor: null });
+  const rows = await listQuarantine(c.env.DB, {
+    sources,
+    limit: size + 1,
+    after: position === null ? null : { receivedAt: position.t, id: position.k },
+  }).catch(unavailable);
+  const page = rows.slice(0, size);
+  const last = page.at(-1);
+  return c.json({
+    data: page.map(({ receivedAtMs: _, ...entry }) => entry),
+    nextCursor:
+      rows.length > size && last !== undefined ? encodeCursor({ t: last.receivedAtMs, k: last.id }) : null,
+  });
+}
+
+export async function getQuarantinedRoute(c: Context<ApiEnv>): Promise<Response> {
+  const scope = c.get("scope");
+  const found = await readQuarantined(c.env.DB, c.req.param("id") ?? "").catch(unavailable);
+  if (
+    found === null ||
+    scope.companyId !== null ||
+    (scope.source !== null && scope.source !== found.source)
+  ) {
+    throw new ApiError("not_found", "The quarantine entry was not found.");
+  }
+  return new Response(found.body, { headers: { "content-type": "application/json" } });
+}

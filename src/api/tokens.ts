@@ -1,0 +1,35 @@
+/**
+ * @module Read-API bearer tokens. Only a token's SHA-256 hash is stored (D1 `tokens`); a token may
+ * be scoped to one Alfred company and/or one source. A job outside a token's scope is answered 404,
+ * never 403, so a token cannot learn which jobs exist outside it (CONTRACT §5).
+ */
+import type { JobSummary, Source } from "../ledger/types";
+
+export interface TokenScope {
+  name: string;
+  companyId: string | null;
+  source: Source | null;
+}
+
+export async function sha256Hex(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return [...new Uint8Array(digest)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+}
+
+/** The scope of a live token, or null if the token is unknown or revoked. */
+export async function lookupToken(db: D1Database, token: string): Promise<TokenScope | null> {
+  const row = await db
+    .prepare("SELECT name, company_id, source FROM tokens WHERE token_hash = ? AND revoked_at IS NULL")
+    .bind(await sha256Hex(token))
+    .first<{ name: string; company_id: string | null; source: string | null }>();
+  if (row === null) return null;
+  return { name: row.name, companyId: row.company_id, source: row.source as Source | null };
+}
+
+/** Whether a job is inside a token's scope. A company scope sees only that company's Alfred jobs. */
+export function canSee(scope: TokenScope, job: Pick<JobSummary, "source" | "companyId">): boolean {
+  if (scope.source !== null && job.source !== scope.source) return false;
+  if (scope.companyId !== null && (job.source !== "alfred" || job.companyId !== scope.companyId))
+    return false;
+  return true;
+}

@@ -1,0 +1,65 @@
+/**
+ * @module The Hono application: webhook ingest, the read API, health. Built by {@link createApp} so
+ * tests can pass their own seams (a failing ledger, a fake outbound fetch) without patching the
+ * runtime.
+ */
+import { Hono } from "hono";
+import { type ApiEnv, requireToken } from "./api/auth";
+import { getJobRoute } from "./api/get-job";
+import { listJobsRoute } from "./api/list-jobs";
+import { getQuarantinedRoute, listQuarantineRoute } from "./api/quarantine";
+import type { Env } from "./env";
+import { ApiError, errorResponse } from "./http/errors";
+import { durableObjectLedgers, type LedgerGateway } from "./ingest/ledger-gateway";
+import { type IngestDeps, ingestDelivery } from "./ingest/pipeline";
+import type { Source } from "./ledger/types";
+import { VENDORS } from "./vendors/registry";
+
+export interface AppSeams {
+  ledgers?: (env: Env) => LedgerGateway;
+  fetch?: typeof fetch;
+  now?: () => number;
+}
+
+export function createApp(seams: AppSeams = {}) {
+  const deps = (env: Env): IngestDeps => ({
+    ledgers: seams.ledgers?.(env) ?? durableObjectLedgers(env),
+    // Resolved at call time, so the global fetch in force when a delivery arrives is used.
+    fetch: seams.fetch ?? ((input, init) => fetch(input, init)),
+    now: seams.now ?? Date.now,
+  });
+  const ingest = (source: Source) => {
+    const adapter = VENDORS[source];
+    if (adapter === undefined) throw new Error(`no adapter registered for ${source}`);
+    return adapter;
+  };
+
+  const app = new Hono<ApiEnv>();
+
+  app.onError((error) => {
+    if (error instanceof ApiError) return errorResponse(error);
+    console.log(JSON.stringify({ level: "error", msg: "unhandled error", error: String(error) }));
+    return errorResponse(new ApiError("internal_error", "Something went wrong on our side."));
+  });
+  app.notFound(() => errorResponse(new ApiError("not_found", "No such route.")));
+
+  app.get("/healthz", (c) => c.json({ ok: true }));
+
+  app.all("/webhooks/extend", (c) => ingestDelivery(ingest("extend"), c.req.raw, {}, c.env, deps(c.env)));
+  app.all("/webhooks/alfred/:token", (c) =>
+    ingestDelivery(ingest("alfred"), c.req.raw, { token: c.req.param("token") }, c.env, deps(c.env)),
+  );
+  app.all("/webhooks/alfred", (c) =>
+    ingestDelivery(ingest("alfred"), c.req.raw, { token: undefined }, c.env, deps(c.env)),
+  );
+
+  app.use("/v1/*", requireToken);
+  app.get("/v1/jobs", listJobsRoute);
+  app.get("/v1/jobs/*", (c) => getJobRoute(c, deps(c.env).ledgers));
+  app.get("/v1/quarantine", listQuarantineRoute);
+  app.get("/v1/quarantine/:id", getQuarantinedRoute);
+
+  return app;
+}
+
+export type App = ReturnType<typeof createApp>;

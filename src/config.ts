@@ -1,0 +1,38 @@
+/** @module Settings read from the environment, with the contract's defaults (CONTRACT §2). */
+import type { Env } from "./env";
+
+export interface Settings {
+  extendSecrets: string[];
+  alfredTokens: string[];
+  alfredCompanyIds: string[];
+  toleranceSeconds: number;
+  maxBodyBytes: number;
+}
+
+export const DEFAULT_TOLERANCE_SECONDS = 300;
+export const DEFAULT_MAX_BODY_BYTES = 5 * 1024 * 1024;
+/** Extend's SDK allows this much clock skew into the future. */
+export const FUTURE_SKEW_SECONDS = 60;
+
+function list(value: string | undefined): string[] {
+  return (value ?? "")
+    .split(",")
+    .map((item) => item.trim())
+    .filter((item) => item.length > 0);
+}
+
+function positiveInt(value: string | undefined, fallback: number): number {
+  if (value === undefined || value.trim() === "") return fallback;
+  const parsed = Number(value);
+  return Number.isInteger(parsed) && parsed > 0 ? parsed : fallback;
+}
+
+export function readSettings(env: Env): Settings {
+  return {
+    extendSecrets: list(env.EXTEND_SIGNING_SECRETS),
+    alfredTokens: list(env.ALFRED_WEBHOOK_TOKENS),
+    alfredCompanyIds: list(env.ALFRED_COMPANY_IDS),
+    toleranceSeconds: positiveInt(env.SIGNATURE_TOLERANCE_SECONDS, DEFAULT_TOLERANCE_SECONDS),
+    maxBodyBytes: positiveInt(env.MAX_BODY_BYTES, DEFAULT_MAX_BODY_BYTES),
+  };
+}

@@ -1,0 +1,19 @@
+/** @module The Worker's bindings and settings (CONTRACT §2). */
+import type { JobLedger } from "./ledger/job-ledger";
+
+export interface Env {
+  /** Summaries for the list API, read-API token hashes, quarantine. */
+  DB: D1Database;
+  /** One SQLite-backed object per job key. */
+  JOBS: DurableObjectNamespace<JobLedger>;
+  /** Comma-separated Extend endpoint signing secrets (`wss_…`). */
+  EXTEND_SIGNING_SECRETS?: string;
+  /** Comma-separated URL tokens: Alfred posts to `/webhooks/alfred/<token>`. */
+  ALFRED_WEBHOOK_TOKENS?: string;
+  /** Optional comma-separated allow-list of Alfred `company_id`; empty means any. */
+  ALFRED_COMPANY_IDS?: string;
+  /** How old an Extend signature timestamp may be, in seconds (default 300). */
+  SIGNATURE_TOLERANCE_SECONDS?: string;
+  /** Largest accepted webhook body in bytes (default 5 MiB). */
+  MAX_BODY_BYTES?: string;
+}

@@ -1,0 +1,67 @@
+/**
+ * @module The one error type and the one error envelope of the whole API:
+ * `{"error":{"code":"…","message":"…"}}` (CONTRACT §3.3). Handlers throw {@link ApiError};
+ * the app's `onError` renders it.
+ */
+
+export type ErrorCode =
+  | "missing_signature"
+  | "invalid_signature"
+  | "stale_timestamp"
+  | "unauthorized"
+  | "forbidden_company"
+  | "payload_too_large"
+  | "method_not_allowed"
+  | "storage_unavailable"
+  | "payload_fetch_failed"
+  | "invalid_request"
+  | "not_found"
+  | "internal_error";
+
+/** Seconds a vendor (or client) is told to wait before retrying a 503. */
+export const RETRY_AFTER_SECONDS = 5;
+
+const STATUS: Record<ErrorCode, number> = {
+  missing_signature: 401,
+  invalid_signature: 401,
+  stale_timestamp: 401,
+  unauthorized: 401,
+  forbidden_company: 403,
+  payload_too_large: 413,
+  method_not_allowed: 405,
+  storage_unavailable: 503,
+  payload_fetch_failed: 503,
+  invalid_request: 400,
+  not_found: 404,
+  internal_error: 500,
+};
+
+export class ApiError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+
+  constructor(code: ErrorCode, message: string) {
+    super(message);
+    this.name = "ApiError";
+    this.code = code;
+    this.status = STATUS[code];
+  }
+}
+
+/** Renders an error in the contract's envelope; 503s carry `Retry-After`. */
+export function errorResponse(error: ApiError, extraHeaders?: HeadersInit): Response {
+  const headers = new Headers(extraHeaders);
+  headers.set("content-type", "application/json; charset=utf-8");
+  if (error.status === 503) headers.set("retry-after", String(RETRY_AFTER_SECONDS));
+  return new Response(JSON.stringify({ error: { code: error.code, message: error.message } }), {
+    status: error.status,
+    headers,
+  });
+}
+
+export function jsonResponse(body: unknown, status = 200): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { "content-type": "application/json; charset=utf-8" },
+  });
+}

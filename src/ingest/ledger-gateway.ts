@@ -1,0 +1,54 @@
+/**
+ * @module How the edge reaches a job's ledger: one Durable Object per job key, called by RPC under
+ * a deadline. An error or a timeout becomes 503 `storage_unavailable` with `Retry-After`, so the
+ * vendor retries and the ledger's dedup makes the retry safe (CONTRACT §3.3).
+ */
+import type { Env } from "../env";
+import { ApiError } from "../http/errors";
+import type { IngestResult, JobDetail, NormalizedEvent } from "../ledger/types";
+
+/** Longest the edge waits for a ledger before answering 503 (Extend gives up after 30 s). */
+export const LEDGER_TIMEOUT_MS = 10_000;
+
+/** The seam between the edge and the ledgers; tests put a failing one in its place. */
+export interface LedgerGateway {
+  ingest(event: NormalizedEvent, raw: ArrayBuffer): Promise<IngestResult>;
+  detail(jobKey: string): Promise<JobDetail | null>;
+  rawEvent(jobKey: string, eventId: string): Promise<ArrayBuffer | null>;
+}
+
+async function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: number | null = null;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`ledger did not answer within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([work, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function guarded<T>(work: () => Promise<T>, ms: number): Promise<T> {
+  try {
+    return await withDeadline(work(), ms);
+  } catch (error) {
+    console.log(
+      JSON.stringify({
+        level: "error",
+        msg: "ledger unavailable",
+        error: error instanceof Error ? error.message : String(error),
+      }),
+    );
+    throw new ApiError("storage_unavailable", "The job ledger is unavailable; retry later.");
+  }
+}
+
+export function durableObjectLedgers(env: Env, timeoutMs = LEDGER_TIMEOUT_MS): LedgerGateway {
+  const ledgerOf = (jobKey: string) => env.JOBS.get(env.JOBS.idFromName(jobKey));
+  return {
+    ingest: (event, raw) => guarded(() => ledgerOf(event.jobKey).ingest(event, raw), timeoutMs),
+    detail: (jobKey) => guarded(() => ledgerOf(jobKey).detail(), timeoutMs),
+    rawEvent: (jobKey, eventId) => guarded(() => ledgerOf(jobKey).rawEvent(eventId), timeoutMs),
+  };
+}

@@ -1,0 +1,93 @@
+/**
+ * @module The ingest pipeline shared by every vendor. Checks run in the contract's order and the
+ * first that fails answers (CONTRACT §3.3): method → declared length → what needs no body →
+ * reading the body under the limit → authentication → JSON, envelope and schema (quarantine) →
+ * store in the job's ledger. A 2xx leaves only after the event (or its quarantine) is durable.
+ */
+import { readSettings } from "../config";
+import type { Env } from "../env";
+import { checkDeclaredLength, readBodyWithLimit } from "../http/body";
+import { ApiError, jsonResponse } from "../http/errors";
+import { quarantineDelivery } from "../projection/quarantine";
+import type { Delivery, Issue, VendorAdapter } from "../vendors/index";
+import type { LedgerGateway } from "./ledger-gateway";
+
+export interface IngestDeps {
+  ledgers: LedgerGateway;
+  fetch: typeof fetch;
+  now: () => number;
+}
+
+function log(fields: Record<string, unknown>): void {
+  console.log(JSON.stringify({ level: "info", msg: "delivery", ...fields }));
+}
+
+function decodeUtf8(body: Uint8Array): { ok: true; text: string } | { ok: false; issues: Issue[] } {
+  try {
+    return { ok: true, text: new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(body) };
+  } catch {
+    return { ok: false, issues: [{ path: "", message: "body is not valid UTF-8" }] };
+  }
+}
+
+async function quarantine(env: Env, source: string, receivedAt: number, issues: Issue[], body: Uint8Array) {
+  let quarantineId: string;
+  try {
+    quarantineId = await quarantineDelivery(env.DB, { source, receivedAt, issues, body });
+  } catch (error) {
+    log({ level: "error", source, outcome: "quarantine_failed", error: String(error) });
+    throw new ApiError("storage_unavailable", "Could not store the delivery in quarantine; retry later.");
+  }
+  log({ source, outcome: "quarantined", quarantineId, issues: issues.length });
+  return jsonResponse({ ok: true, quarantined: true, quarantineId }, 202);
+}
+
+/** Runs one delivery through `adapter` and answers it. Throws {@link ApiError} for error answers. */
+export async function ingestDelivery(
+  adapter: VendorAdapter,
+  request: Request,
+  params: Record<string, string | undefined>,
+  env: Env,
+  deps: IngestDeps,
+): Promise<Response> {
+  const started = deps.now();
+  if (request.method !== "POST") {
+    throw new ApiError("method_not_allowed", "Webhook endpoints accept POST only.");
+  }
+  const settings = readSettings(env);
+  checkDeclaredLength(request, settings.maxBodyBytes);
+  const delivery: Delivery = { request, params, settings, receivedAt: started, fetch: deps.fetch };
+  adapter.admit(delivery);
+  const body = await readBodyWithLimit(request.body, settings.maxBodyBytes);
+  await adapter.authenticate(delivery, body);
+
+  const decoded = decodeUtf8(body);
+  if (!decoded.ok) return quarantine(env, adapter.source, started, decoded.issues, body);
+  const interpretation = await adapter.interpret(delivery, decoded.text);
+  switch (interpretation.outcome) {
+    case "reply":
+      return jsonResponse(interpretation.body);
+    case "error":
+      throw interpretation.error;
+    case "quarantine":
+      return quarantine(env, adapter.source, started, interpretation.issues, body);
+    case "event": {
+      const { event } = interpretation;
+      const raw = body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength) as ArrayBuffer;
+      const result = await deps.ledgers.ingest(event, raw);
+      log({
+        source: event.source,
+        jobKey: event.jobKey,
+        eventId: event.eventId,
+        outcome: result.duplicate ? "duplicate" : "stored",
+        ms: deps.now() - started,
+      });
+      return jsonResponse({
+        ok: true,
+        eventId: event.eventId,
+        jobKey: event.jobKey,
+        duplicate: result.duplicate,
+      });
+    }
+  }
+}

@@ -1,0 +1,128 @@
+/**
+ * @module The one type that crosses from the vendor adapters to the ledger ({@link NormalizedEvent}),
+ * and the shapes the ledger answers with. Nothing below the adapters knows a vendor's field names.
+ */
+
+export const SOURCES = ["extend", "alfred"] as const;
+export type Source = (typeof SOURCES)[number];
+
+/** Normalized status (CONTRACT §4); the vendor's own value is kept beside it as `vendorStatus`. */
+export const STATUSES = [
+  "pending",
+  "processing",
+  "needs_review",
+  "succeeded",
+  "failed",
+  "cancelled",
+  "rejected",
+  "active",
+  "deleted",
+] as const;
+export type Status = (typeof STATUSES)[number];
+
+export interface Failure {
+  reason: string | null;
+  messages: string[];
+}
+
+/** A link from one job to another (an Alfred file to the job it was added to). */
+export interface JobLink {
+  jobKey: string;
+}
+
+/**
+ * One vendor event, normalized. `rank` is the event's lifecycle step: on an `occurredAt` tie the
+ * higher rank is the later step (CONTRACT §4 "Order"). `status` is null for events that are history
+ * entries only (an Alfred tag change, say) and leave the job's status as it is.
+ */
+export interface NormalizedEvent {
+  source: Source;
+  kind: string;
+  id: string;
+  jobKey: string;
+  eventId: string;
+  eventType: string;
+  status: Status | null;
+  vendorStatus: string | null;
+  /** Whether this event's status ends the job (Alfred `failed` only once retries are exceeded). */
+  terminal: boolean;
+  rank: number;
+  /** Milliseconds since the epoch. */
+  occurredAt: number;
+  receivedAt: number;
+  companyId: string | null;
+  companyName: string | null;
+  name: string | null;
+  stage: string | null;
+  retries: number | null;
+  failure: Failure | null;
+  /** Small per-event facts shown in the history entry (stage, error messages, tag …). */
+  summary: Record<string, unknown>;
+  /** Set on an Alfred file event that puts the file into a job. */
+  linkToJob: JobLink | null;
+}
+
+export interface JobSummary {
+  jobKey: string;
+  source: Source;
+  kind: string;
+  id: string;
+  status: Status | null;
+  vendorStatus: string | null;
+  terminal: boolean;
+  companyId: string | null;
+  companyName: string | null;
+  name: string | null;
+  stage: string | null;
+  retries: number | null;
+  failure: Failure | null;
+  firstEventAt: string;
+  lastEventAt: string;
+  lastReceivedAt: string;
+  eventCount: number;
+  deliveryCount: number;
+}
+
+export interface HistoryEntry {
+  eventId: string;
+  eventType: string;
+  status: Status | null;
+  vendorStatus: string | null;
+  occurredAt: string;
+  receivedAt: string;
+  deliveries: number;
+  summary: Record<string, unknown>;
+}
+
+export interface LinkedJob {
+  jobKey: string;
+  status: Status | null;
+}
+
+export interface JobDetail extends JobSummary {
+  history: HistoryEntry[];
+  /** On a job: the files linked to it (Alfred). */
+  files?: LinkedJob[];
+  /** On a file: the job it belongs to, if known. */
+  job?: LinkedJob | null;
+}
+
+export interface IngestResult {
+  duplicate: boolean;
+  deliveries: number;
+}
+
+/** Terminal statuses: a terminal job is done, whatever arrives later with an older `occurredAt`. */
+export function isTerminalStatus(status: Status): boolean {
+  return (
+    status === "succeeded" ||
+    status === "failed" ||
+    status === "cancelled" ||
+    status === "rejected" ||
+    status === "deleted"
+  );
+}
+
+export function isoTime(ms: number): string {
+  return new Date(ms).toISOString();
+}

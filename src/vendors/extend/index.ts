@@ -1,0 +1,125 @@
+/**
+ * @module The Extend adapter: `POST /webhooks/extend` (CONTRACT §3.1). Both signature headers are
+ * required before the body is read; the raw bytes are verified before parsing; a signed-URL payload
+ * is fetched (10 s) and processed in place of the wrapper, while the signed wrapper stays the raw
+ * event kept and served back.
+ */
+import * as v from "valibot";
+import { readBodyWithLimit } from "../../http/body";
+import { ApiError } from "../../http/errors";
+import { type Delivery, type Interpretation, parseJson, toIssues, type VendorAdapter } from "../index";
+import { normalizeExtendEvent } from "./normalize";
+import { envelopeSchema, signedDataUrlSchema } from "./schema";
+import { verifyExtendSignature } from "./verify";
+
+const TIMESTAMP_HEADER = "x-extend-request-timestamp";
+const SIGNATURE_HEADER = "x-extend-request-signature";
+/** How long the signed payload URL may take to answer (CONTRACT §3.1). */
+export const SIGNED_PAYLOAD_TIMEOUT_MS = 10_000;
+/** A fetched payload may be larger than a webhook body, but not unbounded. */
+const SIGNED_PAYLOAD_MAX_BYTES = 64 * 1024 * 1024;
+
+function isSignedUrlPayload(payload: Record<string, unknown>): boolean {
+  // The SDK marks it with `object: "signed_data_url"`; the docs example has only `data`.
+  return (
+    payload.object === "signed_data_url" || (payload.object === undefined && typeof payload.data === "string")
+  );
+}
+
+type FetchedPayload = { ok: true; text: string } | { ok: false; reason: string };
+
+async function fetchSignedPayload(delivery: Delivery, url: string): Promise<FetchedPayload> {
+  try {
+    const response = await delivery.fetch(url, {
+      method: "GET",
+      signal: AbortSignal.timeout(SIGNED_PAYLOAD_TIMEOUT_MS),
+    });
+    if (!response.ok) {
+      await response.body?.cancel();
+      return { ok: false, reason: `the signed payload URL answered ${response.status}` };
+    }
+    const bytes = await readBodyWithLimit(response.body, SIGNED_PAYLOAD_MAX_BYTES);
+    return { ok: true, text: new TextDecoder().decode(bytes) };
+  } catch (error) {
+    return { ok: false, reason: error instanceof Error ? error.message : "fetch failed" };
+  }
+}
+
+export const extendAdapter: VendorAdapter = {
+  source: "extend",
+
+  admit(delivery) {
+    const headers = delivery.request.headers;
+    if (headers.get(TIMESTAMP_HEADER) === null || headers.get(SIGNATURE_HEADER) === null) {
+      throw new ApiError(
+        "missing_signature",
+        `Both ${TIMESTAMP_HEADER} and ${SIGNATURE_HEADER} headers are required.`,
+      );
+    }
+  },
+
+  async authenticate(delivery, body) {
+    const headers = delivery.request.headers;
+    const verdict = await verifyExtendSignature({
+      secrets: delivery.settings.extendSecrets,
+      timestamp: (headers.get(TIMESTAMP_HEADER) ?? "").trim(),
+      signature: (headers.get(SIGNATURE_HEADER) ?? "").trim(),
+      body,
+      nowSeconds: Math.floor(delivery.receivedAt / 1000),
+      toleranceSeconds: delivery.settings.toleranceSeconds,
+    });
+    if (verdict === "invalid_signature") {
+      throw new ApiError("invalid_signature", "The signature does not match any configured signing secret.");
+    }
+    if (verdict === "stale_timestamp") {
+      throw new ApiError("stale_timestamp", "The signature timestamp is outside the allowed window.");
+    }
+  },
+
+  async interpret(delivery, text): Promise<Interpretation> {
+    const json = parseJson(text);
+    if (!json.ok) return { outcome: "quarantine", issues: json.issues };
+    const envelope = v.safeParse(envelopeSchema, json.value);
+    if (!envelope.success) return { outcome: "quarantine", issues: toIssues(envelope.issues) };
+    const { eventId, eventType } = envelope.output;
+    let payload: unknown = envelope.output.payload;
+
+    if (isSignedUrlPayload(envelope.output.payload)) {
+      const signed = v.safeParse(signedDataUrlSchema, envelope.output.payload);
+      if (!signed.success) return { outcome: "quarantine", issues: toIssues(signed.issues, "payload") };
+      const fetched = await fetchSignedPayload(delivery, signed.output.data);
+      if (!fetched.ok) {
+        return {
+          outcome: "error",
+          error: new ApiError(
+            "payload_fetch_failed",
+            `Could not fetch the signed payload: ${fetched.reason}.`,
+          ),
+        };
+      }
+      const fetchedJson = parseJson(fetched.text);
+      if (!fetchedJson.ok) {
+        return {
+          outcome: "quarantine",
+          issues: fetchedJson.issues.map((i) => ({ ...i, path: "payload.data" })),
+        };
+      }
+      payload = fetchedJson.value;
+      // Tolerate a URL that serves the whole envelope rather than the payload alone.
+      const wrapped = v.safeParse(envelopeSchema, payload);
+      if (wrapped.success && wrapped.output.eventId === eventId) payload = wrapped.output.payload;
+    }
+
+    const signedAt = Number(delivery.request.headers.get(TIMESTAMP_HEADER)?.trim());
+    const normalized = normalizeExtendEvent({
+      eventId,
+      eventType,
+      payload,
+      signedAt,
+      receivedAt: delivery.receivedAt,
+    });
+    return normalized.ok
+      ? { outcome: "event", event: normalized.event }
+      : { outcome: "quarantine", issues: normalized.issues };
+  },
+};

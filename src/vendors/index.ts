@@ -1,0 +1,71 @@
+/**
+ * @module The vendor adapter interface and the registry of vendors. An adapter turns one
+ * authenticated delivery into a {@link NormalizedEvent}, a quarantine verdict, or a direct reply;
+ * the ingest pipeline (src/ingest) runs the steps in the contract's order for every vendor.
+ * A third vendor is one folder under `vendors/` and one line in {@link VENDORS}.
+ */
+import type * as v from "valibot";
+import type { Settings } from "../config";
+import type { ApiError } from "../http/errors";
+import type { NormalizedEvent, Source } from "../ledger/types";
+
+/** One validation issue, as the quarantine API shows it. */
+export interface Issue {
+  path: string;
+  message: string;
+}
+
+export interface Delivery {
+  request: Request;
+  /** Route parameters (Alfred's URL token). */
+  params: Record<string, string | undefined>;
+  settings: Settings;
+  /** Milliseconds since the epoch. */
+  receivedAt: number;
+  /** Outbound fetch, for Extend's signed-URL payloads. */
+  fetch: typeof fetch;
+}
+
+export type Interpretation =
+  | { outcome: "event"; event: NormalizedEvent }
+  | { outcome: "quarantine"; issues: Issue[] }
+  | { outcome: "reply"; body: unknown }
+  | { outcome: "error"; error: ApiError };
+
+export interface VendorAdapter {
+  source: Source;
+  /** Checks that need no body: signature headers present, URL token. Throws {@link ApiError}. */
+  admit(delivery: Delivery): void;
+  /** Authenticates the raw bytes before anything parses them. Throws {@link ApiError}. */
+  authenticate(delivery: Delivery, body: Uint8Array): Promise<void>;
+  /** Parses, validates and normalizes an authenticated body. */
+  interpret(delivery: Delivery, text: string): Promise<Interpretation>;
+}
+
+/** Converts valibot issues to quarantine issues, with dotted paths under `prefix`. */
+export function toIssues(issues: readonly v.BaseIssue<unknown>[], prefix = ""): Issue[] {
+  return issues.map((issue) => {
+    const path = (issue.path ?? []).map((item) => String(item.key)).join(".");
+    return {
+      path: [prefix, path].filter((part) => part.length > 0).join("."),
+      message: issue.message,
+    };
+  });
+}
+
+/** Parses JSON, or returns the quarantine issue saying why it is not JSON. */
+export function parseJson(text: string): { ok: true; value: unknown } | { ok: false; issues: Issue[] } {
+  try {
+    return { ok: true, value: JSON.parse(text) };
+  } catch (error) {
+    return {
+      ok: false,
+      issues: [
+        {
+          path: "",
+          message: `body is not valid JSON: ${error instanceof Error ? error.message : "parse error"}`,
+        },
+      ],
+    };
+  }
+}

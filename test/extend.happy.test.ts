@@ -1,0 +1,65 @@
+import { SELF } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { signExtendBody } from "../src/vendors/extend/verify";
+import { BASE, createToken, extendEvent, jobDetail, sendExtend } from "./helpers";
+
+describe("Extend deliveries, happy path", () => {
+  it("answers /healthz", async () => {
+    const response = await SELF.fetch(`${BASE}/healthz`);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ ok: true });
+  });
+
+  it("signs the vendor's test vector exactly (vendors/extend.md §2.7)", async () => {
+    const body =
+      '{"eventId":"evt_test_1","eventType":"classify_run.failed","payload":{"object":"classify_run","id":"clr_test","status":"FAILED","failureReason":"PARSING_ERROR"}}';
+    const signature = await signExtendBody(
+      "wss_test_secret_do_not_use",
+      "1700000000",
+      new TextEncoder().encode(body),
+    );
+    expect(signature).toBe("f9ffdbf4a37df4da5bb794160c4f7fb20788e9200f814bdd393dfc567cb7aa48");
+  });
+
+  it("stores a signed classify_run.failed and serves its history", async () => {
+    const event = extendEvent(
+      "classify_run.failed",
+      {
+        object: "classify_run",
+        id: "clr_happy_1",
+        status: "FAILED",
+        failureReason: "PARSING_ERROR",
+        failureMessage: "could not parse",
+        updatedAt: "2026-01-02T03:04:05Z",
+      },
+      "evt_happy_1",
+    );
+    const response = await sendExtend(event);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({
+      ok: true,
+      eventId: "evt_happy_1",
+      jobKey: "extend:classify_run:clr_happy_1",
+      duplicate: false,
+    });
+
+    const token = await createToken();
+    const job = await jobDetail("extend:classify_run:clr_happy_1", token);
+    expect(job).toMatchObject({
+      jobKey: "extend:classify_run:clr_happy_1",
+      source: "extend",
+      kind: "classify_run",
+      id: "clr_happy_1",
+      status: "failed",
+      vendorStatus: "FAILED",
+      terminal: true,
+      failure: { reason: "PARSING_ERROR", messages: ["could not parse"] },
+      firstEventAt: "2026-01-02T03:04:05.000Z",
+      lastEventAt: "2026-01-02T03:04:05.000Z",
+      eventCount: 1,
+      deliveryCount: 1,
+    });
+    expect(job.history).toHaveLength(1);
+    expect(job.history[0]).toMatchObject({ eventId: "evt_happy_1", status: "failed", deliveries: 1 });
+  });
+});
