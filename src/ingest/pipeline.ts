@@ -57,7 +57,7 @@ export async function ingestDelivery(
   const settings = readSettings(env);
   checkDeclaredLength(request, settings.maxBodyBytes);
   const delivery: Delivery = { request, params, settings, receivedAt: started, fetch: deps.fetch };
-  adapter.admit(delivery);
+  await adapter.admit(delivery);
   const body = await readBodyWithLimit(request.body, settings.maxBodyBytes);
   await adapter.authenticate(delivery, body);
 

@@ -35,7 +35,7 @@ export type Interpretation =
 export interface VendorAdapter {
   source: Source;
   /** Checks that need no body: signature headers present, URL token. Throws {@link ApiError}. */
-  admit(delivery: Delivery): void;
+  admit(delivery: Delivery): Promise<void>;
   /** Authenticates the raw bytes before anything parses them. Throws {@link ApiError}. */
   authenticate(delivery: Delivery, body: Uint8Array): Promise<void>;
   /** Parses, validates and normalizes an authenticated body. */

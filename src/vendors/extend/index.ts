@@ -48,7 +48,7 @@ async function fetchSignedPayload(delivery: Delivery, url: string): Promise<Fetc
 export const extendAdapter: VendorAdapter = {
   source: "extend",
 
-  admit(delivery) {
+  async admit(delivery) {
     const headers = delivery.request.headers;
     if (headers.get(TIMESTAMP_HEADER) === null || headers.get(SIGNATURE_HEADER) === null) {
       throw new ApiError(

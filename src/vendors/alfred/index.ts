@@ -1,0 +1,68 @@
+/**
+ * @module The Alfred adapter: `POST /webhooks/alfred/:token` (CONTRACT §3.2). Alfred signs
+ * nothing, so the edge check is the URL token (constant-time against `ALFRED_WEBHOOK_TOKENS`), the
+ * `url_verification` handshake, and the optional company allow-list.
+ */
+import * as v from "valibot";
+import { ApiError } from "../../http/errors";
+import { type Interpretation, parseJson, toIssues, type VendorAdapter } from "../index";
+import { normalizeAlfredEvent } from "./normalize";
+import { envelopeSchema, handshakeSchema } from "./schema";
+
+const encoder = new TextEncoder();
+
+/**
+ * Constant-time comparison of two strings: both are hashed to fixed-length digests first, so
+ * neither the content nor the length of a configured token leaks through timing.
+ */
+async function equalInConstantTime(a: string, b: string): Promise<boolean> {
+  const [left, right] = await Promise.all([
+    crypto.subtle.digest("SHA-256", encoder.encode(a)),
+    crypto.subtle.digest("SHA-256", encoder.encode(b)),
+  ]);
+  return crypto.subtle.timingSafeEqual(left, right);
+}
+
+async function isKnownToken(token: string, tokens: string[]): Promise<boolean> {
+  let known = false;
+  for (const candidate of tokens) known = (await equalInConstantTime(token, candidate)) || known;
+  return known;
+}
+
+export const alfredAdapter: VendorAdapter = {
+  source: "alfred",
+
+  async admit(delivery) {
+    // The URL token needs no body, so it is checked before the body is read (CONTRACT §3.3).
+    const token = delivery.params.token ?? "";
+    if (token.length === 0 || !(await isKnownToken(token, delivery.settings.alfredTokens))) {
+      throw new ApiError("unauthorized", "The webhook URL token is missing or not valid.");
+    }
+  },
+
+  async authenticate() {
+    // Alfred signs nothing: the URL token checked in `admit` is the whole edge check.
+  },
+
+  async interpret(delivery, text): Promise<Interpretation> {
+    const json = parseJson(text);
+    if (!json.ok) return { outcome: "quarantine", issues: json.issues };
+    const handshake = v.safeParse(handshakeSchema, json.value);
+    if (handshake.success) return { outcome: "reply", body: { challenge: handshake.output.challenge } };
+
+    const envelope = v.safeParse(envelopeSchema, json.value);
+    if (!envelope.success) return { outcome: "quarantine", issues: toIssues(envelope.issues) };
+    const allowed = delivery.settings.alfredCompanyIds;
+    const company = envelope.output.event.company_id ?? null;
+    if (allowed.length > 0 && (company === null || !allowed.includes(company))) {
+      return {
+        outcome: "error",
+        error: new ApiError("forbidden_company", "Events of this company are not accepted here."),
+      };
+    }
+    const normalized = normalizeAlfredEvent(envelope.output, delivery.receivedAt);
+    return normalized.ok
+      ? { outcome: "event", event: normalized.event }
+      : { outcome: "quarantine", issues: normalized.issues };
+  },
+};
