@@ -25,6 +25,8 @@ export default defineConfig({
   ],
   test: {
     setupFiles: ["./test/setup.ts"],
+    // The Worker logs one JSON line per delivery; keep test output to warnings and errors.
+    onConsoleLog: (log) => !log.startsWith('{"level":"info"'),
     include: ["src/**/*.test.ts", "test/**/*.test.ts"],
     // .ci/run reads the JSON report to print `N passed, N failed`.
     reporters: process.env.VITEST_JSON_REPORT

@@ -10,7 +10,7 @@ import type { ApiEnv } from "./auth";
 import { canSee } from "./tokens";
 
 const PREFIX = "/v1/jobs/";
-const JOB_KEY = /^[a-z0-9_]+:[a-z0-9_]+:.+$/;
+const JOB_KEY = /^[^:]+:[^:]+:.+$/;
 
 function notFound(what: string): ApiError {
   return new ApiError("not_found", `${what} was not found.`);
