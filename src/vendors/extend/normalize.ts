@@ -271,7 +271,8 @@ export function normalizeExtendEvent(context: ExtendContext): ExtendNormalized {
     };
   }
   // occurredAt: payload.updatedAt, else the signature timestamp (CONTRACT §4).
-  const occurredAt = facts.updatedAt !== null ? Date.parse(facts.updatedAt) : context.signedAt * 1000;
+  const updatedAt = facts.updatedAt === null ? Number.NaN : Date.parse(facts.updatedAt);
+  const occurredAt = Number.isNaN(updatedAt) ? context.signedAt * 1000 : updatedAt;
   const status = outcome.status;
   return {
     ok: true,
