@@ -7,6 +7,7 @@ import { Hono } from "hono";
 import { type ApiEnv, requireToken } from "./api/auth";
 import { getJobRoute } from "./api/get-job";
 import { listJobsRoute } from "./api/list-jobs";
+import { openApiDocument } from "./api/openapi";
 import { getQuarantinedRoute, listQuarantineRoute } from "./api/quarantine";
 import type { Env } from "./env";
 import { ApiError, errorResponse } from "./http/errors";
@@ -44,6 +45,7 @@ export function createApp(seams: AppSeams = {}) {
   app.notFound(() => errorResponse(new ApiError("not_found", "No such route.")));
 
   app.get("/healthz", (c) => c.json({ ok: true }));
+  app.get("/openapi.json", (c) => c.json(openApiDocument()));
 
   app.all("/webhooks/extend", (c) => ingestDelivery(ingest("extend"), c.req.raw, {}, c.env, deps(c.env)));
   app.all("/webhooks/alfred/:token", (c) =>

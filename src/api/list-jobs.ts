@@ -4,39 +4,37 @@
  */
 import type { Context } from "hono";
 import { ApiError } from "../http/errors";
-import { SOURCES, STATUSES } from "../ledger/types";
 import { listJobs, rowToSummary } from "../projection/jobs";
 import type { ApiEnv } from "./auth";
 import { encodeCursor } from "./cursor";
-import { cursor, limit, list, time, within } from "./query";
+import { within } from "./query";
+import { listJobsQuerySchema, parseQuery } from "./schemas";
 
 export async function listJobsRoute(c: Context<ApiEnv>): Promise<Response> {
-  const url = new URL(c.req.url);
+  const params = parseQuery(listJobsQuerySchema, new URL(c.req.url));
   const scope = c.get("scope");
-  const sources = within(list(url, "source", SOURCES), scope.source);
-  const query = {
-    sources: scope.companyId === null ? sources : within(sources, "alfred"),
-    kinds: list(url, "kind"),
-    statuses: list(url, "status", STATUSES),
-    companies: within(list(url, "company"), scope.companyId),
-    updatedAfter: time(url, "updatedAfter"),
-    updatedBefore: time(url, "updatedBefore"),
-    limit: limit(url),
-    after: null as { lastEventAt: number; jobKey: string } | null,
-  };
-  const position = cursor(url);
-  if (position !== null) query.after = { lastEventAt: position.t, jobKey: position.k };
-  if (query.sources?.length === 0 || query.companies?.length === 0)
-    return c.json({ data: [], nextCursor: null });
+  // A company scope sees only that company's Alfred jobs.
+  const sources = within(within(params.source, scope.source), scope.companyId === null ? null : "alfred");
+  const companies = within(params.company, scope.companyId);
+  if (sources?.length === 0 || companies?.length === 0) return c.json({ data: [], nextCursor: null });
 
   // One extra row tells whether another page exists.
-  const rows = await listJobs(c.env.DB, { ...query, limit: query.limit + 1 }).catch(() => {
+  const rows = await listJobs(c.env.DB, {
+    sources,
+    kinds: params.kind ?? null,
+    statuses: params.status ?? null,
+    companies,
+    updatedAfter: params.updatedAfter ?? null,
+    updatedBefore: params.updatedBefore ?? null,
+    limit: params.limit + 1,
+    after: params.cursor === undefined ? null : { lastEventAt: params.cursor.t, jobKey: params.cursor.k },
+  }).catch(() => {
     throw new ApiError("storage_unavailable", "The job index is unavailable; retry later.");
   });
-  const page = rows.slice(0, query.limit);
+  const page = rows.slice(0, params.limit);
   const last = page.at(-1);
   const nextCursor =
-    rows.length > query.limit && last !== undefined
+    rows.length > params.limit && last !== undefined
       ? encodeCursor({ t: last.last_event_at, k: last.job_key })
       : null;
   return c.json({ data: page.map(rowToSummary), nextCursor });

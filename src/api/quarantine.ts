@@ -5,22 +5,22 @@
  */
 import type { Context } from "hono";
 import { ApiError } from "../http/errors";
-import { SOURCES } from "../ledger/types";
 import { listQuarantine, readQuarantined } from "../projection/quarantine";
 import type { ApiEnv } from "./auth";
 import { encodeCursor } from "./cursor";
-import { cursor, limit, list, within } from "./query";
+import { within } from "./query";
+import { listQuarantineQuerySchema, parseQuery } from "./schemas";
 
 function unavailable(): never {
   throw new ApiError("storage_unavailable", "The quarantine is unavailable; retry later.");
 }
 
 export async function listQuarantineRoute(c: Context<ApiEnv>): Promise<Response> {
-  const url = new URL(c.req.url);
+  const params = parseQuery(listQuarantineQuerySchema, new URL(c.req.url));
   const scope = c.get("scope");
-  const sources = within(list(url, "source", SOURCES), scope.source);
-  const size = limit(url);
-  const position = cursor(url);
+  const sources = within(params.source, scope.source);
+  const size = params.limit;
+  const position = params.cursor ?? null;
   if (scope.companyId !== null || sources?.length === 0) return c.json({ data: [], nextCursor: null });
   const rows = await listQuarantine(c.env.DB, {
     sources,

@@ -1,0 +1,127 @@
+/**
+ * @module `GET /openapi.json` — the OpenAPI 3.1 document of the read API, generated with
+ * `@valibot/to-json-schema` from the same valibot schemas the routes validate queries with and the
+ * tests check responses against (src/api/schemas.ts). `@valibot/to-json-schema` was chosen over a
+ * Hono OpenAPI integration because it adds no framework of its own: the routes stay plain Hono.
+ */
+import { type ConversionConfig, type JsonSchema, toJsonSchema } from "@valibot/to-json-schema";
+import type * as v from "valibot";
+import {
+  errorSchema,
+  jobDetailSchema,
+  jobListSchema,
+  listJobsQuerySchema,
+  listQuarantineQuerySchema,
+  quarantineListSchema,
+} from "./schemas";
+
+const CONVERSION: ConversionConfig = { target: "draft-2020-12", typeMode: "input", errorMode: "ignore" };
+const OUTPUT: ConversionConfig = { ...CONVERSION, typeMode: "output" };
+
+function schemaOf(schema: v.GenericSchema, config = OUTPUT): JsonSchema {
+  const { $schema: _, ...rest } = toJsonSchema(schema, config);
+  return rest;
+}
+
+/** Query parameters, one per entry of an object schema, described by their input type. */
+function queryParameters(schema: v.ObjectSchema<v.ObjectEntries, undefined>) {
+  return Object.entries(schema.entries).map(([name, entry]) => ({
+    name,
+    in: "query",
+    required: false,
+    schema: schemaOf(entry, CONVERSION),
+  }));
+}
+
+const json = (schema: JsonSchema, description: string) => ({
+  description,
+  content: { "application/json": { schema } },
+});
+
+const errors = {
+  "400": json(schemaOf(errorSchema), "Invalid query parameter (`invalid_request`)."),
+  "401": json(schemaOf(errorSchema), "Missing, unknown or revoked token (`unauthorized`)."),
+  "503": json(schemaOf(errorSchema), "Storage unavailable (`storage_unavailable`); see Retry-After."),
+};
+const notFound = {
+  "404": json(schemaOf(errorSchema), "Unknown, or outside the token's scope (`not_found`)."),
+};
+const rawJson = {
+  description: "The body exactly as received, byte for byte.",
+  content: { "application/json": { schema: {} } },
+};
+const jobKeyParameter = {
+  name: "jobKey",
+  in: "path",
+  required: true,
+  description: "`source:kind:id`, as is or percent-encoded.",
+  schema: { type: "string" },
+};
+
+let cached: Record<string, unknown> | undefined;
+
+export function openApiDocument(): Record<string, unknown> {
+  cached ??= {
+    openapi: "3.1.0",
+    info: {
+      title: "runledger read API",
+      version: "1",
+      description: "Job summaries and exact, ordered job histories of Extend and Alfred webhooks.",
+    },
+    components: {
+      securitySchemes: { bearer: { type: "http", scheme: "bearer" } },
+    },
+    security: [{ bearer: [] }],
+    paths: {
+      "/v1/jobs": {
+        get: {
+          summary: "List jobs, newest lastEventAt first",
+          parameters: queryParameters(listJobsQuerySchema),
+          responses: { "200": json(schemaOf(jobListSchema), "A page of job summaries."), ...errors },
+        },
+      },
+      "/v1/jobs/{jobKey}": {
+        get: {
+          summary: "A job's summary, ordered history and links",
+          parameters: [jobKeyParameter],
+          responses: { "200": json(schemaOf(jobDetailSchema), "The job."), ...notFound, ...errors },
+        },
+      },
+      "/v1/jobs/{jobKey}/events/{eventId}": {
+        get: {
+          summary: "One event's raw body",
+          parameters: [
+            jobKeyParameter,
+            { name: "eventId", in: "path", required: true, schema: { type: "string" } },
+          ],
+          responses: { "200": rawJson, ...notFound, ...errors },
+        },
+      },
+      "/v1/quarantine": {
+        get: {
+          summary: "Authentic deliveries that could not be parsed, newest first",
+          parameters: queryParameters(listQuarantineQuerySchema),
+          responses: {
+            "200": json(schemaOf(quarantineListSchema), "A page of quarantine entries."),
+            ...errors,
+          },
+        },
+      },
+      "/v1/quarantine/{id}": {
+        get: {
+          summary: "One quarantined body, byte for byte",
+          parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }],
+          responses: { "200": rawJson, ...notFound, ...errors },
+        },
+      },
+      "/healthz": {
+        get: {
+          summary: "Liveness",
+          security: [],
+          responses: { "200": json({ type: "object", properties: { ok: { const: true } } }, "Alive.") },
+        },
+      },
+    },
+  };
+  return cached;
+}

@@ -1,0 +1,163 @@
+/**
+ * @module The read API's valibot schemas: the query parameters the routes validate with, and the
+ * response shapes (CONTRACT §5). `/openapi.json` is generated from these same schemas, and the
+ * tests check responses against them.
+ */
+import * as v from "valibot";
+import { ApiError } from "../http/errors";
+import { SOURCES, STATUSES } from "../ledger/types";
+import { decodeCursor } from "./cursor";
+
+export const DEFAULT_LIMIT = 50;
+export const MAX_LIMIT = 200;
+const ISO_8601 = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
+
+/** A comma-separated list whose items, when `allowed` is given, must be among them. */
+function csv<T extends string>(description: string, allowed?: readonly T[]) {
+  return v.pipe(
+    v.string(),
+    v.description(description),
+    v.transform((raw) => raw.split(",").map((item) => item.trim())),
+    v.check((items) => items.every((item) => item.length > 0), "has an empty item"),
+    v.check(
+      (items) =>
+        allowed === undefined || items.every((item) => (allowed as readonly string[]).includes(item)),
+      `each item must be one of ${allowed?.join(", ") ?? ""}`,
+    ),
+    v.transform((items) => items as T[]),
+  );
+}
+
+const isoTime = (description: string) =>
+  v.pipe(
+    v.string(),
+    v.regex(ISO_8601, "must be an ISO 8601 date-time"),
+    v.description(description),
+    v.transform((raw) => Date.parse(raw)),
+    v.check((ms) => !Number.isNaN(ms), "must be an ISO 8601 date-time"),
+  );
+
+const limit = v.pipe(
+  v.string(),
+  v.regex(/^\d+$/, `must be an integer from 1 to ${MAX_LIMIT}`),
+  v.description(`Page size, 1–${MAX_LIMIT} (default ${DEFAULT_LIMIT}).`),
+  v.transform(Number),
+  v.minValue(1, `must be an integer from 1 to ${MAX_LIMIT}`),
+  v.maxValue(MAX_LIMIT, `must be an integer from 1 to ${MAX_LIMIT}`),
+);
+
+const cursor = v.pipe(
+  v.string(),
+  v.description("Opaque keyset cursor: the nextCursor of the previous page."),
+  v.rawTransform(({ dataset, addIssue, NEVER }) => {
+    const position = decodeCursor(dataset.value);
+    if (position === null) {
+      addIssue({ message: "not a cursor returned by this API" });
+      return NEVER;
+    }
+    return position;
+  }),
+);
+
+export const listJobsQuerySchema = v.object({
+  source: v.optional(csv("Sources, comma-separated.", SOURCES)),
+  kind: v.optional(csv("Job kinds (e.g. classify_run, job, file), comma-separated.")),
+  status: v.optional(csv("Normalized statuses, comma-separated.", STATUSES)),
+  company: v.optional(csv("Alfred company ids, comma-separated.")),
+  updatedAfter: v.optional(isoTime("Only jobs whose lastEventAt is after this time.")),
+  updatedBefore: v.optional(isoTime("Only jobs whose lastEventAt is before this time.")),
+  limit: v.optional(limit, String(DEFAULT_LIMIT)),
+  cursor: v.optional(cursor),
+});
+
+export const listQuarantineQuerySchema = v.object({
+  source: v.optional(csv("Sources, comma-separated.", SOURCES)),
+  limit: v.optional(limit, String(DEFAULT_LIMIT)),
+  cursor: v.optional(cursor),
+});
+
+const time = v.pipe(v.string(), v.isoTimestamp(), v.description("ISO 8601 UTC with milliseconds."));
+const nullableText = v.nullable(v.string());
+
+export const failureSchema = v.object({ reason: nullableText, messages: v.array(v.string()) });
+
+export const jobSummarySchema = v.object({
+  jobKey: v.pipe(v.string(), v.description("source:kind:id")),
+  source: v.picklist(SOURCES),
+  kind: v.string(),
+  id: v.string(),
+  status: v.nullable(v.picklist(STATUSES)),
+  vendorStatus: nullableText,
+  terminal: v.boolean(),
+  companyId: nullableText,
+  companyName: nullableText,
+  name: nullableText,
+  stage: nullableText,
+  retries: v.nullable(v.number()),
+  failure: v.nullable(failureSchema),
+  firstEventAt: time,
+  lastEventAt: time,
+  lastReceivedAt: time,
+  eventCount: v.pipe(v.number(), v.integer()),
+  deliveryCount: v.pipe(v.number(), v.integer()),
+});
+
+export const historyEntrySchema = v.object({
+  eventId: v.string(),
+  eventType: v.string(),
+  status: v.nullable(v.picklist(STATUSES)),
+  vendorStatus: nullableText,
+  occurredAt: time,
+  receivedAt: time,
+  deliveries: v.pipe(v.number(), v.integer()),
+  summary: v.record(v.string(), v.unknown()),
+});
+
+export const linkedJobSchema = v.object({ jobKey: v.string(), status: v.nullable(v.picklist(STATUSES)) });
+
+export const jobDetailSchema = v.object({
+  ...jobSummarySchema.entries,
+  history: v.array(historyEntrySchema),
+  files: v.optional(v.array(linkedJobSchema)),
+  job: v.optional(v.nullable(linkedJobSchema)),
+});
+
+export const jobListSchema = v.object({
+  data: v.array(jobSummarySchema),
+  nextCursor: v.nullable(v.string()),
+});
+
+export const quarantineEntrySchema = v.object({
+  id: v.string(),
+  source: v.picklist(SOURCES),
+  receivedAt: time,
+  reason: v.array(v.object({ path: v.string(), message: v.string() })),
+  size: v.pipe(v.number(), v.integer()),
+});
+
+export const quarantineListSchema = v.object({
+  data: v.array(quarantineEntrySchema),
+  nextCursor: v.nullable(v.string()),
+});
+
+export const errorSchema = v.object({ error: v.object({ code: v.string(), message: v.string() }) });
+
+/** Validates query parameters, answering 400 `invalid_request` that names the first bad one. */
+export function parseQuery<S extends v.GenericSchema<Record<string, string | undefined>, unknown>>(
+  schema: S,
+  url: URL,
+): v.InferOutput<S> {
+  const params: Record<string, string> = {};
+  for (const [key, value] of url.searchParams) {
+    if (key in params) throw invalidParameter(key, "give it once");
+    params[key] = value;
+  }
+  const result = v.safeParse(schema, params);
+  if (result.success) return result.output;
+  const [issue] = result.issues;
+  throw invalidParameter(v.getDotPath(issue) ?? "query", issue.message);
+}
+
+function invalidParameter(name: string, reason: string): ApiError {
+  return new ApiError("invalid_request", `Invalid query parameter "${name}": ${reason}`);
+}
