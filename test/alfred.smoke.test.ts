@@ -21,12 +21,18 @@ describe("Alfred smoke", () => {
       },
     });
     expect(response.status).toBe(200);
-    expect(await response.json()).toMatchObject({ jobKey: "alfred:job:45678901-5678-5678-5678-5678901234fg" });
+    expect(await response.json()).toMatchObject({
+      jobKey: "alfred:job:45678901-5678-5678-5678-5678901234fg",
+    });
     const link = await sendAlfred({
       event_id: "link-1",
       event_type: "file_event",
       event_time: 1653139801,
-      event: { event_name: "alfred_event_file_add_to_job", file_id: "file-1", job_id: "45678901-5678-5678-5678-5678901234fg" },
+      event: {
+        event_name: "alfred_event_file_add_to_job",
+        file_id: "file-1",
+        job_id: "45678901-5678-5678-5678-5678901234fg",
+      },
     });
     expect(link.status).toBe(200);
     const token = await createToken();

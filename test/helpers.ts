@@ -123,3 +123,138 @@ export interface ErrorBody {
 export async function errorCode(response: Response): Promise<string> {
   return ((await response.json()) as ErrorBody).error.code;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Alfred helpers (used by test/alfred.*.test.ts). Appended block; the helpers above are shared.
+// ---------------------------------------------------------------------------------------------
+
+export const ALFRED_OTHER_TOKEN = "alfred-other-token";
+
+export interface AlfredStoredBody {
+  ok: true;
+  eventId: string;
+  jobKey: string;
+  duplicate: boolean;
+}
+
+export interface QuarantinedBody {
+  ok: true;
+  quarantined: true;
+  quarantineId: string;
+}
+
+export interface QuarantineListBody {
+  data: {
+    id: string;
+    source: string;
+    receivedAt: string;
+    reason: { path: string; message: string }[];
+    size: number;
+  }[];
+  nextCursor: string | null;
+}
+
+/** Sends an Alfred delivery that must be stored (200); throws with the answer otherwise. */
+export async function sendAlfredStored(
+  body: string | object,
+  token = ALFRED_TOKEN,
+): Promise<AlfredStoredBody> {
+  const response = await sendAlfred(body, token);
+  const text = await response.text();
+  if (response.status !== 200) throw new Error(`Alfred delivery answered ${response.status}: ${text}`);
+  return JSON.parse(text) as AlfredStoredBody;
+}
+
+/** Any method, any body, to `/webhooks/alfred/<token>` (or `/webhooks/alfred` when token is null). */
+export function alfredRequest(method: string, token: string | null, body?: string): Request {
+  const path = token === null ? "/webhooks/alfred" : `/webhooks/alfred/${encodeURIComponent(token)}`;
+  return new Request(`${BASE}${path}`, {
+    method,
+    headers: body === undefined ? {} : { "content-type": "application/json" },
+    body,
+  });
+}
+
+/** The HTTP status of `GET /v1/jobs/<jobKey>` (200 or 404, say). */
+export async function jobStatusCode(jobKey: string, token: string): Promise<number> {
+  const response = await apiGet(`/v1/jobs/${encodeURIComponent(jobKey)}`, token);
+  await response.body?.cancel();
+  return response.status;
+}
+
+/** The whole quarantine list, newest first, following cursors. */
+export async function quarantineEntries(token: string): Promise<QuarantineListBody["data"]> {
+  const out: QuarantineListBody["data"] = [];
+  let cursor: string | null = null;
+  do {
+    const query: string = cursor === null ? "?limit=200" : `?limit=200&cursor=${encodeURIComponent(cursor)}`;
+    const response = await apiGet(`/v1/quarantine${query}`, token);
+    if (response.status !== 200) throw new Error(`GET /v1/quarantine answered ${response.status}`);
+    const page = (await response.json()) as QuarantineListBody;
+    out.push(...page.data);
+    cursor = page.nextCursor;
+  } while (cursor !== null);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Extend helpers (used by test/extend.*.test.ts and test/api.security.test.ts). Appended block,
+// independent of the Alfred block above.
+// ---------------------------------------------------------------------------------------------
+
+/** The two signature headers Extend sends for `body`, signed with `secret` at `timestamp`. */
+export async function extendSignatureHeaders(
+  body: string | Uint8Array,
+  options: { secret?: string; timestamp?: number | string } = {},
+): Promise<Record<string, string>> {
+  const timestamp = String(options.timestamp ?? nowSeconds());
+  const bytes = typeof body === "string" ? encoder.encode(body) : body;
+  return {
+    "x-extend-request-timestamp": timestamp,
+    "x-extend-request-signature": await signExtendBody(options.secret ?? EXTEND_SECRET, timestamp, bytes),
+  };
+}
+
+/** A request to /webhooks/extend with exactly the given headers and body (nothing is added). */
+export function rawExtendRequest(
+  body: BodyInit | null,
+  headers: Record<string, string>,
+  method = "POST",
+): Request {
+  return new Request(`${BASE}/webhooks/extend`, { method, headers, body });
+}
+
+/** The HTTP status of `GET path` on the read API, body discarded. */
+export async function apiStatus(path: string, token: string): Promise<number> {
+  const response = await apiGet(path, token);
+  await response.body?.cancel();
+  return response.status;
+}
+
+export interface ExtendQuarantineEntry {
+  id: string;
+  source: string;
+  receivedAt: string;
+  reason: { path: string; message: string }[];
+  size: number;
+}
+
+/** Every quarantine entry, newest first, following cursors. */
+export async function allQuarantine(token: string): Promise<ExtendQuarantineEntry[]> {
+  const entries: ExtendQuarantineEntry[] = [];
+  let cursor: string | null = null;
+  do {
+    const query: string = `?limit=200${cursor === null ? "" : `&cursor=${encodeURIComponent(cursor)}`}`;
+    const response = await apiGet(`/v1/quarantine${query}`, token);
+    if (response.status !== 200) throw new Error(`GET /v1/quarantine answered ${response.status}`);
+    const page = (await response.json()) as { data: ExtendQuarantineEntry[]; nextCursor: string | null };
+    entries.push(...page.data);
+    cursor = page.nextCursor;
+  } while (cursor !== null);
+  return entries;
+}
+
+/** The bytes of a response body. */
+export async function bodyBytes(response: Response): Promise<Uint8Array> {
+  return new Uint8Array(await response.arrayBuffer());
+}

@@ -338,9 +338,12 @@ export class JobLedger extends DurableObject<Env> {
     this.sql.exec("INSERT INTO outbox (kind, target, created_at) VALUES (?, ?, ?)", kind, target, now);
   }
 
+  /**
+   * Sets the flush alarm unless one is pending. A pending alarm is either imminent (normal
+   * operation) or a retry after a D1 failure, whose backoff new events must not cut short.
+   */
   private async scheduleFlush(at: number): Promise<void> {
-    const current = await this.ctx.storage.getAlarm();
-    if (current === null || current > at) await this.ctx.storage.setAlarm(at);
+    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(at);
   }
 
   /** Writes the current summary to D1 and clears the projection entries it covers. */
