@@ -258,3 +258,20 @@ export async function allQuarantine(token: string): Promise<ExtendQuarantineEntr
 export async function bodyBytes(response: Response): Promise<Uint8Array> {
   return new Uint8Array(await response.arrayBuffer());
 }
+
+/** Throws unless `actual` and `expected` hold the same bytes (fast, unlike a deep equal on MBs). */
+export function expectSameBytes(actual: Uint8Array, expected: Uint8Array): void {
+  let firstDifference = -1;
+  const length = Math.min(actual.byteLength, expected.byteLength);
+  for (let i = 0; i < length; i++) {
+    if (actual[i] !== expected[i]) {
+      firstDifference = i;
+      break;
+    }
+  }
+  if (firstDifference !== -1 || actual.byteLength !== expected.byteLength) {
+    throw new Error(
+      `bodies differ: ${actual.byteLength} bytes vs ${expected.byteLength} expected, first difference at ${firstDifference}`,
+    );
+  }
+}
