@@ -4,7 +4,7 @@ import type { Env as WorkerEnv } from "../src/env";
 declare global {
   namespace Cloudflare {
     interface Env extends WorkerEnv {
-      TEST_MIGRATIONS: D1Migration[];
+      TEST_MIGRATIONS?: D1Migration[];
     }
   }
 }

@@ -44,8 +44,22 @@ async function guarded<T>(work: () => Promise<T>, ms: number): Promise<T> {
   }
 }
 
-export function durableObjectLedgers(env: Env, timeoutMs = LEDGER_TIMEOUT_MS): LedgerGateway {
-  const ledgerOf = (jobKey: string) => env.JOBS.get(env.JOBS.idFromName(jobKey));
+/** What the gateway calls on a job's ledger: the Durable Object stub's RPC methods. */
+export interface LedgerStub {
+  ingest(event: NormalizedEvent, raw: ArrayBuffer): Promise<IngestResult>;
+  detail(): Promise<JobDetail | null>;
+  rawEvent(eventId: string): Promise<ArrayBuffer | null>;
+}
+
+export interface GatewayOptions {
+  timeoutMs?: number;
+  /** Reaches a job's ledger; tests pass one that throws or hangs to stand for an outage. */
+  ledgerOf?: (jobKey: string) => LedgerStub;
+}
+
+export function durableObjectLedgers(env: Env, options: GatewayOptions = {}): LedgerGateway {
+  const timeoutMs = options.timeoutMs ?? LEDGER_TIMEOUT_MS;
+  const ledgerOf = options.ledgerOf ?? ((jobKey: string): LedgerStub => env.JOBS.get(env.JOBS.idFromName(jobKey)));
   return {
     ingest: (event, raw) => guarded(() => ledgerOf(event.jobKey).ingest(event, raw), timeoutMs),
     detail: (jobKey) => guarded(() => ledgerOf(jobKey).detail(), timeoutMs),

@@ -123,8 +123,8 @@ interface HistoryRow extends Record<string, SqlStorageValue> {
 
 export class JobLedger extends DurableObject<Env> {
   private readonly sql: SqlStorage;
-  /** Where summaries are projected; replaced in tests to inject a D1 outage. */
-  protected projector: JobProjector;
+  /** Where summaries are projected: the seam through which tests inject a D1 outage. */
+  projector: JobProjector;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
