@@ -59,7 +59,8 @@ export interface GatewayOptions {
 
 export function durableObjectLedgers(env: Env, options: GatewayOptions = {}): LedgerGateway {
   const timeoutMs = options.timeoutMs ?? LEDGER_TIMEOUT_MS;
-  const ledgerOf = options.ledgerOf ?? ((jobKey: string): LedgerStub => env.JOBS.get(env.JOBS.idFromName(jobKey)));
+  const ledgerOf =
+    options.ledgerOf ?? ((jobKey: string): LedgerStub => env.JOBS.get(env.JOBS.idFromName(jobKey)));
   return {
     ingest: (event, raw) => guarded(() => ledgerOf(event.jobKey).ingest(event, raw), timeoutMs),
     detail: (jobKey) => guarded(() => ledgerOf(jobKey).detail(), timeoutMs),

@@ -8,7 +8,7 @@ import { FUTURE_SKEW_SECONDS } from "../../config";
 export type SignatureVerdict = "ok" | "invalid_signature" | "stale_timestamp";
 
 const HEX_64 = /^[0-9a-fA-F]{64}$/;
-const UNIX_SECONDS = /^\d{1,15}$/;
+const UNIX_SECONDS = /^-?\d{1,15}$/;
 const encoder = new TextEncoder();
 const keys = new Map<string, Promise<CryptoKey>>();
 
