@@ -62,4 +62,18 @@ describe("Extend deliveries, happy path", () => {
     expect(job.history).toHaveLength(1);
     expect(job.history[0]).toMatchObject({ eventId: "evt_happy_1", status: "failed", deliveries: 1 });
   });
+
+  it("gives every non-file job a files list, empty when none", async () => {
+    expect((await sendExtend(extendEvent("split_run.processed", { id: "splr_files" }))).status).toBe(200);
+    const job = await jobDetail("extend:split_run:splr_files", await createToken());
+    expect(job.files).toEqual([]);
+    expect(job).not.toHaveProperty("job");
+  });
+
+  it("takes an untagged payload for a signed URL only when data is an http(s) URL", async () => {
+    const event = extendEvent("thing.updated", { id: "thing_1", data: "not a url" });
+    const response = await sendExtend(event);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ jobKey: "extend:thing:thing_1", duplicate: false });
+  });
 });

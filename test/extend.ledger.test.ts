@@ -328,7 +328,7 @@ describe("GET /v1/jobs (the D1 projection)", () => {
     await expectStored(await sendExtend(event), fixture.jobKey);
     await expectStored(await sendExtend(event), fixture.jobKey, true);
     const detail = await jobDetail(fixture.jobKey, token);
-    const { history: _history, ...summary } = detail;
+    const { history: _history, files: _files, job: _job, ...summary } = detail;
 
     await vi.waitFor(
       async () => {

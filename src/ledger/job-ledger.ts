@@ -83,6 +83,9 @@ CREATE TABLE IF NOT EXISTS outbox (
 );
 `;
 
+/** Kinds that are files: their detail names the job they belong to instead of listing files. */
+const FILE_KINDS: ReadonlySet<string> = new Set(["file", "file_log"]);
+
 /** History order, oldest first: occurredAt, then lifecycle step, terminal last, then arrival. */
 const IN_ORDER = "occurred_at, rank, terminal, arrival";
 const LATEST_FIRST = "occurred_at DESC, rank DESC, terminal DESC, arrival DESC";
@@ -171,11 +174,12 @@ export class JobLedger extends DurableObject<Env> {
         }),
       );
     const detail: JobDetail = { ...summary, history };
-    if (summary.source === "alfred" && summary.kind === "job") {
-      detail.files = await Promise.all(this.linked("file").map((key) => this.briefOf(key)));
-    } else if (summary.source === "alfred") {
+    // Links of CONTRACT §4/§5: a file names its job; every other job lists its files.
+    if (FILE_KINDS.has(summary.kind)) {
       const [jobKey] = this.linked("job");
       detail.job = jobKey === undefined ? null : await this.briefOf(jobKey);
+    } else {
+      detail.files = await Promise.all(this.linked("file").map((key) => this.briefOf(key)));
     }
     return detail;
   }
