@@ -23,6 +23,7 @@ import {
   type JobDetailBody,
   jobDetail,
   nowSeconds,
+  type StoredBody,
   sendExtend,
 } from "./helpers";
 
@@ -30,13 +31,6 @@ let token: string;
 beforeAll(async () => {
   token = await createToken();
 });
-
-interface StoredBody {
-  ok: true;
-  eventId: string;
-  jobKey: string;
-  duplicate: boolean;
-}
 
 /** Sends `event` signed; asserts the contract's 200 answer for a first delivery. */
 async function expectStored(event: object, jobKey: string, timestamp?: number): Promise<void> {

@@ -17,6 +17,7 @@ import {
   type JobDetailBody,
   jobDetail,
   nowSeconds,
+  type StoredBody,
   sendExtend,
   signedExtendRequest,
 } from "./helpers";
@@ -27,13 +28,6 @@ let token: string;
 beforeAll(async () => {
   token = await createToken();
 });
-
-interface StoredBody {
-  ok: true;
-  eventId: string;
-  jobKey: string;
-  duplicate: boolean;
-}
 
 /** Asserts a 200 stored answer on `jobKey`; `duplicate` is checked unless it is "either". */
 async function expectStored(

@@ -116,6 +116,14 @@ export interface JobDetailBody {
   job?: { jobKey: string; status: string | null } | null;
 }
 
+/** The 200 answer to a stored delivery (CONTRACT §3.3). */
+export interface StoredBody {
+  ok: true;
+  eventId: string;
+  jobKey: string;
+  duplicate: boolean;
+}
+
 export interface ErrorBody {
   error: { code: string; message: string };
 }
@@ -129,13 +137,6 @@ export async function errorCode(response: Response): Promise<string> {
 // ---------------------------------------------------------------------------------------------
 
 export const ALFRED_OTHER_TOKEN = "alfred-other-token";
-
-export interface AlfredStoredBody {
-  ok: true;
-  eventId: string;
-  jobKey: string;
-  duplicate: boolean;
-}
 
 export interface QuarantinedBody {
   ok: true;
@@ -158,11 +159,11 @@ export interface QuarantineListBody {
 export async function sendAlfredStored(
   body: string | object,
   token = ALFRED_TOKEN,
-): Promise<AlfredStoredBody> {
+): Promise<StoredBody> {
   const response = await sendAlfred(body, token);
   const text = await response.text();
   if (response.status !== 200) throw new Error(`Alfred delivery answered ${response.status}: ${text}`);
-  return JSON.parse(text) as AlfredStoredBody;
+  return JSON.parse(text) as StoredBody;
 }
 
 /** Any method, any body, to `/webhooks/alfred/<token>` (or `/webhooks/alfred` when token is null). */
