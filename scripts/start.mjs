@@ -25,3 +25,9 @@ for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
   process.on(signal, () => child.kill(signal));
 }
 child.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+// If whoever started us goes away without a signal reaching us (npm does not always forward it),
+// take the dev server down too rather than leave it holding the port.
+const parent = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parent) child.kill("SIGTERM");
+}, 1000).unref();
