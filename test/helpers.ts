@@ -156,10 +156,7 @@ export interface QuarantineListBody {
 }
 
 /** Sends an Alfred delivery that must be stored (200); throws with the answer otherwise. */
-export async function sendAlfredStored(
-  body: string | object,
-  token = ALFRED_TOKEN,
-): Promise<StoredBody> {
+export async function sendAlfredStored(body: string | object, token = ALFRED_TOKEN): Promise<StoredBody> {
   const response = await sendAlfred(body, token);
   const text = await response.text();
   if (response.status !== 200) throw new Error(`Alfred delivery answered ${response.status}: ${text}`);

@@ -23,7 +23,9 @@ function isSignedUrlPayload(payload: Record<string, unknown>): boolean {
   // The SDK marks it with `object: "signed_data_url"`; the docs example has only `data`, so an
   // untagged payload counts when `data` is an http(s) URL (vendors/extend.md §2.2).
   if (payload.object === "signed_data_url") return true;
-  return payload.object === undefined && typeof payload.data === "string" && /^https?:\/\//i.test(payload.data);
+  return (
+    payload.object === undefined && typeof payload.data === "string" && /^https?:\/\//i.test(payload.data)
+  );
 }
 
 type FetchedPayload = { ok: true; text: string } | { ok: false; reason: string };
