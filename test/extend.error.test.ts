@@ -378,8 +378,8 @@ describe("413: bodies over MAX_BODY_BYTES", () => {
     return { stream, state };
   }
 
-  it("a streamed body without content-length that passes the limit → 413, read no further than needed", async () => {
-    const total = 128 * 1024 * 1024;
+  it("a streamed body without content-length that passes the limit → 413; the rest is drained so the next request works", async () => {
+    const total = 24 * 1024 * 1024;
     const { stream, state } = streamOf(total);
     const headers = await extendSignatureHeaders("{}");
     const response = await SELF.fetch(`${BASE}/webhooks/extend`, {
@@ -388,10 +388,11 @@ describe("413: bodies over MAX_BODY_BYTES", () => {
       body: stream,
       duplex: "half",
     } as RequestInit);
-    expect(response.headers.get("content-length") ?? "").not.toBe(String(total));
     await expectError(response, 413, "payload_too_large");
-    // The Worker stopped reading soon after the limit instead of buffering the whole body.
-    expect(state.pulled).toBeLessThan(total / 4);
+    // The rest of the body was read to its end (and thrown away), not cancelled half-way: a
+    // cancelled request body wedges wrangler dev's proxy for the requests that follow.
+    expect(state.pulled).toBe(total);
+    expect((await SELF.fetch(`${BASE}/healthz`)).status).toBe(200);
   });
 
   it("a streamed over-limit body without signature headers → 401 missing_signature (checked before reading)", async () => {

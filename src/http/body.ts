@@ -8,6 +8,36 @@ function tooLarge(limit: number): ApiError {
   return new ApiError("payload_too_large", `The body exceeds the limit of ${limit} bytes.`);
 }
 
+/** How long the rest of an over-limit body is read and thrown away before the read is cancelled. */
+export const DISCARD_MAX_MS = 10_000;
+
+/**
+ * Reads and throws away the rest of an over-limit body, so the client's connection ends cleanly:
+ * cancelling a half-read request body leaves `wrangler dev`'s proxy stuck on that connection, and
+ * later requests hang. Nothing is kept (memory stays flat whatever the size); only a body still
+ * arriving after {@link DISCARD_MAX_MS} is cancelled.
+ */
+async function discardRest(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
+  const stopAt = Date.now() + DISCARD_MAX_MS;
+  try {
+    for (;;) {
+      const left = stopAt - Date.now();
+      if (left <= 0) break;
+      let timer: number | null = null;
+      const timeout = new Promise<null>((resolve) => {
+        timer = setTimeout(() => resolve(null), left);
+      });
+      const next = await Promise.race([reader.read(), timeout]);
+      if (timer !== null) clearTimeout(timer);
+      if (next === null) break;
+      if (next.done) return;
+    }
+    await reader.cancel();
+  } catch {
+    // The client went away: nothing left to read.
+  }
+}
+
 /** Throws `payload_too_large` when the declared length is over the limit. */
 export function checkDeclaredLength(request: Request, limit: number): void {
   const declared = request.headers.get("content-length");
@@ -16,7 +46,11 @@ export function checkDeclaredLength(request: Request, limit: number): void {
   if (Number.isFinite(length) && length > limit) throw tooLarge(limit);
 }
 
-/** Reads the whole body as bytes, stopping with `payload_too_large` as soon as it passes `limit`. */
+/**
+ * Reads the whole body as bytes, keeping nothing past `limit`: once over, the rest is read and
+ * thrown away (see {@link discardRest}) and `payload_too_large` is thrown. Draining in the
+ * background after answering was tried and wedges `wrangler dev`'s proxy just like cancelling.
+ */
 export async function readBodyWithLimit(
   body: ReadableStream<Uint8Array> | null,
   limit: number,
@@ -30,7 +64,7 @@ export async function readBodyWithLimit(
     if (done) break;
     total += value.byteLength;
     if (total > limit) {
-      await reader.cancel().catch(() => undefined);
+      await discardRest(reader);
       throw tooLarge(limit);
     }
     chunks.push(value);
