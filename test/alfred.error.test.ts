@@ -346,7 +346,7 @@ describe("quarantine", () => {
 });
 
 describe("unknown events", () => {
-  it("an unknown job event with a job_id is stored with status null", async () => {
+  it("an unknown job event with a job_id is stored; the job stays pending", async () => {
     const body = {
       event_id: "unknown-job-evt",
       event_type: "job_event_type",
@@ -366,7 +366,7 @@ describe("unknown events", () => {
       duplicate: false,
     });
     const job = await jobDetail(stored.jobKey, token);
-    expect(job).toMatchObject({ status: null, terminal: false, eventCount: 1, companyId: "co-unknown" });
+    expect(job).toMatchObject({ status: "pending", terminal: false, eventCount: 1, companyId: "co-unknown" });
     expect(job.history[0]).toMatchObject({
       eventId: "unknown-job-evt",
       eventType: "job_paused",
@@ -395,7 +395,7 @@ describe("unknown events", () => {
     });
     expect(stored.jobKey).toBe("alfred:file:unknown-file");
     const file = await jobDetail(stored.jobKey, token);
-    expect(file).toMatchObject({ status: null });
+    expect(file).toMatchObject({ status: "pending" });
     expect(file.history[0]).toMatchObject({ eventType: "file_teleported", status: null });
   });
 });

@@ -181,6 +181,23 @@ describe("same-second ties: the later lifecycle step wins", () => {
     expect(job.history.map((entry) => entry.vendorStatus)).toEqual(["in_progress", "completed"]);
   });
 
+  it.each([
+    ["a retry", "job_retry"],
+    ["a failed without exceeded retries", "job_failed"],
+  ] as const)(
+    "a stage update to completed and %s in one second: terminal beats non-terminal",
+    async (_, later) => {
+      const jobId = `tie-terminal-${later}`;
+      const time = T0 + 950;
+      await sendAlfredStored(alfredEvent("job_stage_update", { jobId, time, stage: "completed" }));
+      await sendAlfredStored(alfredEvent(later, { jobId, time, retries: 1, exceededRetries: false }));
+      const job = await jobDetail(`alfred:job:${jobId}`, token);
+      expect(job).toMatchObject({ status: "succeeded", terminal: true, vendorStatus: "completed" });
+      // History keeps lifecycle order on the tie: the stage update comes first.
+      expect(job.history.map((entry) => entry.eventType)).toEqual(["job_stage_update", later]);
+    },
+  );
+
   it("failed with and without exceeded retries in one second: the terminal one wins", async () => {
     const jobId = "tie-failed-exceeded";
     const time = T0 + 1000;

@@ -50,15 +50,15 @@ describe("file_add_to_job links a file and its job", () => {
     await sendAlfredStored(alfredEvent("file_add_to_job", { fileId, jobId, time: T0, spelling: "sdk" }));
 
     let file = await jobDetail(`alfred:file:${fileId}`, token);
-    expect(file).toMatchObject({ status: null, terminal: false });
-    expect(file.job).toEqual({ jobKey: `alfred:job:${jobId}`, status: null });
+    expect(file).toMatchObject({ status: "pending", terminal: false });
+    expect(file.job).toEqual({ jobKey: `alfred:job:${jobId}`, status: "pending" });
 
     await sendAlfredStored(alfredEvent("job_create", { jobId, time: T0 + 1, typed: "native" }));
     await sendAlfredStored(alfredEvent("job_start", { jobId, time: T0 + 2, typed: "native" }));
 
     let job = await jobDetail(`alfred:job:${jobId}`, token);
     expect(job.status).toBe("processing");
-    expect(job.files).toEqual([{ jobKey: `alfred:file:${fileId}`, status: null }]);
+    expect(job.files).toEqual([{ jobKey: `alfred:file:${fileId}`, status: "pending" }]);
     file = await jobDetail(`alfred:file:${fileId}`, token);
     expect(file.job).toEqual({ jobKey: `alfred:job:${jobId}`, status: "processing" });
 
@@ -98,7 +98,7 @@ describe("file_add_to_job links a file and its job", () => {
     const job = await jobDetail(`alfred:job:${jobId}`, token);
     const listed = [...(job.files ?? [])].sort((a, b) => a.jobKey.localeCompare(b.jobKey));
     expect(listed).toEqual([
-      { jobKey: "alfred:file:link-c-file-1", status: null },
+      { jobKey: "alfred:file:link-c-file-1", status: "pending" },
       { jobKey: "alfred:file:link-c-file-2", status: "succeeded" },
       { jobKey: "alfred:file:link-c-file-3", status: "deleted" },
     ]);
@@ -126,7 +126,7 @@ describe("file_add_to_job links a file and its job", () => {
       alfredEvent("file_add_to_job", { fileId: "link-e-file", jobId: "link-e-job-1", time: T0 }),
     );
     expect((await jobDetail("alfred:job:link-e-job-1", token)).files).toEqual([
-      { jobKey: "alfred:file:link-e-file", status: null },
+      { jobKey: "alfred:file:link-e-file", status: "pending" },
     ]);
     expect((await jobDetail("alfred:job:link-e-job-2", token)).files).toEqual([]);
   });

@@ -43,7 +43,7 @@ describe("Alfred smoke", () => {
       retries: 3,
       firstEventAt: "2022-05-21T13:30:00.000Z",
       failure: { messages: ["Network connectivity issues", "Database timeout error"] },
-      files: [{ jobKey: "alfred:file:file-1", status: null }],
+      files: [{ jobKey: "alfred:file:file-1", status: "pending" }],
     });
     const file = await jobDetail("alfred:file:file-1", token);
     expect(file.job).toEqual({ jobKey: "alfred:job:45678901-5678-5678-5678-5678901234fg", status: "failed" });

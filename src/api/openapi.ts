@@ -24,7 +24,7 @@ function schemaOf(schema: v.GenericSchema, config = OUTPUT): JsonSchema {
 }
 
 /** Query parameters, one per entry of an object schema, described by their input type. */
-function queryParameters(schema: v.ObjectSchema<v.ObjectEntries, undefined>) {
+function queryParameters(schema: { entries: v.ObjectEntries }) {
   return Object.entries(schema.entries).map(([name, entry]) => ({
     name,
     in: "query",

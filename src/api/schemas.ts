@@ -10,6 +10,7 @@ import { decodeCursor } from "./cursor";
 
 export const DEFAULT_LIMIT = 50;
 export const MAX_LIMIT = 200;
+export const MAX_LIST_ITEMS = 20;
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
 
 /** A comma-separated list whose items, when `allowed` is given, must be among them. */
@@ -19,6 +20,8 @@ function csv<T extends string>(description: string, allowed?: readonly T[]) {
     v.description(description),
     v.transform((raw) => raw.split(",").map((item) => item.trim())),
     v.check((items) => items.every((item) => item.length > 0), "has an empty item"),
+    // Each item is one bound parameter; D1 takes at most 100 per statement.
+    v.maxLength(MAX_LIST_ITEMS, `at most ${MAX_LIST_ITEMS} items`),
     v.check(
       (items) =>
         allowed === undefined || items.every((item) => (allowed as readonly string[]).includes(item)),
@@ -59,22 +62,31 @@ const cursor = v.pipe(
   }),
 );
 
-export const listJobsQuerySchema = v.object({
-  source: v.optional(csv("Sources, comma-separated.", SOURCES)),
-  kind: v.optional(csv("Job kinds (e.g. classify_run, job, file), comma-separated.")),
-  status: v.optional(csv("Normalized statuses, comma-separated.", STATUSES)),
-  company: v.optional(csv("Alfred company ids, comma-separated.")),
-  updatedAfter: v.optional(isoTime("Only jobs whose lastEventAt is after this time.")),
-  updatedBefore: v.optional(isoTime("Only jobs whose lastEventAt is before this time.")),
-  limit: v.optional(limit, String(DEFAULT_LIMIT)),
-  cursor: v.optional(cursor),
-});
+/** Unknown parameters are refused, so a misspelt filter is not silently ignored. */
+const UNKNOWN_PARAMETER = "is not a parameter of this route";
 
-export const listQuarantineQuerySchema = v.object({
-  source: v.optional(csv("Sources, comma-separated.", SOURCES)),
-  limit: v.optional(limit, String(DEFAULT_LIMIT)),
-  cursor: v.optional(cursor),
-});
+export const listJobsQuerySchema = v.strictObject(
+  {
+    source: v.optional(csv("Sources, comma-separated.", SOURCES)),
+    kind: v.optional(csv("Job kinds (e.g. classify_run, job, file), comma-separated.")),
+    status: v.optional(csv("Normalized statuses, comma-separated.", STATUSES)),
+    company: v.optional(csv("Alfred company ids, comma-separated.")),
+    updatedAfter: v.optional(isoTime("Only jobs whose lastEventAt is after this time.")),
+    updatedBefore: v.optional(isoTime("Only jobs whose lastEventAt is before this time.")),
+    limit: v.optional(limit, String(DEFAULT_LIMIT)),
+    cursor: v.optional(cursor),
+  },
+  UNKNOWN_PARAMETER,
+);
+
+export const listQuarantineQuerySchema = v.strictObject(
+  {
+    source: v.optional(csv("Sources, comma-separated.", SOURCES)),
+    limit: v.optional(limit, String(DEFAULT_LIMIT)),
+    cursor: v.optional(cursor),
+  },
+  UNKNOWN_PARAMETER,
+);
 
 const time = v.pipe(v.string(), v.isoTimestamp(), v.description("ISO 8601 UTC with milliseconds."));
 const nullableText = v.nullable(v.string());
@@ -86,8 +98,8 @@ export const jobSummarySchema = v.object({
   source: v.picklist(SOURCES),
   kind: v.string(),
   id: v.string(),
-  status: v.nullable(v.picklist(STATUSES)),
-  vendorStatus: nullableText,
+  status: v.picklist(STATUSES),
+  vendorStatus: v.string(),
   terminal: v.boolean(),
   companyId: nullableText,
   companyName: nullableText,
@@ -113,7 +125,7 @@ export const historyEntrySchema = v.object({
   summary: v.record(v.string(), v.unknown()),
 });
 
-export const linkedJobSchema = v.object({ jobKey: v.string(), status: v.nullable(v.picklist(STATUSES)) });
+export const linkedJobSchema = v.object({ jobKey: v.string(), status: v.picklist(STATUSES) });
 
 export const jobDetailSchema = v.object({
   ...jobSummarySchema.entries,

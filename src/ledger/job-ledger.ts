@@ -49,6 +49,7 @@ CREATE TABLE IF NOT EXISTS events (
   raw_size INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS events_in_order ON events (occurred_at, rank, terminal, arrival);
+CREATE INDEX IF NOT EXISTS events_by_status ON events (occurred_at, terminal, rank, arrival) WHERE status IS NOT NULL;
 CREATE TABLE IF NOT EXISTS raw_chunks (
   event_id TEXT NOT NULL,
   idx INTEGER NOT NULL,
@@ -83,12 +84,23 @@ CREATE TABLE IF NOT EXISTS outbox (
 );
 `;
 
+/**
+ * The status of a job that no status-bearing event has reached yet (only history-only events such
+ * as an Alfred tag change, or a job known only from a link): known, not yet started.
+ */
+const DEFAULT_STATUS: Status = "pending";
+
 /** Kinds that are files: their detail names the job they belong to instead of listing files. */
 const FILE_KINDS: ReadonlySet<string> = new Set(["file", "file_log"]);
 
 /** History order, oldest first: occurredAt, then lifecycle step, terminal last, then arrival. */
 const IN_ORDER = "occurred_at, rank, terminal, arrival";
 const LATEST_FIRST = "occurred_at DESC, rank DESC, terminal DESC, arrival DESC";
+/**
+ * The status-deciding order (CONTRACT §4): the latest occurredAt; on a tie a terminal event beats
+ * a non-terminal one, then the later lifecycle step, then the later arrival.
+ */
+const STATUS_FIRST = "occurred_at DESC, terminal DESC, rank DESC, arrival DESC";
 
 type LinkRel = "file" | "job";
 
@@ -109,6 +121,7 @@ interface JobRow extends Record<string, SqlStorageValue> {
 interface StatusRow extends Record<string, SqlStorageValue> {
   status: string;
   vendor_status: string | null;
+  event_type: string;
   terminal: number;
   failure: string | null;
 }
@@ -186,7 +199,7 @@ export class JobLedger extends DurableObject<Env> {
 
   /** The current status of this job, for the detail of a linked job. */
   async brief(jobKey: string): Promise<LinkedJob> {
-    return { jobKey, status: this.currentStatus()?.status ?? null };
+    return { jobKey, status: this.currentStatus()?.status ?? DEFAULT_STATUS };
   }
 
   /** The event's raw body, byte for byte, or null if this job has no such event. */
@@ -388,12 +401,9 @@ export class JobLedger extends DurableObject<Env> {
     return this.env.JOBS.get(this.env.JOBS.idFromName(jobKey));
   }
 
+  /** A linked job's current status; if its ledger cannot answer, neither can this detail (503). */
   private async briefOf(jobKey: string): Promise<LinkedJob> {
-    try {
-      return await this.ledgerOf(jobKey).brief(jobKey);
-    } catch {
-      return { jobKey, status: null };
-    }
+    return await this.ledgerOf(jobKey).brief(jobKey);
   }
 
   /** Linked job keys, the most recent link first. */
@@ -414,23 +424,30 @@ export class JobLedger extends DurableObject<Env> {
   /** The status-bearing event that is latest in history order decides the status (CONTRACT §4). */
   private currentStatus(): {
     status: Status;
-    vendorStatus: string | null;
+    vendorStatus: string;
     terminal: boolean;
     failure: Failure | null;
   } | null {
     const row = this.sql
       .exec<StatusRow>(
-        `SELECT status, vendor_status, terminal, failure FROM events WHERE status IS NOT NULL
-         ORDER BY ${LATEST_FIRST} LIMIT 1`,
+        `SELECT status, vendor_status, event_type, terminal, failure FROM events WHERE status IS NOT NULL
+         ORDER BY ${STATUS_FIRST} LIMIT 1`,
       )
       .toArray()[0];
     if (row === undefined) return null;
     return {
       status: row.status as Status,
-      vendorStatus: row.vendor_status,
+      vendorStatus: row.vendor_status ?? row.event_type,
       terminal: row.terminal === 1,
       failure: row.failure === null ? null : (JSON.parse(row.failure) as Failure),
     };
+  }
+
+  /** The type of the latest event in history order: the vendor status of a job no event has set. */
+  private latestEventType(): string {
+    return this.sql
+      .exec<{ event_type: string }>(`SELECT event_type FROM events ORDER BY ${LATEST_FIRST} LIMIT 1`)
+      .one().event_type;
   }
 
   /** The latest non-null value of a job-level fact, in history order. */
@@ -448,21 +465,26 @@ export class JobLedger extends DurableObject<Env> {
   private summary(): JobSummary | null {
     const job = this.jobRow();
     if (job === null) return null;
-    const current = this.currentStatus();
+    const current = this.currentStatus() ?? {
+      status: DEFAULT_STATUS,
+      vendorStatus: this.latestEventType(),
+      terminal: false,
+      failure: null,
+    };
     return {
       jobKey: job.job_key,
       source: job.source as Source,
       kind: job.kind,
       id: job.id,
-      status: current?.status ?? null,
-      vendorStatus: current?.vendorStatus ?? null,
-      terminal: current?.terminal ?? false,
+      status: current.status,
+      vendorStatus: current.vendorStatus,
+      terminal: current.terminal,
       companyId: this.latest<string>("company_id"),
       companyName: this.latest<string>("company_name"),
       name: this.latest<string>("name"),
       stage: this.latest<string>("stage"),
       retries: this.latest<number>("retries"),
-      failure: current?.failure ?? null,
+      failure: current.failure,
       firstEventAt: isoTime(job.first_event_at),
       lastEventAt: isoTime(job.last_event_at),
       lastReceivedAt: isoTime(job.last_received_at),

@@ -67,8 +67,10 @@ export interface JobSummary {
   source: Source;
   kind: string;
   id: string;
-  status: Status | null;
-  vendorStatus: string | null;
+  /** `pending` until an event sets a status. */
+  status: Status;
+  /** The vendor's own status, else the type of the deciding (or latest) event. */
+  vendorStatus: string;
   terminal: boolean;
   companyId: string | null;
   companyName: string | null;
@@ -96,7 +98,7 @@ export interface HistoryEntry {
 
 export interface LinkedJob {
   jobKey: string;
-  status: Status | null;
+  status: Status;
 }
 
 export interface JobDetail extends JobSummary {

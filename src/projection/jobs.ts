@@ -59,8 +59,8 @@ export interface JobRow {
   source: string;
   kind: string;
   id: string;
-  status: string | null;
-  vendor_status: string | null;
+  status: string;
+  vendor_status: string;
   terminal: number;
   company_id: string | null;
   company_name: string | null;
@@ -81,7 +81,7 @@ export function rowToSummary(row: JobRow): JobSummary {
     source: row.source as Source,
     kind: row.kind,
     id: row.id,
-    status: row.status as Status | null,
+    status: row.status as Status,
     vendorStatus: row.vendor_status,
     terminal: row.terminal === 1,
     companyId: row.company_id,
