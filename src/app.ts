@@ -35,10 +35,13 @@ export function createApp(seams: AppSeams = {}) {
     return adapter;
   };
 
-  const app = new Hono<ApiEnv>();
+  // Not strict: `/webhooks/alfred/` (an empty token) is answered 401 like any wrong token, not 404.
+  const app = new Hono<ApiEnv>({ strict: false });
 
   app.onError((error) => {
-    if (error instanceof ApiError) return errorResponse(error);
+    if (error instanceof ApiError) {
+      return errorResponse(error, error.code === "method_not_allowed" ? { allow: "POST" } : undefined);
+    }
     console.log(JSON.stringify({ level: "error", msg: "unhandled error", error: String(error) }));
     return errorResponse(new ApiError("internal_error", "Something went wrong on our side."));
   });

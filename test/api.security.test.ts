@@ -9,6 +9,7 @@ import {
   apiGet,
   BASE,
   createToken,
+  errorCode,
   extendEvent,
   extendSignatureHeaders,
   jobDetail,
@@ -179,5 +180,19 @@ describe("token scopes", () => {
   it("an Extend-scoped token sees the Extend job", async () => {
     const extendOnly = await createToken({ source: "extend" });
     expect((await jobDetail(JOB_KEY, extendOnly)).jobKey).toBe(JOB_KEY);
+  });
+});
+
+describe("webhook URL edges", () => {
+  it("an empty Alfred token (trailing slash) is 401 unauthorized, not 404", async () => {
+    const response = await SELF.fetch(`${BASE}/webhooks/alfred/`, { method: "POST", body: "{}" });
+    expect(response.status).toBe(401);
+    expect(await errorCode(response)).toBe("unauthorized");
+  });
+
+  it("405 names the allowed method", async () => {
+    const response = await SELF.fetch(`${BASE}/webhooks/extend`, { method: "GET" });
+    expect(response.status).toBe(405);
+    expect(response.headers.get("allow")).toBe("POST");
   });
 });
