@@ -109,3 +109,53 @@ describe("D1 outage during projection", () => {
     expect(await summaryRow(jobKey)).toEqual({ event_count: 2, delivery_count: 3, status: "succeeded" });
   });
 });
+
+/** A D1 binding that is down: every statement fails, as during an outage. */
+const d1Down = {
+  prepare: () => {
+    throw new Error("D1_ERROR: Network connection lost.");
+  },
+  batch: () => Promise.reject(new Error("D1_ERROR: Network connection lost.")),
+  exec: () => Promise.reject(new Error("D1_ERROR: Network connection lost.")),
+} as unknown as D1Database;
+
+describe("D1 outage at the edge", () => {
+  it("answers 503 when a quarantine cannot be written, so the vendor retries; the retry is quarantined", async () => {
+    const app = createApp();
+    const body = "this is not json";
+    const ctx = createExecutionContext();
+    const refused = await app.fetch(await signedExtendRequest(body), { ...env, DB: d1Down }, ctx);
+    await waitOnExecutionContext(ctx);
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get("retry-after")).toBe("5");
+    expect(await errorCode(refused)).toBe("storage_unavailable");
+
+    const retried = await sendExtend(body);
+    expect(retried.status).toBe(202);
+    expect(await retried.json()).toMatchObject({ ok: true, quarantined: true });
+  });
+
+  it("still stores events (the ledger needs no D1) and answers reads of a job from its ledger", async () => {
+    const app = createApp();
+    const event = extendEvent("parse_run.processed", { id: "pr_d1_down", status: "PROCESSED" });
+    const ctx = createExecutionContext();
+    const stored = await app.fetch(await signedExtendRequest(event), { ...env, DB: d1Down }, ctx);
+    await waitOnExecutionContext(ctx);
+    expect(stored.status).toBe(200);
+    expect(await stored.json()).toMatchObject({ jobKey: "extend:parse_run:pr_d1_down", duplicate: false });
+  });
+
+  it("answers the read API 503 storage_unavailable when tokens cannot be checked", async () => {
+    const app = createApp();
+    const token = await createToken();
+    const ctx = createExecutionContext();
+    const response = await app.fetch(
+      new Request("https://runledger.test/v1/jobs", { headers: { authorization: `Bearer ${token}` } }),
+      { ...env, DB: d1Down },
+      ctx,
+    );
+    await waitOnExecutionContext(ctx);
+    expect(response.status).toBe(503);
+    expect(await errorCode(response)).toBe("storage_unavailable");
+  });
+});
