@@ -25,7 +25,7 @@ export interface AppSeams {
 export function createApp(seams: AppSeams = {}) {
   const deps = (env: Env): IngestDeps => ({
     ledgers: seams.ledgers?.(env) ?? durableObjectLedgers(env),
-    // Resolved at call time, so the global fetch in force when a delivery arrives is used.
+    // Called through a closure: an unbound `fetch` kept in an object throws "Illegal invocation".
     fetch: seams.fetch ?? ((input, init) => fetch(input, init)),
     now: seams.now ?? Date.now,
   });

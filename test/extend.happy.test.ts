@@ -1,7 +1,7 @@
 import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { signExtendBody } from "../src/vendors/extend/verify";
-import { BASE, createToken, extendEvent, jobDetail, sendExtend } from "./helpers";
+import { verifyExtendSignature } from "../src/vendors/extend/verify";
+import { BASE, createToken, extendEvent, jobDetail, sendExtend, signExtend } from "./helpers";
 
 describe("Extend deliveries, happy path", () => {
   it("answers /healthz", async () => {
@@ -10,15 +10,39 @@ describe("Extend deliveries, happy path", () => {
     expect(await response.json()).toEqual({ ok: true });
   });
 
-  it("signs the vendor's test vector exactly (vendors/extend.md §2.7)", async () => {
-    const body =
-      '{"eventId":"evt_test_1","eventType":"classify_run.failed","payload":{"object":"classify_run","id":"clr_test","status":"FAILED","failureReason":"PARSING_ERROR"}}';
-    const signature = await signExtendBody(
-      "wss_test_secret_do_not_use",
-      "1700000000",
-      new TextEncoder().encode(body),
+  describe("the vendor's test vector (vendors/extend.md §2.7)", () => {
+    const body = new TextEncoder().encode(
+      '{"eventId":"evt_test_1","eventType":"classify_run.failed","payload":{"object":"classify_run","id":"clr_test","status":"FAILED","failureReason":"PARSING_ERROR"}}',
     );
-    expect(signature).toBe("f9ffdbf4a37df4da5bb794160c4f7fb20788e9200f814bdd393dfc567cb7aa48");
+    const vector = {
+      secrets: ["wss_other_secret", "wss_test_secret_do_not_use"],
+      timestamp: "1700000000",
+      signature: "f9ffdbf4a37df4da5bb794160c4f7fb20788e9200f814bdd393dfc567cb7aa48",
+      body,
+      nowSeconds: 1_700_000_010,
+      toleranceSeconds: 300,
+    };
+
+    it("verifies, in lower or upper case, with the secret anywhere in the list", async () => {
+      expect(await verifyExtendSignature(vector)).toBe("ok");
+      expect(await verifyExtendSignature({ ...vector, signature: vector.signature.toUpperCase() })).toBe(
+        "ok",
+      );
+    });
+
+    it("fails with one hex digit changed, another secret, or another body", async () => {
+      const changed = `${vector.signature.slice(0, -1)}9`;
+      expect(await verifyExtendSignature({ ...vector, signature: changed })).toBe("invalid_signature");
+      expect(await verifyExtendSignature({ ...vector, secrets: ["wss_other_secret"] })).toBe(
+        "invalid_signature",
+      );
+      const other = new TextEncoder().encode(new TextDecoder().decode(body).replace("clr_test", "clr_tesu"));
+      expect(await verifyExtendSignature({ ...vector, body: other })).toBe("invalid_signature");
+    });
+
+    it("is what the tests' own signer produces", async () => {
+      expect(await signExtend("wss_test_secret_do_not_use", "1700000000", body)).toBe(vector.signature);
+    });
   });
 
   it("stores a signed classify_run.failed and serves its history", async () => {

@@ -3,8 +3,9 @@
  * ordering by occurredAt (a late older event never moves the status back), the D1 projection, raw
  * events byte for byte (also above the 2 MB row limit), and signed-URL payloads.
  */
-import { SELF } from "cloudflare:test";
+import { createExecutionContext, env, SELF, waitOnExecutionContext } from "cloudflare:test";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { createApp } from "../src/app";
 import { EXTEND_FIXTURES, withUniqueJobId } from "./fixtures/extend/events";
 import {
   allQuarantine,
@@ -458,18 +459,39 @@ describe("GET /v1/jobs/:jobKey/events/:eventId", () => {
 
 describe("signed-URL payloads", () => {
   const SIGNED_URL = "https://storage.example.com/p?x=1";
-  const realFetch = globalThis.fetch;
 
-  afterEach(() => {
-    vi.restoreAllMocks();
+  // The Worker's outbound fetch goes through createApp's `fetch` seam, not the runtime's global.
+  interface OutboundCall {
+    url: string;
+    method: string;
+  }
+  let answer: () => Promise<Response> = async () => new Response("no answer set", { status: 500 });
+  let outbound: OutboundCall[] = [];
+  const app = createApp({
+    fetch: async (input, init) => {
+      const request = new Request(input, init);
+      outbound.push({ url: request.url, method: request.method });
+      return request.url === SIGNED_URL ? answer() : new Response("unexpected URL", { status: 599 });
+    },
   });
 
-  /** Routes the Worker's outbound fetch of SIGNED_URL to `answer`; anything else goes out as usual. */
-  function mockSignedUrl(answer: () => Promise<Response>) {
-    return vi.spyOn(globalThis, "fetch").mockImplementation((input, init) => {
-      const url = input instanceof Request ? input.url : String(input);
-      return url === SIGNED_URL ? answer() : realFetch(input, init);
-    });
+  afterEach(() => {
+    outbound = [];
+  });
+
+  /** Makes the signed URL answer with `next`; returns the record of the Worker's outbound calls. */
+  function mockSignedUrl(next: () => Promise<Response>) {
+    answer = next;
+    outbound = [];
+    return { calls: () => outbound };
+  }
+
+  /** Sends a signed delivery through the app built with the fetch seam. */
+  async function sendSigned(body: string): Promise<Response> {
+    const ctx = createExecutionContext();
+    const response = await app.fetch(await signedExtendRequest(body), env, ctx);
+    await waitOnExecutionContext(ctx);
+    return response;
   }
 
   function wrapper(eventType: string, eventId: string): string {
@@ -480,10 +502,8 @@ describe("signed-URL payloads", () => {
     });
   }
 
-  function signedUrlCalls(spy: ReturnType<typeof mockSignedUrl>) {
-    return spy.mock.calls.filter(
-      ([input]) => (input instanceof Request ? input.url : String(input)) === SIGNED_URL,
-    );
+  function signedUrlCalls(mock: ReturnType<typeof mockSignedUrl>): OutboundCall[] {
+    return mock.calls().filter((call) => call.url === SIGNED_URL);
   }
 
   it("fetches the payload, stores it on the fetched payload's job, and serves back the signed wrapper", async () => {
@@ -491,13 +511,11 @@ describe("signed-URL payloads", () => {
     const spy = mockSignedUrl(async () => Response.json(fetched.payload));
     const body = wrapper("workflow_run.completed", "evt_signed_url_1");
 
-    await expectStored(await sendExtend(body), "extend:workflow_run:workflow_run_fetched_1");
+    await expectStored(await sendSigned(body), "extend:workflow_run:workflow_run_fetched_1");
 
     const calls = signedUrlCalls(spy);
     expect(calls).toHaveLength(1);
-    const [input, init] = calls[0] ?? [];
-    const method = input instanceof Request ? input.method : (init?.method ?? "GET");
-    expect(method.toUpperCase()).toBe("GET");
+    expect(calls[0]?.method).toBe("GET");
 
     const job = await jobDetail("extend:workflow_run:workflow_run_fetched_1", token);
     expect(job).toMatchObject({
@@ -524,7 +542,7 @@ describe("signed-URL payloads", () => {
   it("takes the status from the event type, not from the fetched payload", async () => {
     const fetched = withUniqueJobId(EXTEND_FIXTURES["workflow_run.failed"], "workflow_run_fetched_2");
     mockSignedUrl(async () => Response.json({ ...fetched.payload, status: "PROCESSING" }));
-    await expectStored(await sendExtend(wrapper("workflow_run.failed", "evt_signed_url_2")), fetched.jobKey);
+    await expectStored(await sendSigned(wrapper("workflow_run.failed", "evt_signed_url_2")), fetched.jobKey);
     const job = await jobDetail(fetched.jobKey, token);
     expect(job).toMatchObject({
       status: "failed",
@@ -548,7 +566,7 @@ describe("signed-URL payloads", () => {
       const spy = mockSignedUrl(answer);
       const quarantined = (await allQuarantine(token)).length;
       const eventId = `evt_signed_fail_${_name.replaceAll(" ", "_")}`;
-      const response = await sendExtend(wrapper("workflow_run.completed", eventId));
+      const response = await sendSigned(wrapper("workflow_run.completed", eventId));
       expect(signedUrlCalls(spy)).toHaveLength(1);
       expect(response.headers.get("retry-after") ?? "").toMatch(/^\d+$/);
       expect(Number(response.headers.get("retry-after"))).toBeGreaterThan(0);
@@ -561,7 +579,7 @@ describe("signed-URL payloads", () => {
   it("a fetched payload that fails its schema is quarantined with the delivered wrapper", async () => {
     mockSignedUrl(async () => Response.json({ object: "workflow_run", status: "PROCESSED" }));
     const body = wrapper("workflow_run.completed", "evt_signed_no_id");
-    const response = await sendExtend(body);
+    const response = await sendSigned(body);
     const text = await response.text();
     expect(response.status, text).toBe(202);
     const { quarantineId } = JSON.parse(text) as { quarantineId: string };
@@ -577,10 +595,37 @@ describe("signed-URL payloads", () => {
       return calls === 1 ? new Response("busy", { status: 503 }) : Response.json(fetched.payload);
     });
     const body = wrapper("workflow_run.completed", "evt_signed_retry");
-    await expectError(await sendExtend(body), 503, "payload_fetch_failed");
+    await expectError(await sendSigned(body), 503, "payload_fetch_failed");
     expect(await apiStatus(`/v1/jobs/${fetched.jobKey}`, token)).toBe(404);
-    await expectStored(await sendExtend(body), fetched.jobKey, false);
+    await expectStored(await sendSigned(body), fetched.jobKey, false);
     const job = await jobDetail(fetched.jobKey, token);
     expect(job).toMatchObject({ eventCount: 1, deliveryCount: 1, status: "succeeded" });
+  });
+
+  it("a fetched payload over the cap is quarantined (retrying would not shrink it), not refused", async () => {
+    const chunk = new Uint8Array(1024 * 1024).fill(0x20);
+    let sent = 0;
+    mockSignedUrl(
+      async () =>
+        new Response(
+          new ReadableStream<Uint8Array>({
+            pull(controller) {
+              if (sent++ >= 21) controller.close();
+              else controller.enqueue(chunk);
+            },
+          }),
+        ),
+    );
+    const response = await sendSigned(wrapper("workflow_run.completed", "evt_signed_huge"));
+    const text = await response.text();
+    expect(response.status, text).toBe(202);
+    expect(JSON.parse(text)).toMatchObject({ ok: true, quarantined: true });
+    const entries = await allQuarantine(token);
+    const entry = entries.find(
+      (item) => item.id === (JSON.parse(text) as { quarantineId: string }).quarantineId,
+    );
+    expect(entry?.reason).toEqual([
+      { path: "payload.data", message: expect.stringContaining("larger than") },
+    ]);
   });
 });

@@ -1,13 +1,29 @@
 /** Helpers shared by the end-to-end tests: signed Extend deliveries, tokens, reads. */
 import { env, SELF } from "cloudflare:test";
 import { sha256Hex } from "../src/api/tokens";
-import { signExtendBody } from "../src/vendors/extend/verify";
 
 export const EXTEND_SECRET = "wss_test_secret_do_not_use";
 export const ALFRED_TOKEN = "alfred-test-token";
 export const BASE = "https://runledger.test";
 
 const encoder = new TextEncoder();
+
+/** Signs a body as Extend does (vendors/extend.md §2.7), with WebCrypto: lowercase hex. */
+export async function signExtend(secret: string, timestamp: string, body: Uint8Array): Promise<string> {
+  const key = await crypto.subtle.importKey(
+    "raw",
+    encoder.encode(secret),
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    ["sign"],
+  );
+  const prefix = encoder.encode(`v0:${timestamp}:`);
+  const message = new Uint8Array(prefix.byteLength + body.byteLength);
+  message.set(prefix, 0);
+  message.set(body, prefix.byteLength);
+  const mac = await crypto.subtle.sign("HMAC", key, message);
+  return [...new Uint8Array(mac)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+}
 
 export function nowSeconds(): number {
   return Math.floor(Date.now() / 1000);
@@ -26,7 +42,7 @@ export async function signedExtendRequest(
 ): Promise<Request> {
   const text = typeof body === "string" ? body : JSON.stringify(body);
   const timestamp = String(options.timestamp ?? nowSeconds());
-  const signature = await signExtendBody(options.secret ?? EXTEND_SECRET, timestamp, encoder.encode(text));
+  const signature = await signExtend(options.secret ?? EXTEND_SECRET, timestamp, encoder.encode(text));
   return new Request(`${BASE}/webhooks/extend`, {
     method: "POST",
     headers: {
@@ -209,7 +225,7 @@ export async function extendSignatureHeaders(
   const bytes = typeof body === "string" ? encoder.encode(body) : body;
   return {
     "x-extend-request-timestamp": timestamp,
-    "x-extend-request-signature": await signExtendBody(options.secret ?? EXTEND_SECRET, timestamp, bytes),
+    "x-extend-request-signature": await signExtend(options.secret ?? EXTEND_SECRET, timestamp, bytes),
   };
 }
 

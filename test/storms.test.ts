@@ -1,14 +1,6 @@
 /** Concurrency storms on one job: dedup under races, and the ordering rule under concurrent writes. */
 import { describe, expect, it } from "vitest";
-import {
-  createToken,
-  extendEvent,
-  jobDetail,
-  nowSeconds,
-  type StoredBody,
-  sendAlfred,
-  sendExtend,
-} from "./helpers";
+import { createToken, extendEvent, jobDetail, type StoredBody, sendAlfred, sendExtend } from "./helpers";
 
 describe("storms", () => {
   it("300 concurrent deliveries of one event: stored once, exactly one duplicate:false, 300 deliveries", async () => {

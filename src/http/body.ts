@@ -47,13 +47,15 @@ export function checkDeclaredLength(request: Request, limit: number): void {
 }
 
 /**
- * Reads the whole body as bytes, keeping nothing past `limit`: once over, the rest is read and
- * thrown away (see {@link discardRest}) and `payload_too_large` is thrown. Draining in the
- * background after answering was tried and wedges `wrangler dev`'s proxy just like cancelling.
+ * Reads the whole body as bytes, keeping nothing past `limit`: once over, the rest of a request
+ * body is read and thrown away (see {@link discardRest}) — or, for a response we fetched, simply
+ * cancelled — and `payload_too_large` is thrown. Draining in the background after answering was
+ * tried and wedges `wrangler dev`'s proxy just like cancelling.
  */
 export async function readBodyWithLimit(
   body: ReadableStream<Uint8Array> | null,
   limit: number,
+  onOverflow: "drain" | "cancel" = "drain",
 ): Promise<Uint8Array> {
   if (body === null) return new Uint8Array(0);
   const reader = body.getReader();
@@ -64,7 +66,8 @@ export async function readBodyWithLimit(
     if (done) break;
     total += value.byteLength;
     if (total > limit) {
-      await discardRest(reader);
+      if (onOverflow === "drain") await discardRest(reader);
+      else await reader.cancel().catch(() => undefined);
       throw tooLarge(limit);
     }
     chunks.push(value);

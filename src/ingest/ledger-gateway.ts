@@ -3,6 +3,7 @@
  * a deadline. An error or a timeout becomes 503 `storage_unavailable` with `Retry-After`, so the
  * vendor retries and the ledger's dedup makes the retry safe (CONTRACT §3.3).
  */
+import { withDeadline } from "../deadline";
 import type { Env } from "../env";
 import { ApiError } from "../http/errors";
 import type { IngestResult, JobDetail, NormalizedEvent } from "../ledger/types";
@@ -17,21 +18,9 @@ export interface LedgerGateway {
   rawEvent(jobKey: string, eventId: string): Promise<ArrayBuffer | null>;
 }
 
-async function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
-  let timer: number | null = null;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`ledger did not answer within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([work, deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 async function guarded<T>(work: () => Promise<T>, ms: number): Promise<T> {
   try {
-    return await withDeadline(work(), ms);
+    return await withDeadline(work(), ms, "the ledger");
   } catch (error) {
     console.log(
       JSON.stringify({

@@ -6,8 +6,10 @@
  * its own storage that an alarm flushes and retries until D1 has it.
  */
 import { DurableObject } from "cloudflare:workers";
+import { withDeadline } from "../deadline";
 import type { Env } from "../env";
 import { d1Projector, type JobProjector } from "../projection/jobs";
+import { boundEvent } from "./bounds";
 import {
   type Failure,
   type HistoryEntry,
@@ -23,9 +25,16 @@ import {
 
 /** Raw bodies are split below the 2 MB limit of a Durable Object SQLite row. */
 export const RAW_CHUNK_BYTES = 1_000_000;
-/** Retry delays of the outbox flush: doubling from the first, capped (CONTRACT §3.3). */
+/**
+ * Retry delays of the outbox flush: doubling from the first, capped — our choice (README,
+ * "Consistency and failure"); CONTRACT §3.3 asks only that D1 gets every event once reachable.
+ */
 export const FLUSH_RETRY_FIRST_MS = 250;
 export const FLUSH_RETRY_MAX_MS = 5_000;
+/** How long one outbox call (a D1 upsert, a link) may take before the flush counts it failed. */
+export const FLUSH_CALL_MS = 10_000;
+/** How long a delivery waits to link a file into its job before leaving it to the outbox. */
+export const INLINE_LINK_MS = 1_000;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS events (
@@ -62,6 +71,7 @@ CREATE TABLE IF NOT EXISTS job (
   source TEXT NOT NULL,
   kind TEXT NOT NULL,
   id TEXT NOT NULL,
+  role TEXT NOT NULL,
   event_count INTEGER NOT NULL,
   delivery_count INTEGER NOT NULL,
   first_event_at INTEGER NOT NULL,
@@ -90,9 +100,6 @@ CREATE TABLE IF NOT EXISTS outbox (
  */
 const DEFAULT_STATUS: Status = "pending";
 
-/** Kinds that are files: their detail names the job they belong to instead of listing files. */
-const FILE_KINDS: ReadonlySet<string> = new Set(["file", "file_log"]);
-
 /** History order, oldest first: occurredAt, then lifecycle step, terminal last, then arrival. */
 const IN_ORDER = "occurred_at, rank, terminal, arrival";
 const LATEST_FIRST = "occurred_at DESC, rank DESC, terminal DESC, arrival DESC";
@@ -104,11 +111,18 @@ const STATUS_FIRST = "occurred_at DESC, terminal DESC, rank DESC, arrival DESC";
 
 type LinkRel = "file" | "job";
 
+/** What one ledger asks of another about links. */
+export interface LinkedLedger {
+  linkFile(fileKey: string, occurredAt: number): Promise<void>;
+  brief(jobKey: string): Promise<LinkedJob>;
+}
+
 interface JobRow extends Record<string, SqlStorageValue> {
   job_key: string;
   source: string;
   kind: string;
   id: string;
+  role: string;
   event_count: number;
   delivery_count: number;
   first_event_at: number;
@@ -141,12 +155,21 @@ export class JobLedger extends DurableObject<Env> {
   private readonly sql: SqlStorage;
   /** Where summaries are projected: the seam through which tests inject a D1 outage. */
   projector: JobProjector;
+  /** Reaches another job's ledger for links: the seam through which tests make one slow or down. */
+  linkedLedger: (jobKey: string) => LinkedLedger;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     this.sql.exec(SCHEMA);
     this.projector = d1Projector(env.DB);
+    this.linkedLedger = (jobKey) => env.JOBS.get(env.JOBS.idFromName(jobKey));
+    // An outbox entry whose alarm was never set (the object stopped between the two writes) gets
+    // one now, before the first request is served.
+    void ctx.blockConcurrencyWhile(async () => {
+      const pending = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM outbox").one().n;
+      if (pending > 0 && (await ctx.storage.getAlarm()) === null) await ctx.storage.setAlarm(Date.now());
+    });
   }
 
   /**
@@ -154,12 +177,13 @@ export class JobLedger extends DurableObject<Env> {
    * counts the delivery. The answer is released only once storage has the write (output gate).
    */
   async ingest(event: NormalizedEvent, raw: ArrayBuffer): Promise<IngestResult> {
-    const result = this.ctx.storage.transactionSync(() => this.store(event, raw));
+    const result = this.ctx.storage.transactionSync(() => this.store(boundEvent(event), raw));
     await this.scheduleFlush(Date.now());
     if (!result.duplicate && event.linkToJob !== null) {
-      // Link at once so the job's detail shows the file as soon as this delivery is answered; if
-      // the other object is unreachable, the outbox entry written above retries it by alarm.
-      await this.deliverLinks().catch(() => undefined);
+      // Link at once so the job's detail shows the file as soon as this delivery is answered. The
+      // event is already stored: if the other ledger is slow or unreachable, answer anyway and let
+      // the outbox entry written above retry the link by alarm.
+      await withDeadline(this.deliverLinks(), INLINE_LINK_MS, "linking").catch(() => undefined);
     }
     return result;
   }
@@ -188,7 +212,7 @@ export class JobLedger extends DurableObject<Env> {
       );
     const detail: JobDetail = { ...summary, history };
     // Links of CONTRACT §4/§5: a file names its job; every other job lists its files.
-    if (FILE_KINDS.has(summary.kind)) {
+    if (this.jobRow()?.role === "file") {
       const [jobKey] = this.linked("job");
       detail.job = jobKey === undefined ? null : await this.briefOf(jobKey);
     } else {
@@ -319,12 +343,13 @@ export class JobLedger extends DurableObject<Env> {
     }
     if (job === null) {
       this.sql.exec(
-        `INSERT INTO job (singleton, job_key, source, kind, id, event_count, delivery_count, first_event_at,
-           last_event_at, last_received_at, version) VALUES (1, ?, ?, ?, ?, 1, 1, ?, ?, ?, 1)`,
+        `INSERT INTO job (singleton, job_key, source, kind, id, role, event_count, delivery_count, first_event_at,
+           last_event_at, last_received_at, version) VALUES (1, ?, ?, ?, ?, ?, 1, 1, ?, ?, ?, 1)`,
         event.jobKey,
         event.source,
         event.kind,
         event.id,
+        event.role,
         event.occurredAt,
         event.occurredAt,
         now,
@@ -371,7 +396,9 @@ export class JobLedger extends DurableObject<Env> {
     if (pending === null) return;
     const summary = this.summary();
     const job = this.jobRow();
-    if (summary !== null && job !== null) await this.projector.upsert(summary, job.version);
+    if (summary !== null && job !== null) {
+      await withDeadline(this.projector.upsert(summary, job.version), FLUSH_CALL_MS, "the D1 projection");
+    }
     this.sql.exec("DELETE FROM outbox WHERE kind = 'project' AND seq <= ?", pending);
   }
 
@@ -392,18 +419,18 @@ export class JobLedger extends DurableObject<Env> {
             link.target,
           )
           .toArray()[0]?.occurred_at ?? 0;
-      await this.ledgerOf(link.target).linkFile(job.job_key, occurredAt);
+      await withDeadline(
+        this.linkedLedger(link.target).linkFile(job.job_key, occurredAt),
+        FLUSH_CALL_MS,
+        "linking",
+      );
       this.sql.exec("DELETE FROM outbox WHERE seq = ?", link.seq);
     }
   }
 
-  private ledgerOf(jobKey: string): DurableObjectStub<JobLedger> {
-    return this.env.JOBS.get(this.env.JOBS.idFromName(jobKey));
-  }
-
   /** A linked job's current status; if its ledger cannot answer, neither can this detail (503). */
   private async briefOf(jobKey: string): Promise<LinkedJob> {
-    return await this.ledgerOf(jobKey).brief(jobKey);
+    return await this.linkedLedger(jobKey).brief(jobKey);
   }
 
   /** Linked job keys, the most recent link first. */

@@ -25,6 +25,8 @@ export interface Failure {
   messages: string[];
 }
 
+export type JobRole = "job" | "file";
+
 /** A link from one job to another (an Alfred file to the job it was added to). */
 export interface JobLink {
   jobKey: string;
@@ -58,8 +60,13 @@ export interface NormalizedEvent {
   failure: Failure | null;
   /** Small per-event facts shown in the history entry (stage, error messages, tag …). */
   summary: Record<string, unknown>;
-  /** Set on an Alfred file event that puts the file into a job. */
+  /** Set on a file event that puts the file into a job (Alfred `file_add_to_job`). */
   linkToJob: JobLink | null;
+  /**
+   * What the job key names, for the links of CONTRACT §4/§5: a `file` belongs to a job (its detail
+   * names that job); a `job` lists the files added to it.
+   */
+  role: JobRole;
 }
 
 export interface JobSummary {

@@ -309,6 +309,8 @@ export function normalizeAlfredEvent(envelope: AlfredEnvelope, receivedAt: numbe
       failure: outcome.status === "failed" ? outcome.failure : null,
       summary: summaryOf(event),
       linkToJob: name === "file_add_to_job" && event.job_id ? { jobKey: `alfred:job:${event.job_id}` } : null,
+      // Both `alfred:file:` and `alfred:file_log:` keys name a file.
+      role: keyed.kind === "job" ? "job" : "file",
     },
   };
 }

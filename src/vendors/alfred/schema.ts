@@ -37,9 +37,11 @@ export const booleanish = v.pipe(
 );
 
 /** An opaque id: a non-empty string (a number is taken as its decimal text). */
+export const MAX_ID_LENGTH = 1024;
 export const opaqueId = v.pipe(
   v.union([v.pipe(v.string(), v.trim(), v.minLength(1)), v.number()], "must be a non-empty string"),
   v.transform((value) => String(value)),
+  v.maxLength(MAX_ID_LENGTH, `must be at most ${MAX_ID_LENGTH} characters`),
 );
 
 const text = v.optional(v.nullable(v.string()));
@@ -70,7 +72,7 @@ export const envelopeSchema = v.looseObject({
     v.nullable(v.pipe(numberish, v.minValue(0), v.maxValue(253_402_300_799, "must be Unix seconds"))),
   ),
   event: v.looseObject({
-    event_name: v.pipe(v.string(), v.minLength(1, "must be a non-empty string")),
+    event_name: v.pipe(v.string(), v.minLength(1, "must be a non-empty string"), v.maxLength(256)),
     company_id: id,
   }),
 });

@@ -16,8 +16,11 @@ const TIMESTAMP_HEADER = "x-extend-request-timestamp";
 const SIGNATURE_HEADER = "x-extend-request-signature";
 /** How long the signed payload URL may take to answer (CONTRACT §3.1). */
 export const SIGNED_PAYLOAD_TIMEOUT_MS = 10_000;
-/** A fetched payload may be larger than a webhook body, but not unbounded. */
-const SIGNED_PAYLOAD_MAX_BYTES = 64 * 1024 * 1024;
+/**
+ * A fetched payload may be larger than a webhook body, but must fit a Worker's memory (128 MB) with
+ * its text and parsed JSON beside it. A larger one is quarantined: retrying would not shrink it.
+ */
+export const SIGNED_PAYLOAD_MAX_BYTES = 20 * 1024 * 1024;
 
 function isSignedUrlPayload(payload: Record<string, unknown>): boolean {
   // The SDK marks it with `object: "signed_data_url"`; the docs example has only `data`, so an
@@ -28,7 +31,10 @@ function isSignedUrlPayload(payload: Record<string, unknown>): boolean {
   );
 }
 
-type FetchedPayload = { ok: true; text: string } | { ok: false; reason: string };
+type FetchedPayload =
+  | { outcome: "fetched"; text: string }
+  | { outcome: "unavailable"; reason: string }
+  | { outcome: "too_large" };
 
 async function fetchSignedPayload(delivery: Delivery, url: string): Promise<FetchedPayload> {
   try {
@@ -38,12 +44,13 @@ async function fetchSignedPayload(delivery: Delivery, url: string): Promise<Fetc
     });
     if (!response.ok) {
       await response.body?.cancel();
-      return { ok: false, reason: `the signed payload URL answered ${response.status}` };
+      return { outcome: "unavailable", reason: `the signed payload URL answered ${response.status}` };
     }
-    const bytes = await readBodyWithLimit(response.body, SIGNED_PAYLOAD_MAX_BYTES);
-    return { ok: true, text: new TextDecoder().decode(bytes) };
+    const bytes = await readBodyWithLimit(response.body, SIGNED_PAYLOAD_MAX_BYTES, "cancel");
+    return { outcome: "fetched", text: new TextDecoder().decode(bytes) };
   } catch (error) {
-    return { ok: false, reason: error instanceof Error ? error.message : "fetch failed" };
+    if (error instanceof ApiError && error.code === "payload_too_large") return { outcome: "too_large" };
+    return { outcome: "unavailable", reason: error instanceof Error ? error.message : "fetch failed" };
   }
 }
 
@@ -90,7 +97,7 @@ export const extendAdapter: VendorAdapter = {
       const signed = v.safeParse(signedDataUrlSchema, envelope.output.payload);
       if (!signed.success) return { outcome: "quarantine", issues: toIssues(signed.issues, "payload") };
       const fetched = await fetchSignedPayload(delivery, signed.output.data);
-      if (!fetched.ok) {
+      if (fetched.outcome === "unavailable") {
         return {
           outcome: "error",
           error: new ApiError(
@@ -98,6 +105,10 @@ export const extendAdapter: VendorAdapter = {
             `Could not fetch the signed payload: ${fetched.reason}.`,
           ),
         };
+      }
+      if (fetched.outcome === "too_large") {
+        const message = `the signed payload is larger than ${SIGNED_PAYLOAD_MAX_BYTES} bytes`;
+        return { outcome: "quarantine", issues: [{ path: "payload.data", message }] };
       }
       const fetchedJson = parseJson(fetched.text);
       if (!fetchedJson.ok) {

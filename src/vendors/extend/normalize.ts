@@ -21,6 +21,7 @@ import {
   splitterSchema,
   splitterVersionSchema,
   stepRunSchema,
+  unknownPayloadSchema,
   workflowRunSchema,
   workflowSchema,
 } from "./schema";
@@ -226,11 +227,6 @@ const OUTCOME_BY_VERB: Readonly<Record<string, Outcome>> = {
   deleted: DELETED,
 };
 
-const unknownPayloadSchema = v.looseObject({
-  id: v.pipe(v.string(), v.minLength(1, "must be a non-empty string")),
-  status: v.optional(v.unknown()),
-});
-
 export interface ExtendContext {
   eventId: string;
   eventType: string;
@@ -255,19 +251,23 @@ export function normalizeExtendEvent(context: ExtendContext): ExtendNormalized {
     outcome = known.outcome;
     facts = parsed.facts;
   } else {
-    // An unknown event type is stored on `payload.id` if it has one (CONTRACT §3.3).
+    // An unknown event type is stored on `payload.id` if it has one (CONTRACT §3.3) — or, for a
+    // new kind of workflow step event, on its workflow run, like the step events we know.
     const parsed = v.safeParse(unknownPayloadSchema, context.payload);
     if (!parsed.success) return { ok: false, issues: toIssues(parsed.issues, "payload") };
-    kind = context.eventType.split(".")[0] ?? context.eventType;
+    const payload = parsed.output;
+    const isStep = context.eventType.startsWith("workflow_run.step_run.") && payload.workflowRunId != null;
+    kind = isStep ? "workflow_run" : (context.eventType.split(".")[0] ?? context.eventType);
+    // A step's outcome is not its run's: any step event leaves the run processing.
     const verb = context.eventType.split(".").at(-1) ?? "";
-    outcome = OUTCOME_BY_VERB[verb] ?? { status: null, rank: 0 };
+    outcome = isStep ? STEP_PROCESSED : (OUTCOME_BY_VERB[verb] ?? { status: null, rank: 0 });
     facts = {
-      jobId: parsed.output.id,
-      vendorStatus: typeof parsed.output.status === "string" ? parsed.output.status : null,
-      updatedAt: null,
+      jobId: isStep && payload.workflowRunId != null ? payload.workflowRunId : payload.id,
+      vendorStatus: typeof payload.status === "string" ? payload.status : null,
+      updatedAt: payload.updatedAt ?? null,
       name: null,
       failure: null,
-      summary: {},
+      summary: isStep ? compact({ stepRunId: payload.id }) : {},
     };
   }
   // occurredAt: payload.updatedAt, else the signature timestamp (CONTRACT §4).
@@ -297,6 +297,7 @@ export function normalizeExtendEvent(context: ExtendContext): ExtendNormalized {
       failure: status === "failed" ? facts.failure : null,
       summary: facts.summary,
       linkToJob: null,
+      role: "job",
     },
   };
 }

@@ -9,7 +9,13 @@
  */
 import * as v from "valibot";
 
-const nonEmpty = v.pipe(v.string(), v.minLength(1, "must be a non-empty string"));
+/** Extend ids are up to 255 characters (vendors/extend.md §2.2); longer ones are not Extend's. */
+export const MAX_ID_LENGTH = 1024;
+const nonEmpty = v.pipe(
+  v.string(),
+  v.minLength(1, "must be a non-empty string"),
+  v.maxLength(MAX_ID_LENGTH, `must be at most ${MAX_ID_LENGTH} characters`),
+);
 const optionalText = v.optional(v.nullable(v.string()));
 /**
  * Times are RFC 3339 strings. A string that does not parse (the docs' own examples say `"..."`) is
@@ -28,7 +34,6 @@ export const envelopeSchema = v.looseObject({
   eventType: nonEmpty,
   payload: v.looseObject({}),
 });
-export type ExtendEnvelope = v.InferOutput<typeof envelopeSchema>;
 
 /** A large payload delivered as a signed download URL (vendors/extend.md §2.2). */
 export const signedDataUrlSchema = v.looseObject({
@@ -115,4 +120,15 @@ export const splitterVersionSchema = v.looseObject({
   ...versionFields,
   object: objectTag("splitter_version"),
   splitterId: nonEmpty,
+});
+
+/**
+ * An event type this version does not know (Extend adds types without a version bump, vendors/
+ * extend.md §2.2): kept on the job its payload names.
+ */
+export const unknownPayloadSchema = v.looseObject({
+  id: nonEmpty,
+  workflowRunId: v.optional(v.nullable(nonEmpty)),
+  status: v.optional(v.unknown()),
+  updatedAt: optionalTime,
 });

@@ -16,7 +16,6 @@ function hmacKey(secret: string): Promise<CryptoKey> {
   let key = keys.get(secret);
   if (key === undefined) {
     key = crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
-      "sign",
       "verify",
     ]);
     keys.set(secret, key);
@@ -71,10 +70,4 @@ export async function verifyExtendSignature(input: ExtendSignatureInput): Promis
   const age = input.nowSeconds - Number(input.timestamp);
   if (age > input.toleranceSeconds || -age > FUTURE_SKEW_SECONDS) return "stale_timestamp";
   return "ok";
-}
-
-/** Signs a body as Extend does; used by tests and the local `sign` script. */
-export async function signExtendBody(secret: string, timestamp: string, body: Uint8Array): Promise<string> {
-  const mac = await crypto.subtle.sign("HMAC", await hmacKey(secret), signedBytes(timestamp, body));
-  return [...new Uint8Array(mac)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
 }

@@ -1,0 +1,56 @@
+/**
+ * @module Size bounds on what the ledger derives from an event. The raw body is kept whole (in
+ * chunks); the derived fields — name, failure messages, the history summary — go into one SQLite
+ * row, which holds at most 2 MB, and into D1. A vendor message of a megabyte must not make an
+ * authentic delivery fail forever, so derived text is cut to these sizes, marked with "…".
+ */
+import type { Failure, NormalizedEvent } from "./types";
+
+export const MAX_TEXT = 1024;
+export const MAX_MESSAGE = 2048;
+export const MAX_ITEMS = 20;
+export const MAX_DEPTH = 4;
+/** A summary still larger than this once its parts are cut is replaced by `{ truncated: true }`. */
+export const MAX_SUMMARY_JSON = 16 * 1024;
+
+function clipText(value: string, max: number): string {
+  return value.length <= max ? value : `${value.slice(0, max)}…`;
+}
+
+function clipOptional(value: string | null, max = MAX_TEXT): string | null {
+  return value === null ? null : clipText(value, max);
+}
+
+function clipValue(value: unknown, depth: number): unknown {
+  if (typeof value === "string") return clipText(value, MAX_TEXT);
+  if (value === null || typeof value !== "object") return value;
+  if (depth >= MAX_DEPTH) return "…";
+  if (Array.isArray(value)) return value.slice(0, MAX_ITEMS).map((item) => clipValue(item, depth + 1));
+  const entries = Object.entries(value).slice(0, MAX_ITEMS);
+  return Object.fromEntries(
+    entries.map(([key, item]) => [clipText(key, MAX_TEXT), clipValue(item, depth + 1)]),
+  );
+}
+
+function clipFailure(failure: Failure | null): Failure | null {
+  if (failure === null) return null;
+  return {
+    reason: clipOptional(failure.reason),
+    messages: failure.messages.slice(0, MAX_ITEMS).map((message) => clipText(message, MAX_MESSAGE)),
+  };
+}
+
+/** The event with every derived field within bounds; ids and times are left as they are. */
+export function boundEvent(event: NormalizedEvent): NormalizedEvent {
+  const summary = clipValue(event.summary, 0) as Record<string, unknown>;
+  return {
+    ...event,
+    vendorStatus: clipOptional(event.vendorStatus),
+    companyId: clipOptional(event.companyId),
+    companyName: clipOptional(event.companyName),
+    name: clipOptional(event.name),
+    stage: clipOptional(event.stage),
+    failure: clipFailure(event.failure),
+    summary: JSON.stringify(summary).length <= MAX_SUMMARY_JSON ? summary : { truncated: true },
+  };
+}
