@@ -4,7 +4,7 @@
  * percent-encoded; a job outside a token's scope is 404, never 403.
  */
 import { SELF } from "cloudflare:test";
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it, vi } from "vitest";
 import {
   apiGet,
   BASE,
@@ -14,11 +14,14 @@ import {
   extendSignatureHeaders,
   jobDetail,
   rawExtendRequest,
+  sendAlfred,
   sendExtend,
 } from "./helpers";
 
 const JOB_KEY = "extend:classify_run:clr_security_1";
 const EVENT_ID = "evt_security_1";
+const ALFRED_JOB_KEY = "alfred:job:security-alfred-1";
+const COMPANY = "company_1";
 
 let token: string;
 let quarantineId: string;
@@ -45,6 +48,13 @@ beforeAll(async () => {
     ),
   );
   expect(stored.status).toBe(200);
+  const alfred = await sendAlfred({
+    event_id: "security-alfred-evt-1",
+    event_type: "job_event_type",
+    event_time: "1780000000",
+    event: { event_name: "job_start_event", company_id: COMPANY, job_id: "security-alfred-1" },
+  });
+  expect(alfred.status, await alfred.clone().text()).toBe(200);
   const body = "not json, but authentic";
   const quarantined = await SELF.fetch(rawExtendRequest(body, await extendSignatureHeaders(body)));
   expect(quarantined.status).toBe(202);
@@ -162,24 +172,63 @@ describe("job keys in the path", () => {
 });
 
 describe("token scopes", () => {
-  it("a token for another source gets 404 (not 403) on an Extend job and its events", async () => {
+  interface ListBody {
+    data: { jobKey: string; source: string; companyId: string | null }[];
+    nextCursor: string | null;
+  }
+
+  async function listKeys(as: string): Promise<ListBody["data"]> {
+    const response = await apiGet("/v1/jobs?limit=200", as);
+    expect(response.status).toBe(200);
+    const list = (await response.json()) as ListBody;
+    expect(list.nextCursor).toBeNull();
+    return list.data;
+  }
+
+  /** Both jobs are in D1 (the list is eventually consistent), so a scoped list's absences mean something. */
+  async function waitBothListed(): Promise<void> {
+    await vi.waitFor(
+      async () => {
+        const keys = (await listKeys(token)).map((job) => job.jobKey);
+        expect(keys).toEqual(expect.arrayContaining([JOB_KEY, ALFRED_JOB_KEY]));
+      },
+      { timeout: 5_000, interval: 50 },
+    );
+  }
+
+  it("a token for another source gets 404 (not 403) on an Extend job and its events, and does not list it", async () => {
     const alfredOnly = await createToken({ source: "alfred" });
     await expectError(await apiGet(`/v1/jobs/${JOB_KEY}`, alfredOnly), 404, "not_found");
     await expectError(await apiGet(`/v1/jobs/${JOB_KEY}/events/${EVENT_ID}`, alfredOnly), 404, "not_found");
-    const list = (await (await apiGet("/v1/jobs?limit=200", alfredOnly)).json()) as {
-      data: { source: string }[];
-    };
-    expect(list.data.every((job) => job.source === "alfred")).toBe(true);
+    await waitBothListed();
+    const listed = await listKeys(alfredOnly);
+    expect(listed.map((job) => job.jobKey)).not.toContain(JOB_KEY);
+    expect(listed.map((job) => job.jobKey)).toContain(ALFRED_JOB_KEY);
+    expect(listed.filter((job) => job.source !== "alfred")).toEqual([]);
   });
 
-  it("a company-scoped token gets 404 on an Extend job", async () => {
-    const companyToken = await createToken({ company: "company_1" });
+  it("a company-scoped token gets 404 on an Extend job and lists only its company's Alfred jobs", async () => {
+    const companyToken = await createToken({ company: COMPANY });
     await expectError(await apiGet(`/v1/jobs/${JOB_KEY}`, companyToken), 404, "not_found");
+    expect((await jobDetail(ALFRED_JOB_KEY, companyToken)).jobKey).toBe(ALFRED_JOB_KEY);
+    await waitBothListed();
+    const listed = await listKeys(companyToken);
+    expect(listed.map((job) => job.jobKey)).not.toContain(JOB_KEY);
+    expect(listed.map((job) => job.jobKey)).toContain(ALFRED_JOB_KEY);
+    expect(listed.filter((job) => job.source !== "alfred" || job.companyId !== COMPANY)).toEqual([]);
+    const otherCompany = await createToken({ company: "company_2" });
+    expect(await listKeys(otherCompany)).toEqual([]);
+    await expectError(await apiGet(`/v1/jobs/${ALFRED_JOB_KEY}`, otherCompany), 404, "not_found");
   });
 
-  it("an Extend-scoped token sees the Extend job", async () => {
+  it("an Extend-scoped token sees the Extend job, lists it, and not the Alfred one", async () => {
     const extendOnly = await createToken({ source: "extend" });
     expect((await jobDetail(JOB_KEY, extendOnly)).jobKey).toBe(JOB_KEY);
+    await expectError(await apiGet(`/v1/jobs/${ALFRED_JOB_KEY}`, extendOnly), 404, "not_found");
+    await waitBothListed();
+    const listed = (await listKeys(extendOnly)).map((job) => job.jobKey);
+    expect(listed).toContain(JOB_KEY);
+    expect(listed).not.toContain(ALFRED_JOB_KEY);
   });
 });
 

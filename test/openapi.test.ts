@@ -1,6 +1,6 @@
 import { SELF } from "cloudflare:test";
 import * as v from "valibot";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { jobDetailSchema, jobListSchema } from "../src/api/schemas";
 import { BASE, createToken, extendEvent, jobDetail, sendExtend } from "./helpers";
 
@@ -44,9 +44,20 @@ describe("GET /openapi.json", () => {
     const token = await createToken();
     const detail = await jobDetail<unknown>("extend:extract_run:exr_openapi", token);
     expect(v.safeParse(jobDetailSchema, detail).issues).toBeUndefined();
-    const list = await (
-      await SELF.fetch(`${BASE}/v1/jobs`, { headers: { authorization: `Bearer ${token}` } })
-    ).json();
+    // The list is answered from D1, which the ledger reaches shortly after the 200: wait until the
+    // stored job is listed, so the list validated below is not an empty one.
+    const list = await vi.waitFor(
+      async () => {
+        const response = await SELF.fetch(`${BASE}/v1/jobs`, {
+          headers: { authorization: `Bearer ${token}` },
+        });
+        expect(response.status).toBe(200);
+        const body = (await response.json()) as { data?: { jobKey?: unknown }[] };
+        expect(body.data?.map((job) => job.jobKey)).toContain("extend:extract_run:exr_openapi");
+        return body;
+      },
+      { timeout: 5_000, interval: 50 },
+    );
     expect(v.safeParse(jobListSchema, list).issues).toBeUndefined();
   });
 });
