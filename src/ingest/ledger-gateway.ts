@@ -8,8 +8,11 @@ import type { Env } from "../env";
 import { ApiError } from "../http/errors";
 import type { IngestResult, JobDetail, NormalizedEvent } from "../ledger/types";
 
-/** Longest the edge waits for a ledger before answering 503 (Extend gives up after 30 s). */
-export const LEDGER_TIMEOUT_MS = 10_000;
+/**
+ * Longest the edge waits for a ledger before answering 503: with a 10 s signed-URL fetch before it, still inside Extend's 30 s; long
+ * enough that a burst on one busy job is queued rather than refused.
+ */
+export const LEDGER_TIMEOUT_MS = 15_000;
 
 /** The seam between the edge and the ledgers; tests put a failing one in its place. */
 export interface LedgerGateway {
