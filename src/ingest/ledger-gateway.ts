@@ -9,8 +9,9 @@ import { ApiError } from "../http/errors";
 import type { IngestResult, JobDetail, NormalizedEvent } from "../ledger/types";
 
 /**
- * Longest the edge waits for a ledger before answering 503: with a 10 s signed-URL fetch before it, still inside Extend's 30 s; long
- * enough that a burst on one busy job is queued rather than refused.
+ * Longest the edge waits for a ledger before answering 503: long enough that a burst on one busy
+ * job is queued rather than refused, and with a 10 s signed-URL fetch before it still inside the
+ * 30 s after which Extend gives up.
  */
 export const LEDGER_TIMEOUT_MS = 15_000;
 
