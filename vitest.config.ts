@@ -12,25 +12,42 @@ export const TEST_BINDINGS = {
 };
 
 export default defineConfig({
-  plugins: [
-    cloudflareTest(async () => ({
-      wrangler: { configPath: "./wrangler.jsonc" },
-      miniflare: {
-        bindings: {
-          ...TEST_BINDINGS,
-          TEST_MIGRATIONS: await readD1Migrations(path.join(import.meta.dirname, "migrations")),
-        },
-      },
-    })),
-  ],
   test: {
-    setupFiles: ["./test/setup.ts"],
     // The Worker logs one JSON line per delivery; keep test output to warnings and errors.
     onConsoleLog: (log) => !log.startsWith('{"level":"info"'),
-    include: ["src/**/*.test.ts", "test/**/*.test.ts"],
     // .ci/run reads the JSON report to print `N passed, N failed`.
     reporters: process.env.VITEST_JSON_REPORT
       ? ["default", ["json", { outputFile: process.env.VITEST_JSON_REPORT }]]
       : ["default"],
+    projects: [
+      {
+        // The Worker, its Durable Objects and D1, inside workerd.
+        plugins: [
+          cloudflareTest(async () => ({
+            wrangler: { configPath: "./wrangler.jsonc" },
+            miniflare: {
+              bindings: {
+                ...TEST_BINDINGS,
+                TEST_MIGRATIONS: await readD1Migrations(path.join(import.meta.dirname, "migrations")),
+              },
+            },
+          })),
+        ],
+        test: {
+          name: "worker",
+          setupFiles: ["./test/setup.ts"],
+          include: ["src/**/*.test.ts", "test/**/*.test.ts"],
+        },
+      },
+      {
+        // The command-line scripts, run as a user runs them, in Node.
+        test: {
+          name: "scripts",
+          environment: "node",
+          include: ["scripts/**/*.test.mjs"],
+          testTimeout: 60_000,
+        },
+      },
+    ],
   },
 });

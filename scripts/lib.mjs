@@ -39,7 +39,7 @@ export function spawnWrangler(args) {
 
 /** `wrangler d1 migrations apply` asks "continue?" unless CI is set; runWrangler sets it. */
 export function applyMigrations(where, options) {
-  runWrangler(["d1", "migrations", "apply", "DB", where], options);
+  runWrangler(["d1", "migrations", "apply", "DB", ...[where].flat()], options);
 }
 
 function randomHex(bytes) {

@@ -9,7 +9,10 @@ const USAGE = `Usage:
   npm run token -- list [--remote]
   npm run token -- revoke --name NAME [--remote]
 
-Local D1 by default (the one \`npm start\` serves); --remote writes to the deployed database.`;
+Local D1 by default: the one \`npm start\` serves, or another local state with --persist-to DIR.
+--remote writes to the deployed database.`;
+
+const VALUE_OPTIONS = ["name", "company", "source", "persist-to"];
 
 function fail(message) {
   console.error(`${message}\n\n${USAGE}`);
@@ -21,15 +24,14 @@ function parse(argv) {
   const options = { remote: false };
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i];
+    const inline = /^--([a-z-]+)=(.*)$/.exec(arg);
     if (arg === "--remote") options.remote = true;
     else if (arg === "--local") options.remote = false;
-    else if (["--name", "--company", "--source"].includes(arg)) {
+    else if (inline && VALUE_OPTIONS.includes(inline[1])) options[inline[1]] = inline[2];
+    else if (arg.startsWith("--") && VALUE_OPTIONS.includes(arg.slice(2))) {
       const value = rest[++i];
       if (value === undefined || value.startsWith("--")) fail(`${arg} needs a value.`);
       options[arg.slice(2)] = value;
-    } else if (/^--(name|company|source)=/.test(arg)) {
-      const [key, ...value] = arg.slice(2).split("=");
-      options[key] = value.join("=");
     } else fail(`Unknown argument: ${arg}`);
   }
   return { command, options };
@@ -43,13 +45,15 @@ async function sha256Hex(text) {
   return Buffer.from(digest).toString("hex");
 }
 
-function execute(sql, remote) {
-  return runWrangler(
-    ["d1", "execute", "DB", remote ? "--remote" : "--local", "--yes", "--json", "--command", sql],
-    {
-      quiet: true,
-    },
-  );
+/** Where the database is: the deployed one, wrangler's default local state, or `--persist-to`. */
+function whereArgs(options) {
+  if (options.remote) return ["--remote"];
+  return options["persist-to"] ? ["--local", "--persist-to", options["persist-to"]] : ["--local"];
+}
+
+function execute(sql, options) {
+  const args = ["d1", "execute", "DB", ...whereArgs(options), "--yes", "--json", "--command", sql];
+  return runWrangler(args, { quiet: true });
 }
 
 const { command, options } = parse(process.argv.slice(2));
@@ -61,17 +65,25 @@ if (!["create", "list", "revoke"].includes(command ?? "")) fail("Give a command:
 if (options.source !== undefined && !["alfred", "extend"].includes(options.source)) {
   fail("--source must be alfred or extend.");
 }
-const where = options.remote ? "--remote" : "--local";
+if (options.company === "") fail("--company needs a value.");
+if (command !== "list" && !options.name) fail(`${command} needs --name NAME.`);
+if (options.remote && options["persist-to"]) fail("--persist-to is for local databases only.");
 
 try {
-  applyMigrations(where, { quiet: true });
+  // The token table may be newer than the local database: apply pending migrations first.
+  applyMigrations(whereArgs(options), { quiet: true });
   if (command === "create") {
-    if (!options.name) fail("create needs --name NAME.");
-    if (options.company === "") fail("--company needs a value.");
     const token = `rl_${Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url")}`;
+    const values = [
+      await sha256Hex(token),
+      options.name,
+      options.company,
+      options.source,
+      new Date().toISOString(),
+    ];
     execute(
-      `INSERT INTO tokens (token_hash, name, company_id, source, created_at) VALUES (${quote(await sha256Hex(token))}, ${quote(options.name)}, ${quote(options.company)}, ${quote(options.source)}, ${quote(new Date().toISOString())})`,
-      options.remote,
+      `INSERT INTO tokens (token_hash, name, company_id, source, created_at) VALUES (${values.map(quote).join(", ")})`,
+      options,
     );
     const scope = [
       options.company && `company ${options.company}`,
@@ -79,23 +91,23 @@ try {
     ]
       .filter(Boolean)
       .join(", ");
+    const where = options.remote ? "remote" : "local";
     console.log(
-      `Created read-API token "${options.name}" (${scope || "all jobs"}) in ${options.remote ? "remote" : "local"} D1. It is shown once:`,
+      `Created read-API token "${options.name}" (${scope || "all jobs"}) in ${where} D1. It is shown once:`,
     );
     console.log(token);
   } else if (command === "list") {
     const output = execute(
       "SELECT name, company_id AS company, source, created_at, revoked_at, substr(token_hash, 1, 12) AS hash_prefix FROM tokens ORDER BY created_at",
-      options.remote,
+      options,
     );
     const rows = JSON.parse(output)[0]?.results ?? [];
     if (rows.length === 0) console.log("No tokens.");
     else console.table(rows);
   } else {
-    if (!options.name) fail("revoke needs --name NAME.");
     execute(
       `UPDATE tokens SET revoked_at = ${quote(new Date().toISOString())} WHERE name = ${quote(options.name)} AND revoked_at IS NULL`,
-      options.remote,
+      options,
     );
     console.log(`Revoked the live tokens named "${options.name}".`);
   }
