@@ -6,14 +6,23 @@ import { applyMigrations, DEV_VARS, ensureDevVars, spawnWrangler } from "./lib.m
 
 const forwarded = process.argv.slice(2);
 const has = (flag) => forwarded.some((arg) => arg === flag || arg.startsWith(`${flag}=`));
+/** The value of a forwarded option (`--flag value` or `--flag=value`), if given. */
+function optionValue(flag) {
+  const at = forwarded.findIndex((arg) => arg === flag || arg.startsWith(`${flag}=`));
+  if (at === -1) return undefined;
+  const arg = forwarded[at];
+  return arg.includes("=") ? arg.slice(arg.indexOf("=") + 1) : forwarded[at + 1];
+}
 
 if (ensureDevVars()) {
   console.log(
     `Created ${DEV_VARS} with development secrets (EXTEND_SIGNING_SECRETS, ALFRED_WEBHOOK_TOKENS).`,
   );
 }
+// wrangler dev does not apply D1 migrations; apply them to the state it will serve.
+const persistTo = optionValue("--persist-to");
 console.log("Applying local D1 migrations…");
-applyMigrations("--local", { quiet: true });
+applyMigrations(persistTo ? ["--local", "--persist-to", persistTo] : ["--local"], { quiet: true });
 
 const defaults = [];
 if (!has("--ip")) defaults.push("--ip", "127.0.0.1");
