@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `npm run -s sign -- '<json body>'`: prints TS=… and SIG=… for a body, signed as Extend signs
 // (HMAC-SHA256 over `v0:${timestamp}:${body}`, WebCrypto) with the first secret in .dev.vars.
+import { signExtendBody } from "./extend-signature.mjs";
 import { readDevVars } from "./lib.mjs";
 
 const body = process.argv[2];
@@ -16,14 +17,5 @@ if (!secret) {
   process.exit(2);
 }
 const timestamp = String(Math.floor(Date.now() / 1000));
-const encoder = new TextEncoder();
-const key = await crypto.subtle.importKey(
-  "raw",
-  encoder.encode(secret),
-  { name: "HMAC", hash: "SHA-256" },
-  false,
-  ["sign"],
-);
-const mac = await crypto.subtle.sign("HMAC", key, encoder.encode(`v0:${timestamp}:${body}`));
 console.log(`TS=${timestamp}`);
-console.log(`SIG=${Buffer.from(mac).toString("hex")}`);
+console.log(`SIG=${await signExtendBody(secret, timestamp, body)}`);

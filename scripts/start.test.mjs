@@ -6,6 +6,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { signExtendBody } from "./extend-signature.mjs";
 import { ensureDevVars, ROOT, readDevVars } from "./lib.mjs";
 
 const state = mkdtempSync(path.join(tmpdir(), "runledger-start-"));
@@ -95,17 +96,7 @@ describe("npm start", () => {
       payload: { object: "parse_run_status", id: "pr_start_test", status: "PROCESSED" },
     });
     const timestamp = String(Math.floor(Date.now() / 1000));
-    const encoder = new TextEncoder();
-    const key = await crypto.subtle.importKey(
-      "raw",
-      encoder.encode(secret),
-      { name: "HMAC", hash: "SHA-256" },
-      false,
-      ["sign"],
-    );
-    const signature = Buffer.from(
-      await crypto.subtle.sign("HMAC", key, encoder.encode(`v0:${timestamp}:${body}`)),
-    ).toString("hex");
+    const signature = await signExtendBody(secret, timestamp, body);
     const stored = await fetch(`http://127.0.0.1:${port}/webhooks/extend`, {
       method: "POST",
       headers: { "x-extend-request-timestamp": timestamp, "x-extend-request-signature": signature },

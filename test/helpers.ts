@@ -1,5 +1,6 @@
 /** Helpers shared by the end-to-end tests: signed Extend deliveries, tokens, reads. */
 import { env, SELF } from "cloudflare:test";
+import { signExtendBody } from "../scripts/extend-signature.mjs";
 import { sha256Hex } from "../src/api/tokens";
 
 export const EXTEND_SECRET = "wss_test_secret_do_not_use";
@@ -8,22 +9,8 @@ export const BASE = "https://runledger.test";
 
 const encoder = new TextEncoder();
 
-/** Signs a body as Extend does (vendors/extend.md §2.7), with WebCrypto: lowercase hex. */
-export async function signExtend(secret: string, timestamp: string, body: Uint8Array): Promise<string> {
-  const key = await crypto.subtle.importKey(
-    "raw",
-    encoder.encode(secret),
-    { name: "HMAC", hash: "SHA-256" },
-    false,
-    ["sign"],
-  );
-  const prefix = encoder.encode(`v0:${timestamp}:`);
-  const message = new Uint8Array(prefix.byteLength + body.byteLength);
-  message.set(prefix, 0);
-  message.set(body, prefix.byteLength);
-  const mac = await crypto.subtle.sign("HMAC", key, message);
-  return [...new Uint8Array(mac)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
-}
+/** Signs a body as Extend does (vendors/extend.md §2.7); one signer for scripts and tests. */
+export const signExtend = signExtendBody;
 
 export function nowSeconds(): number {
   return Math.floor(Date.now() / 1000);
