@@ -1,0 +1,18 @@
+#!/usr/bin/env node
+// `npm run deploy [-- wrangler deploy options]`: applies pending D1 migrations to the deployed
+// database, then `wrangler deploy`. With `--dry-run` it only builds the bundle (offline, no
+// account): nothing is migrated or uploaded. One-time setup is in the README ("Deploy").
+import { applyMigrations, runWrangler } from "./lib.mjs";
+
+const forwarded = process.argv.slice(2);
+try {
+  if (forwarded.includes("--dry-run")) {
+    runWrangler(["deploy", ...forwarded]);
+  } else {
+    applyMigrations("--remote");
+    runWrangler(["deploy", ...forwarded]);
+  }
+} catch (error) {
+  console.error(error instanceof Error ? error.message : String(error));
+  process.exit(1);
+}
