@@ -123,3 +123,96 @@ describe("npm start", () => {
     expect(listed).toHaveLength(1);
   });
 });
+
+/** Runs `npm run send` against the server this file started. */
+function send(...args) {
+  const result = spawnSync(
+    process.execPath,
+    [path.join(ROOT, "scripts", "send.mjs"), ...args, "--url", `http://127.0.0.1:${port}`],
+    { cwd: ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] },
+  );
+  return { status: result.status, lines: result.stdout.trimEnd().split("\n"), stderr: result.stderr };
+}
+
+const EXTEND_TYPES = [
+  ...["completed", "failed", "needs_review", "rejected", "cancelled", "step_run.processed"].map(
+    (v) => `workflow_run.${v}`,
+  ),
+  ...[
+    "extract_run",
+    "classify_run",
+    "split_run",
+    "parse_run",
+    "edit_run",
+    "batch_processor_run",
+    "batch_parse_run",
+  ].flatMap((kind) => [`${kind}.processed`, `${kind}.failed`]),
+  "workflow.created",
+  "workflow.deployed",
+  "workflow.deleted",
+  ...["extractor", "classifier", "splitter"].flatMap((r) =>
+    ["created", "updated", "deleted", "draft.updated", "version.published"].map((v) => `${r}.${v}`),
+  ),
+];
+const ALFRED_EVENTS = [
+  "job_create_event",
+  "alfred_event_job_start",
+  "job_stage_update",
+  "job_retry_event",
+  "job_failed_event",
+  "job_exceeded_retries_event",
+  "job_invalid_event",
+  "job_finished_event",
+  "file_added_to_job_event",
+  "file_category_create_event",
+  "file_category_delete_event",
+  "file_change_tag_event",
+  "file_done_event",
+  "file_extracted_data_create_event",
+  "file_extracted_data_delete_event",
+  "file_failed_event",
+  "file_move_event",
+  "file_move_to_pending_event",
+  "file_move_to_recycle_bin_event",
+  "file_property_create_event",
+  "file_property_delete_event",
+  "file_remove_tag_event",
+  "file_status_update_event",
+  "file_update_event",
+];
+
+describe("npm run send", () => {
+  it("sends a signed event of each of Extend's 38 types and Alfred's 24, each stored", () => {
+    expect(EXTEND_TYPES).toHaveLength(38);
+    for (const [vendor, type] of [
+      ...EXTEND_TYPES.map((type) => ["extend", type]),
+      ...ALFRED_EVENTS.map((type) => ["alfred", type]),
+    ]) {
+      const result = send(vendor, type);
+      expect(result.status, `${vendor} ${type}: ${result.stderr}${result.lines.join("\n")}`).toBe(0);
+      expect(result.lines[0]).toMatch(/^200 \{"ok":true,"eventId":".+","jobKey":".+","duplicate":false\}$/);
+    }
+  });
+
+  it("--times sends the same event again: the repeats are duplicates", () => {
+    const result = send("extend", "classify_run.processed", "--job", "clr_send_times", "--times", "3");
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.lines.map((line) => JSON.parse(line.slice(4)).duplicate)).toEqual([false, true, true]);
+    expect(result.lines.every((line) => line.includes('"jobKey":"extend:classify_run:clr_send_times"'))).toBe(
+      true,
+    );
+  });
+
+  it("refuses what it does not know, with usage and exit 2", () => {
+    for (const args of [
+      ["stripe", "charge.succeeded"],
+      ["extend", "invoice.paid"],
+      ["alfred", "job_teleported"],
+      ["extend"],
+    ]) {
+      const result = send(...args);
+      expect(result.status).toBe(2);
+      expect(result.stderr).toContain("Usage:");
+    }
+  });
+});
