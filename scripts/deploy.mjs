@@ -6,7 +6,8 @@ import { applyMigrations, runWrangler } from "./lib.mjs";
 
 const forwarded = process.argv.slice(2);
 try {
-  if (forwarded.includes("--dry-run")) {
+  // `--dry-run` in any form (`--dry-run=true` too) must never reach the remote migrations.
+  if (forwarded.some((arg) => arg === "--dry-run" || arg.startsWith("--dry-run="))) {
     runWrangler(["deploy", ...forwarded]);
   } else {
     applyMigrations("--remote");

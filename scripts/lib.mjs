@@ -60,11 +60,11 @@ export function ensureDevVars() {
   return true;
 }
 
-/** Reads KEY=VALUE lines of .dev.vars (quotes stripped). */
-export function readDevVars() {
-  if (!existsSync(DEV_VARS)) return {};
+/** Reads KEY=VALUE lines of .dev.vars, or of another env file (quotes stripped). */
+export function readDevVars(file = DEV_VARS) {
+  if (!existsSync(file)) return {};
   const vars = {};
-  for (const line of readFileSync(DEV_VARS, "utf8").split(/\r?\n/)) {
+  for (const line of readFileSync(file, "utf8").split(/\r?\n/)) {
     const match = /^\s*([A-Z0-9_]+)\s*=\s*(.*?)\s*$/.exec(line);
     if (match) vars[match[1]] = match[2].replace(/^(["'])(.*)\1$/, "$2");
   }

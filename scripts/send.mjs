@@ -15,6 +15,7 @@ const USAGE = `Usage:
   --url       the Worker's base URL (default http://127.0.0.1:8787)
   --job       the id of the job (or file) the event is about (default: a fresh one)
   --times     send the same event this many times (default 1)
+  --env-file  read the secrets from this file instead of .dev.vars (as \`npm start -- --env-file\`)
 
 Secrets come from .dev.vars (EXTEND_SIGNING_SECRETS, ALFRED_WEBHOOK_TOKENS), as \`npm start\` made it.`;
 
@@ -89,7 +90,7 @@ function parse(argv) {
       console.log(USAGE);
       process.exit(0);
     }
-    if (["--url", "--job", "--times"].includes(arg)) {
+    if (["--url", "--job", "--times", "--env-file"].includes(arg)) {
       const value = argv[++i];
       if (value === undefined || value.startsWith("--")) fail(`${arg} needs a value.`);
       options[arg.slice(2)] = value;
@@ -200,7 +201,7 @@ const { positional, options } = parse(process.argv.slice(2));
 const [vendor, type] = positional;
 if (vendor !== "extend" && vendor !== "alfred") fail("Give a vendor: extend or alfred.");
 if (type === undefined) fail("Give an event type.");
-const vars = readDevVars();
+const vars = readDevVars(options["env-file"]);
 const base = options.url.replace(/\/+$/, "");
 
 let request;

@@ -14,13 +14,18 @@ function optionValue(flag) {
   return arg.includes("=") ? arg.slice(arg.indexOf("=") + 1) : forwarded[at + 1];
 }
 
-if (ensureDevVars()) {
+// With --env-file, wrangler reads secrets from there; otherwise .dev.vars, created if absent.
+if (!has("--env-file") && ensureDevVars()) {
   console.log(
     `Created ${DEV_VARS} with development secrets (EXTEND_SIGNING_SECRETS, ALFRED_WEBHOOK_TOKENS).`,
   );
 }
 // wrangler dev does not apply D1 migrations; apply them to the state it will serve.
 const persistTo = optionValue("--persist-to");
+if (has("--persist-to") && !persistTo) {
+  console.error("--persist-to needs a directory.");
+  process.exit(2);
+}
 console.log("Applying local D1 migrations…");
 applyMigrations(persistTo ? ["--local", "--persist-to", persistTo] : ["--local"], { quiet: true });
 

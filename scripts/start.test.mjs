@@ -1,13 +1,13 @@
 // `npm start` as a user runs it (CONTRACT §1): wrangler dev on 127.0.0.1 with local D1 migrated and
 // local Durable Objects, on the port asked for. Started in its own process group and stopped by it.
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signExtendBody } from "./extend-signature.mjs";
-import { ensureDevVars, ROOT, readDevVars } from "./lib.mjs";
+import { ROOT } from "./lib.mjs";
 
 const state = mkdtempSync(path.join(tmpdir(), "runledger-start-"));
 let server;
@@ -47,12 +47,27 @@ function groupAlive(pid) {
   }
 }
 
+// The server gets its own secrets, whatever the developer's .dev.vars says.
+const envFile = path.join(state, "test.env");
+const SECRET = "wss_start_test_secret";
+writeFileSync(
+  envFile,
+  `EXTEND_SIGNING_SECRETS=${SECRET}\nALFRED_WEBHOOK_TOKENS=start-test-token\nALFRED_COMPANY_IDS=\n`,
+);
+
 beforeAll(async () => {
-  ensureDevVars();
   port = await freePort();
   server = spawn(
     process.execPath,
-    [path.join(ROOT, "scripts", "start.mjs"), "--port", String(port), "--persist-to", state],
+    [
+      path.join(ROOT, "scripts", "start.mjs"),
+      "--port",
+      String(port),
+      "--persist-to",
+      state,
+      "--env-file",
+      envFile,
+    ],
     {
       cwd: ROOT,
       detached: true,
@@ -89,7 +104,7 @@ describe("npm start", () => {
     expect(created.status, created.stderr).toBe(0);
     const bearer = { authorization: `Bearer ${created.stdout.trimEnd().split("\n").at(-1)}` };
 
-    const secret = (readDevVars().EXTEND_SIGNING_SECRETS ?? "").split(",")[0];
+    const secret = SECRET;
     const body = JSON.stringify({
       eventId: "evt_start_test",
       eventType: "parse_run.processed",
@@ -128,7 +143,14 @@ describe("npm start", () => {
 function send(...args) {
   const result = spawnSync(
     process.execPath,
-    [path.join(ROOT, "scripts", "send.mjs"), ...args, "--url", `http://127.0.0.1:${port}`],
+    [
+      path.join(ROOT, "scripts", "send.mjs"),
+      ...args,
+      "--url",
+      `http://127.0.0.1:${port}`,
+      "--env-file",
+      envFile,
+    ],
     { cwd: ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] },
   );
   return { status: result.status, lines: result.stdout.trimEnd().split("\n"), stderr: result.stderr };

@@ -93,6 +93,16 @@ describe("unknown Extend event types", () => {
     expect(job.history[0]?.occurredAt).toBe("2026-01-01T00:00:00.000Z");
   });
 
+  it.each([
+    ["a numeric updatedAt", { id: "ir_1", updatedAt: 1732400000 }],
+    ["an empty workflowRunId", { id: "ir_2", workflowRunId: "" }],
+    ["a numeric workflowRunId", { id: "ir_3", workflowRunId: 12345 }],
+  ])("with %s are still stored on payload.id", async (_, payload) => {
+    const response = await sendExtend(extendEvent("invoice_run.started", payload));
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ jobKey: `extend:invoice_run:${payload.id}` });
+  });
+
   it("a new kind of step event goes to its workflow run and leaves it processing", async () => {
     const response = await sendExtend(
       extendEvent("workflow_run.step_run.failed", {
@@ -156,6 +166,26 @@ describe("linking a file into a job whose ledger is slow or down", () => {
     });
     const job = await jobDetail(jobKey, token);
     expect(job.files).toEqual([{ jobKey: fileKey, status: "pending" }]);
+  });
+  it("a job's detail still answers when a file's ledger does not: it shows the file's last known status", async () => {
+    await sendAlfred({
+      event_id: "slow-link-done",
+      event_type: "file_event_type",
+      event_time: 1653139900,
+      event: { event_name: "file_done_event", file_id: "slow-link-file", file_status: "completed" },
+    });
+    expect((await jobDetail(jobKey, token)).files).toEqual([{ jobKey: fileKey, status: "succeeded" }]);
+
+    const jobStub: DurableObjectStub<JobLedger> = env.JOBS.get(env.JOBS.idFromName(jobKey));
+    await runInDurableObject(jobStub, (instance) => {
+      instance.linkedLedger = () => ({
+        linkFile: () => Promise.resolve(),
+        brief: () => new Promise(() => undefined),
+      });
+    });
+    const job = await jobDetail(jobKey, token);
+    expect(job.status).toBe("processing");
+    expect(job.files).toEqual([{ jobKey: fileKey, status: "succeeded" }]);
   });
 });
 

@@ -33,6 +33,8 @@ export const FLUSH_RETRY_FIRST_MS = 250;
 export const FLUSH_RETRY_MAX_MS = 5_000;
 /** How long one outbox call (a D1 upsert, a link) may take before the flush counts it failed. */
 export const FLUSH_CALL_MS = 10_000;
+/** How long a detail waits for a linked job's status before showing the last one it knows. */
+export const LINK_READ_MS = 2_000;
 /** How long a delivery waits to link a file into its job before leaving it to the outbox. */
 export const INLINE_LINK_MS = 1_000;
 
@@ -84,6 +86,7 @@ CREATE TABLE IF NOT EXISTS links (
   rel TEXT NOT NULL,
   job_key TEXT NOT NULL,
   occurred_at INTEGER NOT NULL,
+  last_status TEXT,
   PRIMARY KEY (rel, job_key)
 );
 CREATE TABLE IF NOT EXISTS outbox (
@@ -214,9 +217,9 @@ export class JobLedger extends DurableObject<Env> {
     // Links of CONTRACT §4/§5: a file names its job; every other job lists its files.
     if (this.jobRow()?.role === "file") {
       const [jobKey] = this.linked("job");
-      detail.job = jobKey === undefined ? null : await this.briefOf(jobKey);
+      detail.job = jobKey === undefined ? null : await this.briefOf("job", jobKey);
     } else {
-      detail.files = await Promise.all(this.linked("file").map((key) => this.briefOf(key)));
+      detail.files = await Promise.all(this.linked("file").map((key) => this.briefOf("file", key)));
     }
     return detail;
   }
@@ -428,9 +431,43 @@ export class JobLedger extends DurableObject<Env> {
     }
   }
 
-  /** A linked job's current status; if its ledger cannot answer, neither can this detail (503). */
-  private async briefOf(jobKey: string): Promise<LinkedJob> {
-    return await this.linkedLedger(jobKey).brief(jobKey);
+  /**
+   * A linked job's current status, asked of its ledger under a deadline. If that ledger is slow or
+   * down, the last status it gave is shown (or the default), so one unreachable file does not fail
+   * its job's whole detail.
+   */
+  private async briefOf(rel: LinkRel, jobKey: string): Promise<LinkedJob> {
+    try {
+      const brief = await withDeadline(
+        this.linkedLedger(jobKey).brief(jobKey),
+        LINK_READ_MS,
+        "a linked ledger",
+      );
+      this.sql.exec(
+        "UPDATE links SET last_status = ? WHERE rel = ? AND job_key = ?",
+        brief.status,
+        rel,
+        jobKey,
+      );
+      return brief;
+    } catch (error) {
+      const cached = this.sql
+        .exec<{ last_status: string | null }>(
+          "SELECT last_status FROM links WHERE rel = ? AND job_key = ?",
+          rel,
+          jobKey,
+        )
+        .toArray()[0]?.last_status;
+      console.log(
+        JSON.stringify({
+          level: "warn",
+          msg: "linked ledger unavailable; showing its last status",
+          jobKey,
+          error: String(error),
+        }),
+      );
+      return { jobKey, status: (cached as Status | null | undefined) ?? DEFAULT_STATUS };
+    }
   }
 
   /** Linked job keys, the most recent link first. */

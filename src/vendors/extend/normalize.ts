@@ -16,6 +16,7 @@ import {
   extractorSchema,
   extractorVersionSchema,
   extractRunSchema,
+  MAX_ID_LENGTH,
   parseRunStatusSchema,
   splitRunSchema,
   splitterSchema,
@@ -256,15 +257,19 @@ export function normalizeExtendEvent(context: ExtendContext): ExtendNormalized {
     const parsed = v.safeParse(unknownPayloadSchema, context.payload);
     if (!parsed.success) return { ok: false, issues: toIssues(parsed.issues, "payload") };
     const payload = parsed.output;
-    const isStep = context.eventType.startsWith("workflow_run.step_run.") && payload.workflowRunId != null;
+    const runId = typeof payload.workflowRunId === "string" ? payload.workflowRunId : "";
+    const isStep =
+      context.eventType.startsWith("workflow_run.step_run.") &&
+      runId.length > 0 &&
+      runId.length <= MAX_ID_LENGTH;
     kind = isStep ? "workflow_run" : (context.eventType.split(".")[0] ?? context.eventType);
     // A step's outcome is not its run's: any step event leaves the run processing.
     const verb = context.eventType.split(".").at(-1) ?? "";
     outcome = isStep ? STEP_PROCESSED : (OUTCOME_BY_VERB[verb] ?? { status: null, rank: 0 });
     facts = {
-      jobId: isStep && payload.workflowRunId != null ? payload.workflowRunId : payload.id,
+      jobId: isStep ? runId : payload.id,
       vendorStatus: typeof payload.status === "string" ? payload.status : null,
-      updatedAt: payload.updatedAt ?? null,
+      updatedAt: typeof payload.updatedAt === "string" ? payload.updatedAt : null,
       name: null,
       failure: null,
       summary: isStep ? compact({ stepRunId: payload.id }) : {},

@@ -128,7 +128,8 @@ export const splitterVersionSchema = v.looseObject({
  */
 export const unknownPayloadSchema = v.looseObject({
   id: nonEmpty,
-  workflowRunId: v.optional(v.nullable(nonEmpty)),
+  // Read only when they have the shape we know; anything else is the vendor's business.
+  workflowRunId: v.optional(v.unknown()),
   status: v.optional(v.unknown()),
-  updatedAt: optionalTime,
+  updatedAt: v.optional(v.unknown()),
 });
