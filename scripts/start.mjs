@@ -2,7 +2,7 @@
 // `npm start [-- wrangler dev options]`: creates .dev.vars if absent, applies local D1 migrations,
 // then runs `wrangler dev` on 127.0.0.1:8787. Options given after `--` override those defaults
 // (`npm start -- --port 9000`); npm appends them here rather than to a chained script.
-import { applyMigrations, DEV_VARS, ensureDevVars, spawnWrangler } from "./lib.mjs";
+import { applyMigrations, DEV_VARS, ensureDevVars, freePort, spawnWrangler } from "./lib.mjs";
 
 const forwarded = process.argv.slice(2);
 const has = (flag) => forwarded.some((arg) => arg === flag || arg.startsWith(`${flag}=`));
@@ -33,6 +33,10 @@ const defaults = [];
 if (!has("--ip")) defaults.push("--ip", "127.0.0.1");
 if (!has("--port")) defaults.push("--port", "8787");
 if (!has("--show-interactive-dev-session")) defaults.push("--show-interactive-dev-session=false");
+// wrangler dev's devtools inspector defaults to 127.0.0.1:9229, so a second dev server on this
+// machine (another port, another checkout, a test) would fail or hang on it: take a free one.
+if (!has("--inspector-port")) defaults.push("--inspector-port", String(await freePort()));
+if (!has("--inspector-ip")) defaults.push("--inspector-ip", "127.0.0.1");
 
 const child = spawnWrangler(["dev", ...defaults, ...forwarded]);
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {

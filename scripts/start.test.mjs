@@ -2,27 +2,15 @@
 // local Durable Objects, on the port asked for. Started in its own process group and stopped by it.
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signExtendBody } from "./extend-signature.mjs";
-import { ROOT } from "./lib.mjs";
+import { freePort, ROOT } from "./lib.mjs";
 
 const state = mkdtempSync(path.join(tmpdir(), "runledger-start-"));
 let server;
 let port;
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const { port: free } = probe.address();
-      probe.close(() => resolve(free));
-    });
-  });
-}
 
 async function waitUntilUp(url, ms) {
   const until = Date.now() + ms;
@@ -78,17 +66,54 @@ beforeAll(async () => {
 }, 90_000);
 
 afterAll(async () => {
-  if (server?.pid !== undefined && groupAlive(server.pid)) {
-    process.kill(-server.pid, "SIGTERM");
-    const until = Date.now() + 15_000;
-    while (groupAlive(server.pid) && Date.now() < until)
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    if (groupAlive(server.pid)) process.kill(-server.pid, "SIGKILL");
-  }
+  await stopGroup(server?.pid);
   rmSync(state, { recursive: true, force: true });
 }, 30_000);
 
+/** Stops a server started in its own process group, and waits until the group is gone. */
+async function stopGroup(pid) {
+  if (pid === undefined || !groupAlive(pid)) return;
+  process.kill(-pid, "SIGTERM");
+  const until = Date.now() + 15_000;
+  while (groupAlive(pid) && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 200));
+  if (groupAlive(pid)) process.kill(-pid, "SIGKILL");
+}
+
 describe("npm start", () => {
+  it("runs beside other dev servers started at the same moment (each on its own port)", async () => {
+    const others = await Promise.all(
+      [0, 1].map(async () => {
+        const otherState = mkdtempSync(path.join(tmpdir(), "runledger-start-more-"));
+        const otherPort = await freePort();
+        return { otherState, otherPort };
+      }),
+    );
+    const started = others.map(({ otherState, otherPort }) =>
+      spawn(
+        process.execPath,
+        [
+          path.join(ROOT, "scripts", "start.mjs"),
+          "--port",
+          String(otherPort),
+          "--persist-to",
+          otherState,
+          "--env-file",
+          envFile,
+        ],
+        { cwd: ROOT, detached: true, stdio: "ignore" },
+      ),
+    );
+    try {
+      await Promise.all(
+        others.map(({ otherPort }) => waitUntilUp(`http://127.0.0.1:${otherPort}/healthz`, 60_000)),
+      );
+      expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+    } finally {
+      await Promise.all(started.map((child) => stopGroup(child.pid)));
+      for (const { otherState } of others) rmSync(otherState, { recursive: true, force: true });
+    }
+  }, 90_000);
+
   it("serves on 127.0.0.1 at the port asked for", async () => {
     const response = await fetch(`http://127.0.0.1:${port}/healthz`);
     expect(response.status).toBe(200);
