@@ -297,19 +297,19 @@ export class JobLedger extends DurableObject<Env> {
 
   private store(event: NormalizedEvent, raw: ArrayBuffer): IngestResult {
     const now = event.receivedAt;
-    const existing = this.sql
-      .exec<{ deliveries: number }>("SELECT deliveries FROM events WHERE event_id = ?", event.eventId)
-      .toArray()[0];
-    if (existing !== undefined) {
-      const deliveries = existing.deliveries + 1;
-      this.sql.exec("UPDATE events SET deliveries = ? WHERE event_id = ?", deliveries, event.eventId);
+    // A repeat of a stored event id (the primary key): count the delivery, change nothing else.
+    const repeat = this.sql.exec(
+      "UPDATE events SET deliveries = deliveries + 1 WHERE event_id = ?",
+      event.eventId,
+    );
+    if (repeat.rowsWritten > 0) {
       this.sql.exec(
         `UPDATE job SET delivery_count = delivery_count + 1,
            last_received_at = max(last_received_at, ?), version = version + 1`,
         now,
       );
       this.enqueue("project", null, now);
-      return { duplicate: true, deliveries };
+      return { duplicate: true };
     }
 
     const job = this.jobRow();
@@ -376,7 +376,7 @@ export class JobLedger extends DurableObject<Env> {
       );
       this.enqueue("link", event.linkToJob.jobKey, now);
     }
-    return { duplicate: false, deliveries: 1 };
+    return { duplicate: false };
   }
 
   private enqueue(kind: "project" | "link", target: string | null, now: number): void {

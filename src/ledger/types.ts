@@ -117,8 +117,8 @@ export interface JobDetail extends JobSummary {
 }
 
 export interface IngestResult {
+  /** True when the event id was already stored: only the delivery was counted. */
   duplicate: boolean;
-  deliveries: number;
 }
 
 /** Terminal statuses: a terminal job is done, whatever arrives later with an older `occurredAt`. */
