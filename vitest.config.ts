@@ -1,6 +1,8 @@
+import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
+import { experimental_readRawConfig } from "wrangler";
 
 /** Test-only secrets: the Worker under test sees these instead of `.dev.vars`. */
 export const TEST_BINDINGS = {
@@ -11,10 +13,28 @@ export const TEST_BINDINGS = {
   MAX_BODY_BYTES: "5242880",
 };
 
+/**
+ * The Worker's own wrangler config, copied into a folder of its own for the tests: wrangler loads
+ * (and announces) the `.dev.vars` beside a config, and the tests use their own secrets, never the
+ * developer's. Paths in it are made absolute so it means the same thing from there.
+ */
+function testWranglerConfig(): string {
+  const root = import.meta.dirname;
+  const { rawConfig } = experimental_readRawConfig({ config: path.join(root, "wrangler.jsonc") });
+  const { $schema: _schema, ...config } = rawConfig as Record<string, unknown>;
+  const dir = path.join(root, ".wrangler", "vitest");
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, "wrangler.json");
+  writeFileSync(file, JSON.stringify({ ...config, main: path.join(root, String(config.main)) }, null, 2));
+  return file;
+}
+
 export default defineConfig({
   test: {
-    // The Worker logs one JSON line per delivery; keep test output to warnings and errors.
-    onConsoleLog: (log) => !log.startsWith('{"level":"info"'),
+    // The Worker logs one JSON line per delivery, and the failure tests provoke warnings and errors
+    // on purpose: the tests assert what a user sees, so keep those lines out of the output unless
+    // RUNLEDGER_TEST_LOGS is set.
+    onConsoleLog: (log) => process.env.RUNLEDGER_TEST_LOGS !== undefined || !log.startsWith('{"level":'),
     // .ci/run reads the JSON report to print `N passed, N failed`.
     reporters: process.env.VITEST_JSON_REPORT
       ? ["default", ["json", { outputFile: process.env.VITEST_JSON_REPORT }]]
@@ -24,7 +44,7 @@ export default defineConfig({
         // The Worker, its Durable Objects and D1, inside workerd.
         plugins: [
           cloudflareTest(async () => ({
-            wrangler: { configPath: "./wrangler.jsonc" },
+            wrangler: { configPath: testWranglerConfig() },
             miniflare: {
               bindings: {
                 ...TEST_BINDINGS,
@@ -37,6 +57,10 @@ export default defineConfig({
           name: "worker",
           setupFiles: ["./test/setup.ts"],
           include: ["src/**/*.test.ts", "test/**/*.test.ts"],
+          // Most tests take well under a second; this budget is for a loaded 2-core machine. Storms
+          // and property runs set their own, larger budgets.
+          testTimeout: 30_000,
+          hookTimeout: 30_000,
         },
       },
       {

@@ -4,7 +4,7 @@
  * events byte for byte (also above the 2 MB row limit), and signed-URL payloads.
  */
 import { createExecutionContext, env, SELF, waitOnExecutionContext } from "cloudflare:test";
-import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../src/app";
 import { EXTEND_FIXTURES, withUniqueJobId } from "./fixtures/extend/events";
 import {
@@ -13,6 +13,7 @@ import {
   apiStatus,
   bodyBytes,
   createToken,
+  eventually,
   expectSameBytes,
   extendEvent,
   type JobDetailBody,
@@ -325,19 +326,16 @@ describe("GET /v1/jobs (the D1 projection)", () => {
     const detail = await jobDetail(fixture.jobKey, token);
     const { history: _history, files: _files, job: _job, ...summary } = detail;
 
-    await vi.waitFor(
-      async () => {
-        const response = await apiGet("/v1/jobs?source=extend&kind=batch_processor_run&limit=200", token);
-        expect(response.status).toBe(200);
-        const page = (await response.json()) as {
-          data: Omit<JobDetailBody, "history">[];
-          nextCursor: string | null;
-        };
-        const listed = page.data.find((job) => job.jobKey === fixture.jobKey);
-        expect(listed).toEqual(summary);
-      },
-      { timeout: 3000, interval: 100 },
-    );
+    await eventually(async () => {
+      const response = await apiGet("/v1/jobs?source=extend&kind=batch_processor_run&limit=200", token);
+      expect(response.status).toBe(200);
+      const page = (await response.json()) as {
+        data: Omit<JobDetailBody, "history">[];
+        nextCursor: string | null;
+      };
+      const listed = page.data.find((job) => job.jobKey === fixture.jobKey);
+      expect(listed).toEqual(summary);
+    });
     expect(summary).toMatchObject({ status: "failed", eventCount: 1, deliveryCount: 2, source: "extend" });
   });
 
@@ -358,23 +356,20 @@ describe("GET /v1/jobs (the D1 projection)", () => {
       }),
       run.jobKey,
     );
-    await vi.waitFor(
-      async () => {
-        const response = await apiGet(
-          "/v1/jobs?source=extend&kind=workflow_run&status=failed&limit=200",
-          token,
-        );
-        const page = (await response.json()) as { data: Omit<JobDetailBody, "history">[] };
-        expect(page.data.find((job) => job.jobKey === run.jobKey)).toMatchObject({
-          status: "failed",
-          terminal: true,
-          eventCount: 2,
-          deliveryCount: 2,
-          lastEventAt: iso(now - 2),
-        });
-      },
-      { timeout: 3000, interval: 100 },
-    );
+    await eventually(async () => {
+      const response = await apiGet(
+        "/v1/jobs?source=extend&kind=workflow_run&status=failed&limit=200",
+        token,
+      );
+      const page = (await response.json()) as { data: Omit<JobDetailBody, "history">[] };
+      expect(page.data.find((job) => job.jobKey === run.jobKey)).toMatchObject({
+        status: "failed",
+        terminal: true,
+        eventCount: 2,
+        deliveryCount: 2,
+        lastEventAt: iso(now - 2),
+      });
+    });
   });
 });
 

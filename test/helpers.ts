@@ -1,7 +1,9 @@
 /** Helpers shared by the end-to-end tests: signed Extend deliveries, tokens, reads. */
-import { env, SELF } from "cloudflare:test";
+import { createExecutionContext, env, SELF, waitOnExecutionContext } from "cloudflare:test";
+import { vi } from "vitest";
 import { signExtendBody } from "../scripts/extend-signature.mjs";
 import { sha256Hex } from "../src/api/tokens";
+import worker from "../src/index";
 
 export const EXTEND_SECRET = "wss_test_secret_do_not_use";
 export const ALFRED_TOKEN = "alfred-test-token";
@@ -11,6 +13,28 @@ const encoder = new TextEncoder();
 
 /** Signs a body as Extend does (vendors/extend.md §2.7); one signer for scripts and tests. */
 export const signExtend = signExtendBody;
+
+/**
+ * How long a test waits for something that happens after an answer (a projection, an alarm): far
+ * more than it takes on a loaded 2-core machine, so only a real failure reaches it.
+ */
+export const WAIT_LIMIT_MS = 20_000;
+
+/** Retries `check` until it passes or {@link WAIT_LIMIT_MS} is up: a condition, never a sleep. */
+export function eventually<T>(check: () => Promise<T> | T): Promise<T> {
+  return vi.waitFor(check, { timeout: WAIT_LIMIT_MS, interval: 50 });
+}
+
+/**
+ * Calls the Worker's own fetch handler with the test environment, without SELF's HTTP pipe: for a
+ * request whose body the Worker must not read, which a pipe would report as a lost connection.
+ */
+export async function sendToWorker(request: Request): Promise<Response> {
+  const ctx = createExecutionContext();
+  const response = await worker.fetch(request as Parameters<typeof worker.fetch>[0], env, ctx);
+  await waitOnExecutionContext(ctx);
+  return response;
+}
 
 export function nowSeconds(): number {
   return Math.floor(Date.now() / 1000);

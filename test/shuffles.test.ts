@@ -45,7 +45,12 @@ function comparable(job: JobDetailBody) {
 
 const SEEDS = Array.from({ length: 12 }, (_, n) => 1000 + n);
 
-describe("Extend workflow run: steps, review and completion in any order, with repeats", () => {
+/** Many seeded orders per test: a budget of its own, for a loaded 2-core machine. */
+const SHUFFLE_BUDGET_MS = 90_000;
+
+describe("Extend workflow run: steps, review and completion in any order, with repeats", {
+  timeout: SHUFFLE_BUDGET_MS,
+}, () => {
   const base = nowSeconds() - 120;
   function events(run: string, n: number): Delivery[] {
     const at = (offset: number) => ({ timestamp: base + offset });
@@ -103,7 +108,9 @@ describe("Extend workflow run: steps, review and completion in any order, with r
   });
 });
 
-describe("Alfred job: a lifecycle with same-second steps in any order, with repeats", () => {
+describe("Alfred job: a lifecycle with same-second steps in any order, with repeats", {
+  timeout: SHUFFLE_BUDGET_MS,
+}, () => {
   const T = 1_700_100_000;
   function events(job: string, n: number): Delivery[] {
     const event = (name: string, time: number, extra: Record<string, unknown> = {}) => ({

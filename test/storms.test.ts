@@ -2,7 +2,10 @@
 import { describe, expect, it } from "vitest";
 import { createToken, extendEvent, jobDetail, type StoredBody, sendAlfred, sendExtend } from "./helpers";
 
-describe("storms", () => {
+/** Hundreds of deliveries per test: a budget of its own, for a loaded 2-core machine. */
+const STORM_BUDGET_MS = 90_000;
+
+describe("storms", { timeout: STORM_BUDGET_MS }, () => {
   it("300 concurrent deliveries of one event: stored once, exactly one duplicate:false, 300 deliveries", async () => {
     const event = extendEvent(
       "classify_run.processed",
