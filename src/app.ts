@@ -14,20 +14,27 @@ import { ApiError, errorResponse } from "./http/errors";
 import { durableObjectLedgers, type LedgerGateway } from "./ingest/ledger-gateway";
 import { type IngestDeps, ingestDelivery } from "./ingest/pipeline";
 import type { Source } from "./ledger/types";
+import { ProjectionGatherer, type ProjectionQueue } from "./projection/queue";
 import { VENDORS } from "./vendors/registry";
 
 export interface AppSeams {
   ledgers?: (env: Env) => LedgerGateway;
   fetch?: typeof fetch;
   now?: () => number;
+  /** Where summaries are sent: the PROJECTION queue unless a test passes a failing or counting one. */
+  projectionQueue?: (env: Env) => ProjectionQueue;
 }
 
 export function createApp(seams: AppSeams = {}) {
-  const deps = (env: Env): IngestDeps => ({
+  // Summaries gathered across the requests this isolate serves (see ProjectionGatherer).
+  const gatherer = new ProjectionGatherer();
+  const deps = (env: Env, ctx: ExecutionContext): IngestDeps => ({
     ledgers: seams.ledgers?.(env) ?? durableObjectLedgers(env),
     // Called through a closure: an unbound `fetch` kept in an object throws "Illegal invocation".
     fetch: seams.fetch ?? ((input, init) => fetch(input, init)),
     now: seams.now ?? Date.now,
+    project: (message) =>
+      gatherer.offer(message, seams.projectionQueue?.(env) ?? env.PROJECTION, (work) => ctx.waitUntil(work)),
   });
   const ingest = (source: Source) => {
     const adapter = VENDORS[source];
@@ -50,17 +57,25 @@ export function createApp(seams: AppSeams = {}) {
   app.get("/healthz", (c) => c.json({ ok: true }));
   app.get("/openapi.json", (c) => c.json(openApiDocument()));
 
-  app.all("/webhooks/extend", (c) => ingestDelivery(ingest("extend"), c.req.raw, {}, c.env, deps(c.env)));
+  app.all("/webhooks/extend", (c) =>
+    ingestDelivery(ingest("extend"), c.req.raw, {}, c.env, deps(c.env, c.executionCtx)),
+  );
   app.all("/webhooks/alfred/:token", (c) =>
-    ingestDelivery(ingest("alfred"), c.req.raw, { token: c.req.param("token") }, c.env, deps(c.env)),
+    ingestDelivery(
+      ingest("alfred"),
+      c.req.raw,
+      { token: c.req.param("token") },
+      c.env,
+      deps(c.env, c.executionCtx),
+    ),
   );
   app.all("/webhooks/alfred", (c) =>
-    ingestDelivery(ingest("alfred"), c.req.raw, { token: undefined }, c.env, deps(c.env)),
+    ingestDelivery(ingest("alfred"), c.req.raw, { token: undefined }, c.env, deps(c.env, c.executionCtx)),
   );
 
   app.use("/v1/*", requireToken);
   app.get("/v1/jobs", listJobsRoute);
-  app.get("/v1/jobs/*", (c) => getJobRoute(c, deps(c.env).ledgers));
+  app.get("/v1/jobs/*", (c) => getJobRoute(c, seams.ledgers?.(c.env) ?? durableObjectLedgers(c.env)));
   app.get("/v1/quarantine", listQuarantineRoute);
   app.get("/v1/quarantine/:id", getQuarantinedRoute);
 

@@ -1,11 +1,14 @@
 /** @module The Worker's bindings and settings (CONTRACT §2). */
 import type { JobLedger } from "./ledger/job-ledger";
+import type { ProjectionMessage } from "./projection/jobs";
 
 export interface Env {
   /** Summaries for the list API, read-API token hashes, quarantine. */
   DB: D1Database;
   /** One SQLite-backed object per job key. */
   JOBS: DurableObjectNamespace<JobLedger>;
+  /** Job summaries on their way to D1: the Worker sends, the same Worker's consumer writes. */
+  PROJECTION: Queue<ProjectionMessage>;
   /** Comma-separated Extend endpoint signing secrets (`wss_…`). */
   EXTEND_SIGNING_SECRETS?: string;
   /** Comma-separated URL tokens: Alfred posts to `/webhooks/alfred/<token>`. */

@@ -1,6 +1,10 @@
-/** @module Worker entry: the Hono app and the job ledger Durable Object class. */
+/**
+ * @module Worker entry: the Hono app, the projection queue's consumer, and the job ledger Durable
+ * Object class.
+ */
 import { createApp } from "./app";
 import type { Env } from "./env";
+import { consumeProjection } from "./projection/queue";
 
 export { JobLedger } from "./ledger/job-ledger";
 
@@ -8,4 +12,6 @@ const app = createApp();
 
 export default {
   fetch: (request, env, ctx) => app.fetch(request, env, ctx),
+  // The projection queue and its dead-letter queue: both write their batches to D1 the same way.
+  queue: (batch, env, _ctx) => consumeProjection(batch, env.DB),
 } satisfies ExportedHandler<Env>;

@@ -1,20 +1,11 @@
 /**
  * Failure injection through our own seams: a ledger that throws or hangs (createApp's `ledgers`),
- * and a D1 that refuses the projection (JobLedger.projector).
+ * and a D1 that is down at the edge. The projection path's faults are in projection.test.ts.
  */
-import {
-  createExecutionContext,
-  env,
-  runDurableObjectAlarm,
-  runInDurableObject,
-  waitOnExecutionContext,
-} from "cloudflare:test";
+import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { createApp } from "../src/app";
 import { durableObjectLedgers, type LedgerStub } from "../src/ingest/ledger-gateway";
-import type { JobLedger } from "../src/ledger/job-ledger";
-import type { JobSummary } from "../src/ledger/types";
-import { d1Projector } from "../src/projection/jobs";
 import { createToken, errorCode, extendEvent, jobDetail, sendExtend, signedExtendRequest } from "./helpers";
 
 async function sendThrough(app: ReturnType<typeof createApp>, request: Request): Promise<Response> {
@@ -35,7 +26,7 @@ const hanging: LedgerStub = {
   rawEvent: () => new Promise(() => undefined),
 };
 
-async function summaryRow(jobKey: string) {
+async function _summaryRow(jobKey: string) {
   return env.DB.prepare("SELECT event_count, delivery_count, status FROM jobs WHERE job_key = ?")
     .bind(jobKey)
     .first<{ event_count: number; delivery_count: number; status: string }>();
@@ -65,49 +56,6 @@ describe("ledger unavailable", () => {
       expect(job).toMatchObject({ eventCount: 1, deliveryCount: 1, status: "succeeded" });
     });
   }
-});
-
-describe("D1 outage during projection", () => {
-  it("keeps answering 200, keeps the outbox, and projects exactly once when D1 is back", async () => {
-    const jobKey = "extend:extract_run:exr_d1_down";
-    const stub: DurableObjectStub<JobLedger> = env.JOBS.get(env.JOBS.idFromName(jobKey));
-    let refusals = 0;
-    await runInDurableObject(stub, (instance) => {
-      instance.projector = {
-        upsert: async () => {
-          refusals++;
-          throw new Error("D1_ERROR: database unavailable");
-        },
-      };
-    });
-
-    const first = extendEvent("extract_run.failed", { id: "exr_d1_down", updatedAt: "2026-03-01T10:00:00Z" });
-    const second = extendEvent("extract_run.processed", {
-      id: "exr_d1_down",
-      updatedAt: "2026-03-01T10:05:00Z",
-    });
-    for (const event of [first, second, first]) expect((await sendExtend(event)).status).toBe(200);
-
-    await runDurableObjectAlarm(stub);
-    expect(refusals).toBeGreaterThan(0);
-    expect(await summaryRow(jobKey)).toBeNull();
-    const pending = await stub.projectionState();
-    expect(pending.pending).toBeGreaterThan(0);
-
-    // D1 is back: the next flush writes the summary; replaying it changes nothing.
-    await runInDurableObject(stub, (instance) => {
-      instance.projector = d1Projector(env.DB);
-    });
-    await runDurableObjectAlarm(stub);
-    expect(await summaryRow(jobKey)).toEqual({ event_count: 2, delivery_count: 3, status: "succeeded" });
-    expect((await stub.projectionState()).pending).toBe(0);
-
-    const replay = d1Projector(env.DB);
-    const detail = (await stub.detail()) as JobSummary | null;
-    if (detail === null) throw new Error("job missing");
-    await replay.upsert({ ...detail, eventCount: 99 }, 1);
-    expect(await summaryRow(jobKey)).toEqual({ event_count: 2, delivery_count: 3, status: "succeeded" });
-  });
 });
 
 /** A D1 binding that is down: every statement fails, as during an outage. */

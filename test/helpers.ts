@@ -129,6 +129,7 @@ export interface JobDetailBody {
   lastReceivedAt: string;
   eventCount: number;
   deliveryCount: number;
+  version: number;
   history: {
     eventId: string;
     eventType: string;

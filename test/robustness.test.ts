@@ -151,14 +151,14 @@ describe("linking a file into a job whose ledger is slow or down", () => {
     });
     // Answered while the link is still unanswered.
     expect(response.status).toBe(200);
-    expect((await stub.projectionState()).pending).toBeGreaterThan(0);
+    expect((await stub.projectionState()).pendingLinks).toBeGreaterThan(0);
 
     // The job's ledger fails the call it was holding, then is back: the outbox's retry links.
     await runInDurableObject(stub, (instance) => {
       instance.linkedLedger = (key) => env.JOBS.get(env.JOBS.idFromName(key));
     });
     failLink(new Error("ledger overloaded"));
-    await eventually(async () => expect((await stub.projectionState()).pending).toBe(0));
+    await eventually(async () => expect((await stub.projectionState()).pendingLinks).toBe(0));
     const file = await jobDetail(fileKey, token);
     expect(file.job).toEqual({ jobKey, status: "pending" });
     await sendAlfred({

@@ -33,7 +33,7 @@ function schedule(events: Delivery[], seed: number): { order: Delivery[]; total:
 
 /** What must not depend on arrival: everything but receipt times and the job's own id. */
 function comparable(job: JobDetailBody) {
-  const { lastReceivedAt: _r, jobKey: _k, id: _i, deliveryCount: _d, ...rest } = job;
+  const { lastReceivedAt: _r, jobKey: _k, id: _i, deliveryCount: _d, version: _v, ...rest } = job;
   return {
     ...rest,
     history: job.history.map(({ receivedAt: _t, deliveries: _n, eventId, summary, ...entry }) => {

@@ -8,6 +8,7 @@ import { readSettings } from "../config";
 import type { Env } from "../env";
 import { checkDeclaredLength, readBodyWithLimit } from "../http/body";
 import { ApiError, jsonResponse } from "../http/errors";
+import type { ProjectionMessage } from "../projection/jobs";
 import { quarantineDelivery } from "../projection/quarantine";
 import type { Delivery, Issue, VendorAdapter } from "../vendors/index";
 import type { LedgerGateway } from "./ledger-gateway";
@@ -16,6 +17,8 @@ export interface IngestDeps {
   ledgers: LedgerGateway;
   fetch: typeof fetch;
   now: () => number;
+  /** Takes the job's summary after a stored delivery, on its way to the projection queue. */
+  project: (message: ProjectionMessage) => void;
 }
 
 function log(fields: Record<string, unknown>): void {
@@ -75,6 +78,7 @@ export async function ingestDelivery(
       const { event } = interpretation;
       const raw = body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength) as ArrayBuffer;
       const result = await deps.ledgers.ingest(event, raw);
+      deps.project({ jobKey: event.jobKey, version: result.summary.version, summary: result.summary });
       log({
         source: event.source,
         jobKey: event.jobKey,

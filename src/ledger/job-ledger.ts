@@ -1,17 +1,20 @@
 /**
  * @module JobLedger — the Durable Object that holds one job's exact, ordered history
- * (CONTRACT §3.3, §4). One object per job key. It stores each vendor event once (the event id is
- * the primary key), counts repeat deliveries, keeps the raw body byte for byte, derives the current
- * status by the ordering rule, and projects its summary into D1 after answering, from an outbox in
- * its own storage that an alarm flushes and retries until D1 has it.
+ * (CONTRACT §3.3, §4). One object per job key. It stores each vendor event once (dedup on the event
+ * id in one statement), counts repeat deliveries, keeps the raw body byte for byte, and keeps the
+ * job's summary on its job row, updated by the ordering rule as each event is stored. Each answer
+ * carries the summary as of that delivery; the Worker forwards it to the projection queue. A
+ * safety alarm checks later that D1 holds the latest version and re-sends it if not.
  */
 import { DurableObject } from "cloudflare:workers";
 import { withDeadline } from "../deadline";
 import type { Env } from "../env";
-import { d1Projector, type JobProjector } from "../projection/jobs";
+import { d1ProjectionReader, type ProjectionMessage, type ProjectionReader } from "../projection/jobs";
+import type { ProjectionQueue } from "../projection/queue";
 import { boundEvent } from "./bounds";
+import { applyEvent, EMPTY_STATE, type JobState } from "./order";
+import { migrateLedger } from "./schema";
 import {
-  type Failure,
   type HistoryEntry,
   type IngestResult,
   isoTime,
@@ -23,79 +26,22 @@ import {
   type Status,
 } from "./types";
 
-/** Raw bodies are split below the 2 MB limit of a Durable Object SQLite row. */
+/** Raw bodies up to this size are stored inline; larger ones in chunks below the 2 MB row limit. */
 export const RAW_CHUNK_BYTES = 1_000_000;
 /**
- * Retry delays of the outbox flush: doubling from the first, capped — our choice (README,
- * "Consistency and failure"); CONTRACT §3.3 asks only that D1 gets every event once reachable.
+ * How long after a change the ledger checks that D1 holds it. The Worker normally sends it within
+ * milliseconds; this check is the safety net for a lost send, a dead-lettered batch or a D1 outage.
  */
-export const FLUSH_RETRY_FIRST_MS = 250;
-export const FLUSH_RETRY_MAX_MS = 5_000;
-/** How long one outbox call (a D1 upsert, a link) may take before the flush counts it failed. */
-export const FLUSH_CALL_MS = 10_000;
+export const PROJECTION_CHECK_MS = 30_000;
+/** Retry delays of a failed check or link: doubling from the first, capped. */
+export const RETRY_FIRST_MS = 1_000;
+export const RETRY_MAX_MS = 60_000;
+/** How long one call from the alarm (a D1 read, a queue send, a link) may take. */
+export const ALARM_CALL_MS = 10_000;
 /** How long a detail waits for a linked job's status before showing the last one it knows. */
 export const LINK_READ_MS = 2_000;
-/** How long a delivery waits to link a file into its job before leaving it to the outbox. */
+/** How long a delivery waits to link a file into its job before leaving it to the alarm. */
 export const INLINE_LINK_MS = 1_000;
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS events (
-  event_id TEXT PRIMARY KEY,
-  arrival INTEGER NOT NULL,
-  event_type TEXT NOT NULL,
-  status TEXT,
-  vendor_status TEXT,
-  terminal INTEGER NOT NULL,
-  rank INTEGER NOT NULL,
-  occurred_at INTEGER NOT NULL,
-  received_at INTEGER NOT NULL,
-  deliveries INTEGER NOT NULL,
-  company_id TEXT,
-  company_name TEXT,
-  name TEXT,
-  stage TEXT,
-  retries INTEGER,
-  failure TEXT,
-  summary TEXT NOT NULL,
-  raw_size INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS events_in_order ON events (occurred_at, rank, terminal, arrival);
-CREATE INDEX IF NOT EXISTS events_by_status ON events (occurred_at, terminal, rank, arrival) WHERE status IS NOT NULL;
-CREATE TABLE IF NOT EXISTS raw_chunks (
-  event_id TEXT NOT NULL,
-  idx INTEGER NOT NULL,
-  data BLOB NOT NULL,
-  PRIMARY KEY (event_id, idx)
-);
-CREATE TABLE IF NOT EXISTS job (
-  singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
-  job_key TEXT NOT NULL,
-  source TEXT NOT NULL,
-  kind TEXT NOT NULL,
-  id TEXT NOT NULL,
-  role TEXT NOT NULL,
-  event_count INTEGER NOT NULL,
-  delivery_count INTEGER NOT NULL,
-  first_event_at INTEGER NOT NULL,
-  last_event_at INTEGER NOT NULL,
-  last_received_at INTEGER NOT NULL,
-  version INTEGER NOT NULL,
-  flush_attempts INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS links (
-  rel TEXT NOT NULL,
-  job_key TEXT NOT NULL,
-  occurred_at INTEGER NOT NULL,
-  last_status TEXT,
-  PRIMARY KEY (rel, job_key)
-);
-CREATE TABLE IF NOT EXISTS outbox (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT,
-  kind TEXT NOT NULL,
-  target TEXT,
-  created_at INTEGER NOT NULL
-);
-`;
 
 /**
  * The status of a job that no status-bearing event has reached yet (only history-only events such
@@ -103,14 +49,8 @@ CREATE TABLE IF NOT EXISTS outbox (
  */
 const DEFAULT_STATUS: Status = "pending";
 
-/** History order, oldest first: occurredAt, then lifecycle step, terminal last, then arrival. */
+/** History order, oldest first (see `compareHistory` in ./order). */
 const IN_ORDER = "occurred_at, rank, terminal, arrival";
-const LATEST_FIRST = "occurred_at DESC, rank DESC, terminal DESC, arrival DESC";
-/**
- * The status-deciding order (CONTRACT §4): the latest occurredAt; on a tie a terminal event beats
- * a non-terminal one, then the later lifecycle step, then the later arrival.
- */
-const STATUS_FIRST = "occurred_at DESC, terminal DESC, rank DESC, arrival DESC";
 
 type LinkRel = "file" | "job";
 
@@ -133,14 +73,8 @@ interface JobRow extends Record<string, SqlStorageValue> {
   last_received_at: number;
   version: number;
   flush_attempts: number;
-}
-
-interface StatusRow extends Record<string, SqlStorageValue> {
-  status: string;
-  vendor_status: string | null;
-  event_type: string;
-  terminal: number;
-  failure: string | null;
+  state: string;
+  projected_version: number;
 }
 
 interface HistoryRow extends Record<string, SqlStorageValue> {
@@ -154,25 +88,33 @@ interface HistoryRow extends Record<string, SqlStorageValue> {
   summary: string;
 }
 
+/** Where the projection stands, for operators and tests. */
+export interface ProjectionState {
+  version: number;
+  /** The highest version D1 is known to hold (0 until the safety check has seen it there). */
+  projectedVersion: number;
+  /** Links to other ledgers not yet delivered. */
+  pendingLinks: number;
+}
+
 export class JobLedger extends DurableObject<Env> {
   private readonly sql: SqlStorage;
-  /** Where summaries are projected: the seam through which tests inject a D1 outage. */
-  projector: JobProjector;
+  /** Where the safety check reads D1: the seam through which tests inject a D1 outage. */
+  projector: ProjectionReader;
+  /** Where the safety check re-sends a summary: the seam through which tests make sends fail. */
+  projectionQueue: ProjectionQueue;
   /** Reaches another job's ledger for links: the seam through which tests make one slow or down. */
   linkedLedger: (jobKey: string) => LinkedLedger;
+  /** The pending alarm's time as this object last set or read it (undefined: not read yet). */
+  private alarmAt: number | null | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
-    this.sql.exec(SCHEMA);
-    this.projector = d1Projector(env.DB);
+    migrateLedger(ctx.storage);
+    this.projector = d1ProjectionReader(env.DB);
+    this.projectionQueue = env.PROJECTION;
     this.linkedLedger = (jobKey) => env.JOBS.get(env.JOBS.idFromName(jobKey));
-    // An outbox entry whose alarm was never set (the object stopped between the two writes) gets
-    // one now, before the first request is served.
-    void ctx.blockConcurrencyWhile(async () => {
-      const pending = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM outbox").one().n;
-      if (pending > 0 && (await ctx.storage.getAlarm()) === null) await ctx.storage.setAlarm(Date.now());
-    });
   }
 
   /**
@@ -181,20 +123,22 @@ export class JobLedger extends DurableObject<Env> {
    */
   async ingest(event: NormalizedEvent, raw: ArrayBuffer): Promise<IngestResult> {
     const result = this.ctx.storage.transactionSync(() => this.store(boundEvent(event), raw));
-    await this.scheduleFlush(Date.now());
+    await this.armAlarm(Date.now() + PROJECTION_CHECK_MS);
     if (!result.duplicate && event.linkToJob !== null) {
       // Link at once so the job's detail shows the file as soon as this delivery is answered. The
       // event is already stored: if the other ledger is slow or unreachable, answer anyway and let
-      // the outbox entry written above retry the link by alarm.
-      await withDeadline(this.deliverLinks(), INLINE_LINK_MS, "linking").catch(() => undefined);
+      // the alarm retry the link from the outbox row written above.
+      await withDeadline(this.deliverLinks(), INLINE_LINK_MS, "linking").catch(() =>
+        this.armAlarm(Date.now() + RETRY_FIRST_MS),
+      );
     }
     return result;
   }
 
   /** The job's summary, history and links, or null if this job has no event. */
   async detail(): Promise<JobDetail | null> {
-    const summary = this.summary();
-    if (summary === null) return null;
+    const job = this.jobRow();
+    if (job === null) return null;
     const history = this.sql
       .exec<HistoryRow>(
         `SELECT event_id, event_type, status, vendor_status, occurred_at, received_at, deliveries, summary
@@ -213,9 +157,9 @@ export class JobLedger extends DurableObject<Env> {
           summary: JSON.parse(row.summary) as Record<string, unknown>,
         }),
       );
-    const detail: JobDetail = { ...summary, history };
+    const detail: JobDetail = { ...summaryOf(job), history };
     // Links of CONTRACT §4/§5: a file names its job; every other job lists its files.
-    if (this.jobRow()?.role === "file") {
+    if (job.role === "file") {
       const [jobKey] = this.linked("job");
       detail.job = jobKey === undefined ? null : await this.briefOf("job", jobKey);
     } else {
@@ -226,15 +170,21 @@ export class JobLedger extends DurableObject<Env> {
 
   /** The current status of this job, for the detail of a linked job. */
   async brief(jobKey: string): Promise<LinkedJob> {
-    return { jobKey, status: this.currentStatus()?.status ?? DEFAULT_STATUS };
+    const job = this.jobRow();
+    const state = job === null ? EMPTY_STATE : parseState(job.state);
+    return { jobKey, status: state.status?.value.status ?? DEFAULT_STATUS };
   }
 
   /** The event's raw body, byte for byte, or null if this job has no such event. */
   async rawEvent(eventId: string): Promise<ArrayBuffer | null> {
     const found = this.sql
-      .exec<{ raw_size: number }>("SELECT raw_size FROM events WHERE event_id = ?", eventId)
+      .exec<{ raw_size: number; raw: ArrayBuffer | null }>(
+        "SELECT raw_size, raw FROM events WHERE event_id = ?",
+        eventId,
+      )
       .toArray()[0];
     if (found === undefined) return null;
+    if (found.raw !== null) return found.raw;
     const body = new Uint8Array(found.raw_size);
     let offset = 0;
     for (const row of this.sql.exec<{ data: ArrayBuffer }>(
@@ -257,116 +207,167 @@ export class JobLedger extends DurableObject<Env> {
     );
   }
 
-  /** Flushes the outbox: the summary to D1, links to other ledgers. Reschedules itself on failure. */
+  /**
+   * The safety net: makes sure D1 holds this job's latest version (re-sending it to the projection
+   * queue when it does not) and delivers pending links. Reschedules itself, with backoff on failure,
+   * until both are done.
+   */
   override async alarm(): Promise<void> {
+    this.alarmAt = null;
     const job = this.jobRow();
+    if (job === null) return;
+    let failure: unknown = null;
     try {
-      await this.flushProjection();
+      await this.checkProjection(job);
+    } catch (error) {
+      failure = error;
+    }
+    try {
       await this.deliverLinks();
     } catch (error) {
-      const attempts = (job?.flush_attempts ?? 0) + 1;
+      failure ??= error;
+    }
+    if (failure !== null) {
+      const attempts = job.flush_attempts + 1;
       this.sql.exec("UPDATE job SET flush_attempts = ?", attempts);
-      const delay = Math.min(FLUSH_RETRY_FIRST_MS * 2 ** (attempts - 1), FLUSH_RETRY_MAX_MS);
+      const delay = Math.min(RETRY_FIRST_MS * 2 ** (attempts - 1), RETRY_MAX_MS);
       console.log(
         JSON.stringify({
           level: "warn",
-          msg: "projection flush failed; retrying",
-          jobKey: job?.job_key ?? null,
+          msg: "projection check or link failed; retrying",
+          jobKey: job.job_key,
           attempt: attempts,
           retryInMs: delay,
-          error: error instanceof Error ? error.message : String(error),
+          error: failure instanceof Error ? failure.message : String(failure),
         }),
       );
-      await this.ctx.storage.setAlarm(Date.now() + delay);
+      await this.armAlarm(Date.now() + delay);
       return;
     }
-    this.sql.exec("UPDATE job SET flush_attempts = 0");
-    const left = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM outbox").one().n;
-    if (left > 0) await this.ctx.storage.setAlarm(Date.now());
+    if (job.flush_attempts !== 0) this.sql.exec("UPDATE job SET flush_attempts = 0");
+    const state = await this.projectionState();
+    if (state.projectedVersion < state.version || state.pendingLinks > 0) {
+      await this.armAlarm(Date.now() + PROJECTION_CHECK_MS);
+    }
   }
 
-  /** Pending outbox entries and the age of the oldest, for operators and tests. */
-  async projectionState(): Promise<{ pending: number; oldestAgeMs: number | null }> {
-    const row = this.sql
-      .exec<{ n: number; oldest: number | null }>(
-        "SELECT count(*) AS n, min(created_at) AS oldest FROM outbox",
-      )
-      .one();
-    return { pending: row.n, oldestAgeMs: row.oldest === null ? null : Date.now() - row.oldest };
+  /** Where this job's projection stands. */
+  async projectionState(): Promise<ProjectionState> {
+    const job = this.jobRow();
+    const pendingLinks = this.sql
+      .exec<{ n: number }>("SELECT count(*) AS n FROM outbox WHERE kind = 'link'")
+      .one().n;
+    return { version: job?.version ?? 0, projectedVersion: job?.projected_version ?? 0, pendingLinks };
+  }
+
+  /** The message the projection needs for this job's current version, or null if it has none. */
+  async projectionMessage(): Promise<ProjectionMessage | null> {
+    const job = this.jobRow();
+    if (job === null) return null;
+    return { jobKey: job.job_key, version: job.version, summary: summaryOf(job) };
   }
 
   private store(event: NormalizedEvent, raw: ArrayBuffer): IngestResult {
     const now = event.receivedAt;
-    // A repeat of a stored event id (the primary key): count the delivery, change nothing else.
-    const repeat = this.sql.exec(
-      "UPDATE events SET deliveries = deliveries + 1 WHERE event_id = ?",
-      event.eventId,
-    );
-    if (repeat.rowsWritten > 0) {
-      this.sql.exec(
-        `UPDATE job SET delivery_count = delivery_count + 1,
-           last_received_at = max(last_received_at, ?), version = version + 1`,
-        now,
-      );
-      this.enqueue("project", null, now);
-      return { duplicate: true };
-    }
-
     const job = this.jobRow();
     const arrival = (job?.event_count ?? 0) + 1;
-    this.sql.exec(
-      `INSERT INTO events (event_id, arrival, event_type, status, vendor_status, terminal, rank, occurred_at,
-         received_at, deliveries, company_id, company_name, name, stage, retries, failure, summary, raw_size)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      event.eventId,
-      arrival,
-      event.eventType,
-      event.status,
-      event.vendorStatus,
-      event.terminal ? 1 : 0,
-      event.rank,
-      event.occurredAt,
-      now,
-      event.companyId,
-      event.companyName,
-      event.name,
-      event.stage,
-      event.retries,
-      event.failure === null ? null : JSON.stringify(event.failure),
-      JSON.stringify(event.summary),
-      raw.byteLength,
-    );
-    for (let idx = 0, offset = 0; offset < raw.byteLength || idx === 0; idx++, offset += RAW_CHUNK_BYTES) {
-      this.sql.exec(
-        "INSERT INTO raw_chunks (event_id, idx, data) VALUES (?, ?, ?)",
+    const inline = raw.byteLength <= RAW_CHUNK_BYTES;
+    // Dedup in one statement: the event id is the primary key; a repeat only counts the delivery.
+    const { deliveries } = this.sql
+      .exec<{ deliveries: number }>(
+        `INSERT INTO events (event_id, arrival, event_type, status, vendor_status, terminal, rank, occurred_at,
+           received_at, deliveries, company_id, company_name, name, stage, retries, failure, summary, raw_size, raw)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (event_id) DO UPDATE SET deliveries = deliveries + 1
+         RETURNING deliveries`,
         event.eventId,
-        idx,
-        raw.slice(offset, offset + RAW_CHUNK_BYTES),
-      );
-    }
-    if (job === null) {
-      this.sql.exec(
-        `INSERT INTO job (singleton, job_key, source, kind, id, role, event_count, delivery_count, first_event_at,
-           last_event_at, last_received_at, version) VALUES (1, ?, ?, ?, ?, ?, 1, 1, ?, ?, ?, 1)`,
-        event.jobKey,
-        event.source,
-        event.kind,
-        event.id,
-        event.role,
-        event.occurredAt,
+        arrival,
+        event.eventType,
+        event.status,
+        event.vendorStatus,
+        event.terminal ? 1 : 0,
+        event.rank,
         event.occurredAt,
         now,
-      );
-    } else {
+        event.companyId,
+        event.companyName,
+        event.name,
+        event.stage,
+        event.retries,
+        event.failure === null ? null : JSON.stringify(event.failure),
+        JSON.stringify(event.summary),
+        raw.byteLength,
+        inline ? raw : null,
+      )
+      .one();
+    const duplicate = deliveries > 1;
+
+    if (duplicate && job !== null) {
+      const next: JobRow = {
+        ...job,
+        delivery_count: job.delivery_count + 1,
+        last_received_at: Math.max(job.last_received_at, now),
+        version: job.version + 1,
+      };
       this.sql.exec(
-        `UPDATE job SET event_count = event_count + 1, delivery_count = delivery_count + 1,
-           first_event_at = min(first_event_at, ?1), last_event_at = max(last_event_at, ?1),
-           last_received_at = max(last_received_at, ?2), version = version + 1`,
-        event.occurredAt,
-        now,
+        "UPDATE job SET delivery_count = ?, last_received_at = ?, version = ?",
+        next.delivery_count,
+        next.last_received_at,
+        next.version,
       );
+      return { duplicate, summary: summaryOf(next) };
     }
-    this.enqueue("project", null, now);
+
+    if (!inline) {
+      for (let idx = 0, offset = 0; offset < raw.byteLength; idx++, offset += RAW_CHUNK_BYTES) {
+        this.sql.exec(
+          "INSERT INTO raw_chunks (event_id, idx, data) VALUES (?, ?, ?)",
+          event.eventId,
+          idx,
+          raw.slice(offset, offset + RAW_CHUNK_BYTES),
+        );
+      }
+    }
+    const state = applyEvent(job === null ? EMPTY_STATE : parseState(job.state), event, arrival);
+    const next: JobRow = {
+      job_key: job?.job_key ?? event.jobKey,
+      source: job?.source ?? event.source,
+      kind: job?.kind ?? event.kind,
+      id: job?.id ?? event.id,
+      role: job?.role ?? event.role,
+      event_count: arrival,
+      delivery_count: (job?.delivery_count ?? 0) + 1,
+      first_event_at: Math.min(job?.first_event_at ?? event.occurredAt, event.occurredAt),
+      last_event_at: Math.max(job?.last_event_at ?? event.occurredAt, event.occurredAt),
+      last_received_at: Math.max(job?.last_received_at ?? now, now),
+      version: (job?.version ?? 0) + 1,
+      flush_attempts: job?.flush_attempts ?? 0,
+      state: JSON.stringify(state),
+      projected_version: job?.projected_version ?? 0,
+    };
+    this.sql.exec(
+      `INSERT INTO job (singleton, job_key, source, kind, id, role, event_count, delivery_count, first_event_at,
+         last_event_at, last_received_at, version, flush_attempts, state, projected_version)
+       VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (singleton) DO UPDATE SET event_count = excluded.event_count,
+         delivery_count = excluded.delivery_count, first_event_at = excluded.first_event_at,
+         last_event_at = excluded.last_event_at, last_received_at = excluded.last_received_at,
+         version = excluded.version, state = excluded.state`,
+      next.job_key,
+      next.source,
+      next.kind,
+      next.id,
+      next.role,
+      next.event_count,
+      next.delivery_count,
+      next.first_event_at,
+      next.last_event_at,
+      next.last_received_at,
+      next.version,
+      next.flush_attempts,
+      next.state,
+      next.projected_version,
+    );
     if (event.linkToJob !== null) {
       this.sql.exec(
         `INSERT INTO links (rel, job_key, occurred_at) VALUES ('job', ?, ?)
@@ -374,35 +375,49 @@ export class JobLedger extends DurableObject<Env> {
         event.linkToJob.jobKey,
         event.occurredAt,
       );
-      this.enqueue("link", event.linkToJob.jobKey, now);
+      this.sql.exec(
+        "INSERT INTO outbox (kind, target, created_at) VALUES ('link', ?, ?)",
+        event.linkToJob.jobKey,
+        now,
+      );
     }
-    return { duplicate: false };
-  }
-
-  private enqueue(kind: "project" | "link", target: string | null, now: number): void {
-    this.sql.exec("INSERT INTO outbox (kind, target, created_at) VALUES (?, ?, ?)", kind, target, now);
+    return { duplicate, summary: summaryOf(next) };
   }
 
   /**
-   * Sets the flush alarm unless one is pending. A pending alarm is either imminent (normal
-   * operation) or a retry after a D1 failure, whose backoff new events must not cut short.
+   * Sets the alarm for `at` unless one is pending sooner. A later pending alarm is brought forward;
+   * a sooner one (a retry in progress) is left alone, so new events never cut a backoff short.
    */
-  private async scheduleFlush(at: number): Promise<void> {
-    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(at);
+  private async armAlarm(at: number): Promise<void> {
+    if (this.alarmAt === undefined) this.alarmAt = await this.ctx.storage.getAlarm();
+    if (this.alarmAt !== null && this.alarmAt <= at) return;
+    this.alarmAt = at;
+    await this.ctx.storage.setAlarm(at);
   }
 
-  /** Writes the current summary to D1 and clears the projection entries it covers. */
-  private async flushProjection(): Promise<void> {
-    const pending = this.sql
-      .exec<{ last: number | null }>("SELECT max(seq) AS last FROM outbox WHERE kind = 'project'")
-      .one().last;
-    if (pending === null) return;
-    const summary = this.summary();
-    const job = this.jobRow();
-    if (summary !== null && job !== null) {
-      await withDeadline(this.projector.upsert(summary, job.version), FLUSH_CALL_MS, "the D1 projection");
+  /** Confirms that D1 holds this job's latest version, or sends it to the projection queue again. */
+  private async checkProjection(job: JobRow): Promise<void> {
+    if (job.projected_version >= job.version) return;
+    const inD1 = await withDeadline(this.projector.versionOf(job.job_key), ALARM_CALL_MS, "the D1 check");
+    if (inD1 !== null && inD1 >= job.version) {
+      this.sql.exec("UPDATE job SET projected_version = max(projected_version, ?)", inD1);
+      return;
     }
-    this.sql.exec("DELETE FROM outbox WHERE kind = 'project' AND seq <= ?", pending);
+    const message: ProjectionMessage = { jobKey: job.job_key, version: job.version, summary: summaryOf(job) };
+    await withDeadline(
+      this.projectionQueue.sendBatch([{ body: message }]),
+      ALARM_CALL_MS,
+      "the projection send",
+    );
+    console.log(
+      JSON.stringify({
+        level: "info",
+        msg: "projection re-sent by the safety check",
+        jobKey: job.job_key,
+        version: job.version,
+        inD1,
+      }),
+    );
   }
 
   /** Tells each linked job about this file; an entry leaves the outbox only once delivered. */
@@ -424,7 +439,7 @@ export class JobLedger extends DurableObject<Env> {
           .toArray()[0]?.occurred_at ?? 0;
       await withDeadline(
         this.linkedLedger(link.target).linkFile(job.job_key, occurredAt),
-        FLUSH_CALL_MS,
+        ALARM_CALL_MS,
         "linking",
       );
       this.sql.exec("DELETE FROM outbox WHERE seq = ?", link.seq);
@@ -484,76 +499,40 @@ export class JobLedger extends DurableObject<Env> {
   private jobRow(): JobRow | null {
     return this.sql.exec<JobRow>("SELECT * FROM job").toArray()[0] ?? null;
   }
+}
 
-  /** The status-bearing event that is latest in history order decides the status (CONTRACT §4). */
-  private currentStatus(): {
-    status: Status;
-    vendorStatus: string;
-    terminal: boolean;
-    failure: Failure | null;
-  } | null {
-    const row = this.sql
-      .exec<StatusRow>(
-        `SELECT status, vendor_status, event_type, terminal, failure FROM events WHERE status IS NOT NULL
-         ORDER BY ${STATUS_FIRST} LIMIT 1`,
-      )
-      .toArray()[0];
-    if (row === undefined) return null;
-    return {
-      status: row.status as Status,
-      vendorStatus: row.vendor_status ?? row.event_type,
-      terminal: row.terminal === 1,
-      failure: row.failure === null ? null : (JSON.parse(row.failure) as Failure),
-    };
-  }
+function parseState(text: string): JobState {
+  return { ...EMPTY_STATE, ...(JSON.parse(text) as Partial<JobState>) };
+}
 
-  /** The type of the latest event in history order: the vendor status of a job no event has set. */
-  private latestEventType(): string {
-    return this.sql
-      .exec<{ event_type: string }>(`SELECT event_type FROM events ORDER BY ${LATEST_FIRST} LIMIT 1`)
-      .one().event_type;
-  }
-
-  /** The latest non-null value of a job-level fact, in history order. */
-  private latest<T extends SqlStorageValue>(
-    column: "company_id" | "company_name" | "name" | "stage" | "retries",
-  ): T | null {
-    const row = this.sql
-      .exec<{ value: T }>(
-        `SELECT ${column} AS value FROM events WHERE ${column} IS NOT NULL ORDER BY ${LATEST_FIRST} LIMIT 1`,
-      )
-      .toArray()[0];
-    return row === undefined ? null : row.value;
-  }
-
-  private summary(): JobSummary | null {
-    const job = this.jobRow();
-    if (job === null) return null;
-    const current = this.currentStatus() ?? {
-      status: DEFAULT_STATUS,
-      vendorStatus: this.latestEventType(),
-      terminal: false,
-      failure: null,
-    };
-    return {
-      jobKey: job.job_key,
-      source: job.source as Source,
-      kind: job.kind,
-      id: job.id,
-      status: current.status,
-      vendorStatus: current.vendorStatus,
-      terminal: current.terminal,
-      companyId: this.latest<string>("company_id"),
-      companyName: this.latest<string>("company_name"),
-      name: this.latest<string>("name"),
-      stage: this.latest<string>("stage"),
-      retries: this.latest<number>("retries"),
-      failure: current.failure,
-      firstEventAt: isoTime(job.first_event_at),
-      lastEventAt: isoTime(job.last_event_at),
-      lastReceivedAt: isoTime(job.last_received_at),
-      eventCount: job.event_count,
-      deliveryCount: job.delivery_count,
-    };
-  }
+/** The summary of CONTRACT §5 from the job row alone: its counters and its derived state. */
+function summaryOf(job: JobRow): JobSummary {
+  const state = parseState(job.state);
+  const current = state.status?.value ?? {
+    status: DEFAULT_STATUS,
+    vendorStatus: state.latestType?.value ?? "",
+    terminal: false,
+    failure: null,
+  };
+  return {
+    jobKey: job.job_key,
+    source: job.source as Source,
+    kind: job.kind,
+    id: job.id,
+    status: current.status,
+    vendorStatus: current.vendorStatus,
+    terminal: current.terminal,
+    companyId: state.companyId?.value ?? null,
+    companyName: state.companyName?.value ?? null,
+    name: state.name?.value ?? null,
+    stage: state.stage?.value ?? null,
+    retries: state.retries?.value ?? null,
+    failure: current.failure,
+    firstEventAt: isoTime(job.first_event_at),
+    lastEventAt: isoTime(job.last_event_at),
+    lastReceivedAt: isoTime(job.last_received_at),
+    eventCount: job.event_count,
+    deliveryCount: job.delivery_count,
+    version: job.version,
+  };
 }

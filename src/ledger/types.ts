@@ -90,6 +90,11 @@ export interface JobSummary {
   lastReceivedAt: string;
   eventCount: number;
   deliveryCount: number;
+  /**
+   * The ledger's change counter: grows with every accepted delivery of the job, repeats included,
+   * so of two copies of one job the higher version is the newer (CONTRACT §5).
+   */
+  version: number;
 }
 
 export interface HistoryEntry {
@@ -119,6 +124,8 @@ export interface JobDetail extends JobSummary {
 export interface IngestResult {
   /** True when the event id was already stored: only the delivery was counted. */
   duplicate: boolean;
+  /** The job as of this delivery, for the D1 projection. */
+  summary: JobSummary;
 }
 
 /** Terminal statuses: a terminal job is done, whatever arrives later with an older `occurredAt`. */

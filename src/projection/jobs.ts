@@ -1,59 +1,19 @@
 /**
- * @module The D1 projection of job summaries: the idempotent upsert the ledger's outbox flush
- * writes, and the keyset query `GET /v1/jobs` reads (CONTRACT §3.3 "Consistency", §5).
+ * @module The D1 projection of job summaries: the batched, version-guarded write the projection
+ * queue's consumer makes, the version read a ledger's safety check makes, and the keyset query
+ * `GET /v1/jobs` reads (CONTRACT §3.3 "Consistency", §5). One description of the row
+ * ({@link summaryToRow} / {@link rowToSummary}) serves every direction.
  */
 import { type Failure, isoTime, type JobSummary, type Source, type Status } from "../ledger/types";
 
-/** The seam through which the ledger writes to D1; tests can put a failing one in its place. */
-export interface JobProjector {
-  upsert(summary: JobSummary, version: number): Promise<void>;
+/** What a ledger hands to the projection: the job as of `version`. */
+export interface ProjectionMessage {
+  jobKey: string;
+  version: number;
+  summary: JobSummary;
 }
 
-const UPSERT_SQL = `INSERT INTO jobs (job_key, source, kind, id, status, vendor_status, terminal, company_id,
-  company_name, name, stage, retries, failure, first_event_at, last_event_at, last_received_at, event_count,
-  delivery_count, version)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)
-ON CONFLICT (job_key) DO UPDATE SET
-  status = excluded.status, vendor_status = excluded.vendor_status, terminal = excluded.terminal,
-  company_id = excluded.company_id, company_name = excluded.company_name, name = excluded.name,
-  stage = excluded.stage, retries = excluded.retries, failure = excluded.failure,
-  first_event_at = excluded.first_event_at, last_event_at = excluded.last_event_at,
-  last_received_at = excluded.last_received_at, event_count = excluded.event_count,
-  delivery_count = excluded.delivery_count, version = excluded.version
-WHERE excluded.version > jobs.version`;
-
-/** Writes summaries to D1. Only a newer `version` replaces a row, so replays change nothing. */
-export function d1Projector(db: D1Database): JobProjector {
-  return {
-    async upsert(summary, version) {
-      await db
-        .prepare(UPSERT_SQL)
-        .bind(
-          summary.jobKey,
-          summary.source,
-          summary.kind,
-          summary.id,
-          summary.status,
-          summary.vendorStatus,
-          summary.terminal ? 1 : 0,
-          summary.companyId,
-          summary.companyName,
-          summary.name,
-          summary.stage,
-          summary.retries,
-          summary.failure === null ? null : JSON.stringify(summary.failure),
-          Date.parse(summary.firstEventAt),
-          Date.parse(summary.lastEventAt),
-          Date.parse(summary.lastReceivedAt),
-          summary.eventCount,
-          summary.deliveryCount,
-          version,
-        )
-        .run();
-    },
-  };
-}
-
+/** One row of D1 `jobs`. */
 export interface JobRow {
   job_key: string;
   source: string;
@@ -73,6 +33,53 @@ export interface JobRow {
   last_received_at: number;
   event_count: number;
   delivery_count: number;
+  version: number;
+}
+
+const COLUMNS = [
+  "job_key",
+  "source",
+  "kind",
+  "id",
+  "status",
+  "vendor_status",
+  "terminal",
+  "company_id",
+  "company_name",
+  "name",
+  "stage",
+  "retries",
+  "failure",
+  "first_event_at",
+  "last_event_at",
+  "last_received_at",
+  "event_count",
+  "delivery_count",
+  "version",
+] as const satisfies readonly (keyof JobRow)[];
+
+export function summaryToRow(summary: JobSummary): JobRow {
+  return {
+    job_key: summary.jobKey,
+    source: summary.source,
+    kind: summary.kind,
+    id: summary.id,
+    status: summary.status,
+    vendor_status: summary.vendorStatus,
+    terminal: summary.terminal ? 1 : 0,
+    company_id: summary.companyId,
+    company_name: summary.companyName,
+    name: summary.name,
+    stage: summary.stage,
+    retries: summary.retries,
+    failure: summary.failure === null ? null : JSON.stringify(summary.failure),
+    first_event_at: Date.parse(summary.firstEventAt),
+    last_event_at: Date.parse(summary.lastEventAt),
+    last_received_at: Date.parse(summary.lastReceivedAt),
+    event_count: summary.eventCount,
+    delivery_count: summary.deliveryCount,
+    version: summary.version,
+  };
 }
 
 export function rowToSummary(row: JobRow): JobSummary {
@@ -95,6 +102,102 @@ export function rowToSummary(row: JobRow): JobSummary {
     lastReceivedAt: isoTime(row.last_received_at),
     eventCount: row.event_count,
     deliveryCount: row.delivery_count,
+    version: row.version,
+  };
+}
+
+/**
+ * Many rows in one statement: the rows travel as one bound JSON text, read back with `json_each`
+ * (D1 takes at most 100 bound parameters per statement). Only a newer `version` replaces a row,
+ * so a replayed or reordered batch changes nothing. `WHERE true` resolves SQLite's parsing
+ * ambiguity between `SELECT … FROM json_each(?)` and the upsert's `ON CONFLICT`.
+ */
+const UPSERT_FROM_JSON = `INSERT INTO jobs (${COLUMNS.join(", ")})
+SELECT ${COLUMNS.map((column) => `json_extract(value, '$.${column}')`).join(", ")}
+FROM json_each(?1) WHERE true
+ON CONFLICT (job_key) DO UPDATE SET
+  ${COLUMNS.filter((column) => column !== "job_key")
+    .map((column) => `${column} = excluded.${column}`)
+    .join(", ")}
+WHERE excluded.version > jobs.version`;
+
+/** D1 refuses statements over 100 KB; rows are packed into JSON texts below this many bytes. */
+export const MAX_STATEMENT_JSON_BYTES = 90_000;
+
+/** The newest message per job: a batch writes each job once, at the highest version it holds. */
+export function latestPerJob(messages: Iterable<ProjectionMessage>): ProjectionMessage[] {
+  const latest = new Map<string, ProjectionMessage>();
+  for (const message of messages) {
+    const kept = latest.get(message.jobKey);
+    if (kept === undefined || message.version > kept.version) latest.set(message.jobKey, message);
+  }
+  return [...latest.values()];
+}
+
+/** Splits JSON items into arrays whose serialised size stays under `maxBytes` (at least one each). */
+export function packJson<T>(items: readonly T[], maxBytes: number): string[] {
+  const encoder = new TextEncoder();
+  const packs: string[] = [];
+  let current: string[] = [];
+  let size = 2;
+  for (const item of items) {
+    const text = JSON.stringify(item);
+    const bytes = encoder.encode(text).byteLength + 1;
+    if (current.length > 0 && size + bytes > maxBytes) {
+      packs.push(`[${current.join(",")}]`);
+      current = [];
+      size = 2;
+    }
+    current.push(text);
+    size += bytes;
+  }
+  if (current.length > 0) packs.push(`[${current.join(",")}]`);
+  return packs;
+}
+
+/** What one projection write cost, from D1's own `meta`. */
+export interface ProjectionWrite {
+  jobs: number;
+  statements: number;
+  rowsWritten: number;
+}
+
+/**
+ * Writes the newest summary of each job in `messages` to D1 in one transaction (`batch()`), one
+ * `json_each` statement per ~90 KB of rows.
+ */
+export async function writeSummaries(
+  db: D1Database,
+  messages: Iterable<ProjectionMessage>,
+): Promise<ProjectionWrite> {
+  const rows = latestPerJob(messages).map((message) => summaryToRow(message.summary));
+  if (rows.length === 0) return { jobs: 0, statements: 0, rowsWritten: 0 };
+  const statements = packJson(rows, MAX_STATEMENT_JSON_BYTES).map((json) =>
+    db.prepare(UPSERT_FROM_JSON).bind(json),
+  );
+  const results = await db.batch(statements);
+  return {
+    jobs: rows.length,
+    statements: statements.length,
+    rowsWritten: results.reduce((sum, result) => sum + (result.meta.rows_written ?? 0), 0),
+  };
+}
+
+/** The seam through which a ledger asks D1 what it holds; tests put a failing one in its place. */
+export interface ProjectionReader {
+  /** The version D1 holds for `jobKey`, or null if it has no row. */
+  versionOf(jobKey: string): Promise<number | null>;
+}
+
+export function d1ProjectionReader(db: D1Database): ProjectionReader {
+  return {
+    async versionOf(jobKey) {
+      const row = await db
+        .prepare("SELECT version FROM jobs WHERE job_key = ?")
+        .bind(jobKey)
+        .first<{ version: number }>();
+      return row?.version ?? null;
+    },
   };
 }
 
@@ -110,8 +213,12 @@ export interface JobQuery {
   after: { lastEventAt: number; jobKey: string } | null;
 }
 
-/** Lists jobs newest first, keyset-paginated on `(last_event_at DESC, job_key ASC)`. */
-export async function listJobs(db: D1Database, query: JobQuery): Promise<JobRow[]> {
+/**
+ * The list query, newest first, keyset-paginated on `(last_event_at DESC, job_key ASC)`. The
+ * position is written `last_event_at <= ? AND (last_event_at < ? OR job_key > ?)` so SQLite seeks
+ * into the index; the equivalent `(a < ? OR (a = ? AND k > ?))` makes it scan from the top.
+ */
+export function listJobsStatement(query: JobQuery): { sql: string; params: (string | number)[] } {
   const where: string[] = [];
   const params: (string | number)[] = [];
   const inList = (column: string, values: string[] | null) => {
@@ -132,12 +239,17 @@ export async function listJobs(db: D1Database, query: JobQuery): Promise<JobRow[
     params.push(query.updatedBefore);
   }
   if (query.after !== null) {
-    where.push("(last_event_at < ? OR (last_event_at = ? AND job_key > ?))");
+    where.push("last_event_at <= ? AND (last_event_at < ? OR job_key > ?)");
     params.push(query.after.lastEventAt, query.after.lastEventAt, query.after.jobKey);
   }
   const sql = `SELECT * FROM jobs ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""}
     ORDER BY last_event_at DESC, job_key ASC LIMIT ?`;
   params.push(query.limit);
+  return { sql, params };
+}
+
+export async function listJobs(db: D1Database, query: JobQuery): Promise<JobRow[]> {
+  const { sql, params } = listJobsStatement(query);
   const result = await db
     .prepare(sql)
     .bind(...params)

@@ -1,0 +1,117 @@
+/** The ordering rule (CONTRACT §4) and the job state it keeps, one event at a time. */
+import { describe, expect, it } from "vitest";
+import {
+  applyEvent,
+  compareForStatus,
+  compareHistory,
+  EMPTY_STATE,
+  type EventFacts,
+  type JobState,
+} from "./order";
+
+const key = (occurredAt: number, rank = 0, terminal = false, arrival = 1) => ({
+  occurredAt,
+  rank,
+  terminal,
+  arrival,
+});
+
+function facts(overrides: Partial<EventFacts>): EventFacts {
+  return {
+    eventType: "job_stage_update",
+    status: "processing",
+    vendorStatus: null,
+    terminal: false,
+    rank: 2,
+    occurredAt: 1_000,
+    companyId: null,
+    companyName: null,
+    name: null,
+    stage: null,
+    retries: null,
+    failure: null,
+    ...overrides,
+  };
+}
+
+function replay(events: EventFacts[]): JobState {
+  return events.reduce((state, event, n) => applyEvent(state, event, n + 1), EMPTY_STATE);
+}
+
+describe("compareHistory and compareForStatus", () => {
+  it("order by time first, then differ only on same-time ties", () => {
+    expect(compareHistory(key(1), key(2))).toBeLessThan(0);
+    expect(compareForStatus(key(2), key(1))).toBeGreaterThan(0);
+    // Same time: history puts the later lifecycle step last; status lets a terminal event win.
+    expect(compareHistory(key(5, 3, false), key(5, 2, true))).toBeGreaterThan(0);
+    expect(compareForStatus(key(5, 2, true), key(5, 3, false))).toBeGreaterThan(0);
+    // Full ties fall to arrival.
+    expect(compareHistory(key(5, 2, false, 1), key(5, 2, false, 2))).toBeLessThan(0);
+    expect(compareForStatus(key(5, 2, false, 2), key(5, 2, false, 1))).toBeGreaterThan(0);
+  });
+});
+
+describe("applyEvent", () => {
+  it("a late older event never moves the status back, but its facts fill what newer events left empty", () => {
+    const finished = facts({
+      eventType: "job_finished",
+      status: "succeeded",
+      terminal: true,
+      rank: 6,
+      occurredAt: 2_000,
+    });
+    const olderStage = facts({ occurredAt: 1_000, stage: "ocr", companyId: "co-1" });
+    const state = replay([finished, olderStage]);
+    expect(state.status?.value).toMatchObject({
+      status: "succeeded",
+      terminal: true,
+      vendorStatus: "job_finished",
+    });
+    expect(state.stage?.value).toBe("ocr");
+    expect(state.companyId?.value).toBe("co-1");
+    expect(state.latestType?.value).toBe("job_finished");
+  });
+
+  it("a newer value of a fact replaces an older one whatever the arrival order", () => {
+    const a = facts({ occurredAt: 1_000, stage: "ocr", retries: 1 });
+    const b = facts({ occurredAt: 3_000, stage: "classify", retries: 2 });
+    for (const order of [
+      [a, b],
+      [b, a],
+    ]) {
+      const state = replay(order);
+      expect([state.stage?.value, state.retries?.value]).toEqual(["classify", 2]);
+    }
+  });
+
+  it("events without a status leave it as it is; the latest event type stands in as vendor status", () => {
+    const tag = facts({ eventType: "file_tag_create", status: null, occurredAt: 5_000 });
+    expect(replay([tag]).status).toBeNull();
+    expect(replay([tag]).latestType?.value).toBe("file_tag_create");
+    const done = facts({ eventType: "file_done", status: "succeeded", terminal: true, occurredAt: 4_000 });
+    expect(replay([done, tag]).status?.value.status).toBe("succeeded");
+  });
+
+  it("gives the same state for every arrival order of the same events", () => {
+    const events = [
+      facts({ eventType: "job_create", status: "pending", rank: 0, occurredAt: 1_000 }),
+      facts({ eventType: "job_start", status: "processing", rank: 1, occurredAt: 1_000, name: "doc.pdf" }),
+      facts({ occurredAt: 2_000, stage: "ocr" }),
+      facts({ eventType: "job_failed", status: "failed", rank: 4, occurredAt: 3_000, retries: 1 }),
+      facts({ eventType: "job_finished", status: "succeeded", terminal: true, rank: 6, occurredAt: 3_000 }),
+    ];
+    const strip = (state: JobState) =>
+      Object.fromEntries(
+        Object.entries(state).map(([name, fact]) => [name, (fact as { value: unknown } | null)?.value]),
+      );
+    const expected = strip(replay(events));
+    expect(expected).toMatchObject({ name: "doc.pdf", stage: "ocr", retries: 1, latestType: "job_finished" });
+    const permutations = (items: EventFacts[]): EventFacts[][] =>
+      items.length <= 1
+        ? [items]
+        : items.flatMap((item, i) =>
+            permutations([...items.slice(0, i), ...items.slice(i + 1)]).map((rest) => [item, ...rest]),
+          );
+    for (const order of permutations(events)) expect(strip(replay(order))).toEqual(expected);
+  });
+});

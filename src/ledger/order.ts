@@ -1,0 +1,134 @@
+/**
+ * @module The ordering rule of CONTRACT §4 as pure functions, and the job's derived state kept up to
+ * date one event at a time. The ledger stores this state on its job row and updates it when an
+ * event is first stored — comparing the new event's ordering key with the one that set each fact —
+ * so reading a summary never scans the history.
+ */
+import type { Failure, NormalizedEvent, Status } from "./types";
+
+/** Where an event sits in a job's order. `arrival` is 1 for the job's first distinct event. */
+export interface OrderKey {
+  occurredAt: number;
+  rank: number;
+  terminal: boolean;
+  arrival: number;
+}
+
+/**
+ * History order, oldest first: occurredAt, then lifecycle step, terminal last, then arrival
+ * (CONTRACT §4: "ties: lifecycle order, then arrival"). Negative when `a` comes first.
+ */
+export function compareHistory(a: OrderKey, b: OrderKey): number {
+  return (
+    a.occurredAt - b.occurredAt ||
+    a.rank - b.rank ||
+    Number(a.terminal) - Number(b.terminal) ||
+    a.arrival - b.arrival
+  );
+}
+
+/**
+ * The status-deciding order (CONTRACT §4): the latest occurredAt; on a tie a terminal event beats a
+ * non-terminal one, then the later lifecycle step, then the later arrival. Positive when `a` wins.
+ */
+export function compareForStatus(a: OrderKey, b: OrderKey): number {
+  return (
+    a.occurredAt - b.occurredAt ||
+    Number(a.terminal) - Number(b.terminal) ||
+    a.rank - b.rank ||
+    a.arrival - b.arrival
+  );
+}
+
+/** A value and the ordering key of the event it came from. */
+export interface Fact<T> {
+  value: T;
+  at: OrderKey;
+}
+
+export interface CurrentStatus {
+  status: Status;
+  /** The vendor's own value, else the type of the deciding event. */
+  vendorStatus: string;
+  terminal: boolean;
+  failure: Failure | null;
+}
+
+/** Everything a summary needs beyond the job row's counters. */
+export interface JobState {
+  /** Set by the status-bearing event that wins {@link compareForStatus}; null until one arrives. */
+  status: Fact<CurrentStatus> | null;
+  /** The type of the latest event in history order: the vendor status of a job with no status yet. */
+  latestType: Fact<string> | null;
+  /** The latest non-null value of each job-level fact, in history order. */
+  companyId: Fact<string> | null;
+  companyName: Fact<string> | null;
+  name: Fact<string> | null;
+  stage: Fact<string> | null;
+  retries: Fact<number> | null;
+}
+
+export const EMPTY_STATE: JobState = {
+  status: null,
+  latestType: null,
+  companyId: null,
+  companyName: null,
+  name: null,
+  stage: null,
+  retries: null,
+};
+
+/** The newer of a kept fact and a candidate value, by history order; null values never win. */
+function newer<T>(kept: Fact<T> | null, value: T | null, at: OrderKey): Fact<T> | null {
+  if (value === null) return kept;
+  if (kept !== null && compareHistory(at, kept.at) < 0) return kept;
+  return { value, at };
+}
+
+/** What of an event the state is derived from. */
+export type EventFacts = Pick<
+  NormalizedEvent,
+  | "eventType"
+  | "status"
+  | "vendorStatus"
+  | "terminal"
+  | "rank"
+  | "occurredAt"
+  | "companyId"
+  | "companyName"
+  | "name"
+  | "stage"
+  | "retries"
+  | "failure"
+>;
+
+/** The state after a newly stored event (never called for a repeat delivery). */
+export function applyEvent(state: JobState, event: EventFacts, arrival: number): JobState {
+  const at: OrderKey = {
+    occurredAt: event.occurredAt,
+    rank: event.rank,
+    terminal: event.terminal,
+    arrival,
+  };
+  let status = state.status;
+  if (event.status !== null && (status === null || compareForStatus(at, status.at) > 0)) {
+    status = {
+      value: {
+        status: event.status,
+        vendorStatus: event.vendorStatus ?? event.eventType,
+        terminal: event.terminal,
+        failure: event.failure,
+      },
+      at,
+    };
+  }
+  return {
+    status,
+    latestType: newer(state.latestType, event.eventType, at),
+    companyId: newer(state.companyId, event.companyId, at),
+    companyName: newer(state.companyName, event.companyName, at),
+    name: newer(state.name, event.name, at),
+    stage: newer(state.stage, event.stage, at),
+    retries: newer(state.retries, event.retries, at),
+  };
+}

@@ -1,0 +1,149 @@
+/**
+ * @module The ledger's own SQLite schema, versioned: each step runs once, in order, inside the
+ * object's constructor, so an object created by an older release is brought up to date the first
+ * time the new code touches it. Add a step; never edit one that has shipped. The version lives in
+ * a one-row table, because Durable Object SQLite refuses `PRAGMA user_version` (SQLITE_AUTH).
+ */
+import { applyEvent, EMPTY_STATE, type EventFacts, type JobState } from "./order";
+import type { Failure, Status } from "./types";
+
+/** Version 1: the schema as first released (history, raw chunks, job counters, links, outbox). */
+export const SCHEMA_V1 = `
+CREATE TABLE IF NOT EXISTS events (
+  event_id TEXT PRIMARY KEY,
+  arrival INTEGER NOT NULL,
+  event_type TEXT NOT NULL,
+  status TEXT,
+  vendor_status TEXT,
+  terminal INTEGER NOT NULL,
+  rank INTEGER NOT NULL,
+  occurred_at INTEGER NOT NULL,
+  received_at INTEGER NOT NULL,
+  deliveries INTEGER NOT NULL,
+  company_id TEXT,
+  company_name TEXT,
+  name TEXT,
+  stage TEXT,
+  retries INTEGER,
+  failure TEXT,
+  summary TEXT NOT NULL,
+  raw_size INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_in_order ON events (occurred_at, rank, terminal, arrival);
+CREATE INDEX IF NOT EXISTS events_by_status ON events (occurred_at, terminal, rank, arrival) WHERE status IS NOT NULL;
+CREATE TABLE IF NOT EXISTS raw_chunks (
+  event_id TEXT NOT NULL,
+  idx INTEGER NOT NULL,
+  data BLOB NOT NULL,
+  PRIMARY KEY (event_id, idx)
+);
+CREATE TABLE IF NOT EXISTS job (
+  singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+  job_key TEXT NOT NULL,
+  source TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  id TEXT NOT NULL,
+  role TEXT NOT NULL,
+  event_count INTEGER NOT NULL,
+  delivery_count INTEGER NOT NULL,
+  first_event_at INTEGER NOT NULL,
+  last_event_at INTEGER NOT NULL,
+  last_received_at INTEGER NOT NULL,
+  version INTEGER NOT NULL,
+  flush_attempts INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS links (
+  rel TEXT NOT NULL,
+  job_key TEXT NOT NULL,
+  occurred_at INTEGER NOT NULL,
+  last_status TEXT,
+  PRIMARY KEY (rel, job_key)
+);
+CREATE TABLE IF NOT EXISTS outbox (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  kind TEXT NOT NULL,
+  target TEXT,
+  created_at INTEGER NOT NULL
+);
+`;
+
+/**
+ * Version 2, the lean ledger: the summary's derived state lives on the job row (updated as each
+ * event is stored, never rebuilt by scanning), `projected_version` replaces an outbox row per
+ * delivery, raw bodies that fit one row are stored inline, and the outbox keeps only links.
+ */
+const V2 = `
+ALTER TABLE job ADD COLUMN state TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE job ADD COLUMN projected_version INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE events ADD COLUMN raw BLOB;
+DROP INDEX IF EXISTS events_by_status;
+DELETE FROM outbox WHERE kind = 'project';
+`;
+
+interface V1EventRow extends Record<string, SqlStorageValue> {
+  event_id: string;
+  arrival: number;
+  event_type: string;
+  status: string | null;
+  vendor_status: string | null;
+  terminal: number;
+  rank: number;
+  occurred_at: number;
+  company_id: string | null;
+  company_name: string | null;
+  name: string | null;
+  stage: string | null;
+  retries: number | null;
+  failure: string | null;
+}
+
+/** Rebuilds a version-1 job's state by replaying its events in arrival order, once. */
+function backfillState(sql: SqlStorage): void {
+  let state: JobState = EMPTY_STATE;
+  for (const row of sql.exec<V1EventRow>("SELECT * FROM events ORDER BY arrival")) {
+    const event: EventFacts = {
+      eventType: row.event_type,
+      status: row.status as Status | null,
+      vendorStatus: row.vendor_status,
+      terminal: row.terminal === 1,
+      rank: row.rank,
+      occurredAt: row.occurred_at,
+      companyId: row.company_id,
+      companyName: row.company_name,
+      name: row.name,
+      stage: row.stage,
+      retries: row.retries,
+      failure: row.failure === null ? null : (JSON.parse(row.failure) as Failure),
+    };
+    state = applyEvent(state, event, row.arrival);
+  }
+  sql.exec("UPDATE job SET state = ?", JSON.stringify(state));
+}
+
+const STEPS: ((sql: SqlStorage) => void)[] = [
+  (sql) => sql.exec(SCHEMA_V1),
+  (sql) => {
+    sql.exec(V2);
+    backfillState(sql);
+  },
+];
+
+/** The schema version this code writes. */
+export const LEDGER_SCHEMA_VERSION = STEPS.length;
+
+/**
+ * Runs every step after the stored schema version, in one transaction. An object created before
+ * versioning has the version-1 tables and no version row: step 1 is idempotent, so it runs again.
+ */
+export function migrateLedger(storage: DurableObjectStorage): void {
+  const sql = storage.sql;
+  sql.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
+  const current =
+    sql.exec<{ version: number }>("SELECT version FROM schema_version").toArray()[0]?.version ?? 0;
+  if (current >= STEPS.length) return;
+  storage.transactionSync(() => {
+    for (let version = current; version < STEPS.length; version++) STEPS[version]?.(sql);
+    sql.exec("DELETE FROM schema_version");
+    sql.exec("INSERT INTO schema_version (version) VALUES (?)", STEPS.length);
+  });
+}

@@ -1,0 +1,156 @@
+/**
+ * @module The fan-in from ledgers to D1 through the `PROJECTION` queue (README, "Consistency and
+ * failure"). The Worker collects the summaries its ledgers answer with, newest version per job,
+ * and sends them in batches; the queue's consumer writes each batch to D1 in one transaction. A
+ * ledger's safety alarm re-sends whatever D1 still lacks, so a lost send or a dead-lettered batch
+ * only delays a summary.
+ */
+import { withDeadline } from "../deadline";
+import { latestPerJob, type ProjectionMessage, writeSummaries } from "./jobs";
+
+/** What sends to the projection queue: the Queue binding, or a failing one in tests. */
+export interface ProjectionQueue {
+  sendBatch(messages: Iterable<MessageSendRequest<ProjectionMessage>>): Promise<unknown>;
+}
+
+/** How long the Worker gathers summaries before sending them: long enough to coalesce a burst. */
+export const GATHER_MS = 10;
+/** Queues take at most 100 messages and 256 KB per `sendBatch`. */
+export const SEND_BATCH_MESSAGES = 100;
+export const SEND_BATCH_BYTES = 250_000;
+
+function log(fields: Record<string, unknown>): void {
+  console.log(JSON.stringify(fields));
+}
+
+/** Splits messages into `sendBatch` calls within the queue's count and size limits. */
+export function sendBatches(messages: readonly ProjectionMessage[]): ProjectionMessage[][] {
+  const encoder = new TextEncoder();
+  const batches: ProjectionMessage[][] = [];
+  let current: ProjectionMessage[] = [];
+  let bytes = 0;
+  for (const message of messages) {
+    const size = encoder.encode(JSON.stringify(message)).byteLength;
+    if (current.length > 0 && (current.length >= SEND_BATCH_MESSAGES || bytes + size > SEND_BATCH_BYTES)) {
+      batches.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(message);
+    bytes += size;
+  }
+  if (current.length > 0) batches.push(current);
+  return batches;
+}
+
+/** Sends messages to the queue in as few `sendBatch` calls as its limits allow. */
+export async function sendToQueue(queue: ProjectionQueue, messages: readonly ProjectionMessage[]) {
+  for (const batch of sendBatches(messages)) await queue.sendBatch(batch.map((body) => ({ body })));
+}
+
+/** One drain sends for at most this long, then leaves the rest to the next request's drain. */
+export const DRAIN_BUDGET_MS = 5_000;
+/** How long one `sendBatch` may take before the drain gives up on it (the alarms re-send). */
+export const SEND_MS = 10_000;
+/** A drain not finished after this long is taken for dead (its request's context was cancelled). */
+const STALE_DRAIN_MS = DRAIN_BUDGET_MS + 2 * SEND_MS;
+
+/**
+ * Summaries gathered across the requests one Worker isolate serves, newest version per job. The
+ * request that finds no drain running starts one inside its own `waitUntil`: it waits
+ * {@link GATHER_MS}, sends what has gathered, and goes on while more arrives — so a hot job whose
+ * send is in flight coalesces into one message per round, not one per event. A drain is bounded
+ * ({@link DRAIN_BUDGET_MS}) because `waitUntil` is; what a quiet isolate leaves behind, and any send
+ * that fails, the ledgers' safety alarms re-send. No promise is shared between requests (workerd
+ * ties I/O to the request that started it); only plain data is.
+ */
+export class ProjectionGatherer {
+  private readonly pending = new Map<string, ProjectionMessage>();
+  private drainingSince: number | null = null;
+
+  offer(message: ProjectionMessage, queue: ProjectionQueue, waitUntil: (work: Promise<unknown>) => void) {
+    const kept = this.pending.get(message.jobKey);
+    if (kept === undefined || kept.version < message.version) this.pending.set(message.jobKey, message);
+    const now = Date.now();
+    if (this.drainingSince !== null && now - this.drainingSince < STALE_DRAIN_MS) return;
+    this.drainingSince = now;
+    waitUntil(this.drain(queue, now));
+  }
+
+  private async drain(queue: ProjectionQueue, startedAt: number): Promise<void> {
+    try {
+      do {
+        await new Promise((resolve) => setTimeout(resolve, GATHER_MS));
+        await this.sendPending(queue);
+      } while (this.pending.size > 0 && Date.now() - startedAt < DRAIN_BUDGET_MS);
+    } finally {
+      if (this.drainingSince === startedAt) this.drainingSince = null;
+    }
+  }
+
+  private async sendPending(queue: ProjectionQueue): Promise<void> {
+    const messages = [...this.pending.values()];
+    this.pending.clear();
+    if (messages.length === 0) return;
+    try {
+      await withDeadline(sendToQueue(queue, messages), SEND_MS, "the projection send");
+    } catch (error) {
+      // Each of these ledgers re-sends its summary from its safety alarm: nothing is lost.
+      log({
+        level: "warn",
+        msg: "projection send failed; the ledgers' alarms will re-send",
+        jobs: messages.length,
+        error: error instanceof Error ? error.message : String(error),
+      });
+    }
+  }
+}
+
+function isProjectionMessage(body: unknown): body is ProjectionMessage {
+  if (typeof body !== "object" || body === null) return false;
+  const message = body as Partial<ProjectionMessage>;
+  return (
+    typeof message.jobKey === "string" &&
+    typeof message.version === "number" &&
+    typeof message.summary === "object" &&
+    message.summary !== null &&
+    message.summary.jobKey === message.jobKey
+  );
+}
+
+/** Retry delay of a failed batch: doubling with the attempts, at most a minute. */
+export function retryDelaySeconds(attempts: number): number {
+  return Math.min(2 ** Math.max(0, attempts - 1), 60);
+}
+
+/**
+ * The consumer of the projection queue and of its dead-letter queue: writes the batch's newest
+ * summary per job to D1 in one transaction, or has the whole batch retried with backoff. The
+ * version guard makes a retried, replayed or reordered batch change nothing it should not.
+ */
+export async function consumeProjection(batch: MessageBatch<unknown>, db: D1Database): Promise<void> {
+  const messages = batch.messages.map((message) => message.body).filter(isProjectionMessage);
+  const malformed = batch.messages.length - messages.length;
+  if (malformed > 0) log({ level: "error", msg: "malformed projection messages dropped", malformed });
+  try {
+    const write = await writeSummaries(db, latestPerJob(messages));
+    log({
+      level: "info",
+      msg: "projection written",
+      queue: batch.queue,
+      messages: messages.length,
+      ...write,
+    });
+    batch.ackAll();
+  } catch (error) {
+    const attempts = Math.max(1, ...batch.messages.map((message) => message.attempts));
+    log({
+      level: "warn",
+      msg: "projection write failed; the batch will be retried",
+      queue: batch.queue,
+      attempts,
+      error: error instanceof Error ? error.message : String(error),
+    });
+    batch.retryAll({ delaySeconds: retryDelaySeconds(attempts) });
+  }
+}

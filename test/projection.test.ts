@@ -1,0 +1,329 @@
+/**
+ * The projection path (README, "Consistency and failure"): ledgers answer with their summary, the
+ * Worker gathers summaries and sends them to the PROJECTION queue, the consumer writes each batch to
+ * D1 under a version guard, and each ledger's safety alarm re-sends what D1 lacks. Faults go through
+ * our own seams: createApp's `projectionQueue`, the ledger's `projectionQueue` and `projector`, and
+ * the env the consumer is given.
+ */
+import {
+  createExecutionContext,
+  createMessageBatch,
+  env,
+  getQueueResult,
+  runDurableObjectAlarm,
+  runInDurableObject,
+  waitOnExecutionContext,
+} from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { createApp } from "../src/app";
+import worker from "../src/index";
+import type { JobLedger } from "../src/ledger/job-ledger";
+import type { ProjectionMessage } from "../src/projection/jobs";
+import type { ProjectionQueue } from "../src/projection/queue";
+import { eventually, extendEvent, signedExtendRequest } from "./helpers";
+
+const QUEUE = "runledger-projection";
+
+function ledger(jobKey: string): DurableObjectStub<JobLedger> {
+  return env.JOBS.get(env.JOBS.idFromName(jobKey));
+}
+
+/** A queue that keeps what it is sent, and can be told to fail or to hold its sends. */
+function fakeQueue() {
+  const sent: ProjectionMessage[] = [];
+  const calls: number[] = [];
+  let failing = false;
+  let held: Promise<void> = Promise.resolve();
+  const queue: ProjectionQueue = {
+    async sendBatch(messages) {
+      await held;
+      if (failing) throw new Error("queue unavailable");
+      const bodies = [...messages].map((message) => message.body);
+      calls.push(bodies.length);
+      sent.push(...bodies);
+    },
+  };
+  return {
+    queue,
+    sent,
+    calls,
+    fail: (value: boolean) => {
+      failing = value;
+    },
+    hold: () => {
+      let release: () => void = () => undefined;
+      held = new Promise((resolve) => {
+        release = resolve;
+      });
+      return release;
+    },
+  };
+}
+
+/** Sends through an app whose projection goes to `queue`, waiting for its waitUntil work. */
+async function deliver(app: ReturnType<typeof createApp>, body: object): Promise<Response> {
+  const ctx = createExecutionContext();
+  const response = await app.fetch(await signedExtendRequest(body), env, ctx);
+  await waitOnExecutionContext(ctx);
+  expect(response.status, await response.clone().text()).toBe(200);
+  return response;
+}
+
+/** Runs the Worker's queue consumer on `messages`, with `db` as its D1. */
+async function consume(messages: ProjectionMessage[], db: D1Database = env.DB, attempts = 1) {
+  const batch = createMessageBatch<ProjectionMessage>(
+    QUEUE,
+    messages.map((body, n) => ({
+      id: `msg-${n}-${crypto.randomUUID()}`,
+      timestamp: new Date(),
+      body,
+      attempts,
+    })),
+  );
+  const ctx = createExecutionContext();
+  await worker.queue(batch, { ...env, DB: db }, ctx);
+  return getQueueResult(batch, ctx);
+}
+
+interface D1JobRow {
+  version: number;
+  event_count: number;
+  delivery_count: number;
+  status: string;
+}
+
+async function d1Row(jobKey: string): Promise<D1JobRow | null> {
+  return env.DB.prepare("SELECT version, event_count, delivery_count, status FROM jobs WHERE job_key = ?")
+    .bind(jobKey)
+    .first<D1JobRow>();
+}
+
+/** A D1 that is down: every statement fails, as during an outage. */
+const d1Down = {
+  prepare: () => {
+    throw new Error("D1_ERROR: database unavailable (injected)");
+  },
+  batch: () => Promise.reject(new Error("D1_ERROR: database unavailable (injected)")),
+} as unknown as D1Database;
+
+/** A D1 whose batch commits, then fails to answer: the consumer must retry, and the retry must not count twice. */
+const d1LosesAnswers = {
+  prepare: (sql: string) => env.DB.prepare(sql),
+  batch: async (statements: D1PreparedStatement[]) => {
+    await env.DB.batch(statements);
+    throw new Error("D1_ERROR: Network connection lost (injected, after commit)");
+  },
+} as unknown as D1Database;
+
+const run = (id: string, type: string, minute: number, eventId?: string) =>
+  extendEvent(type, { id, updatedAt: `2026-05-01T10:${String(minute).padStart(2, "0")}:00Z` }, eventId);
+
+describe("the consumer", () => {
+  it("writes the highest version per job in a batch; a replayed or reordered batch changes nothing", async () => {
+    const fake = fakeQueue();
+    const app = createApp({ projectionQueue: () => fake.queue });
+    await deliver(app, run("exr_coalesce", "extract_run.processed", 1, "evt_c1"));
+    await deliver(app, run("exr_coalesce", "extract_run.processed", 1, "evt_c1"));
+    await deliver(app, run("exr_coalesce", "extract_run.failed", 0, "evt_c0"));
+    expect(fake.sent.map((message) => message.version)).toEqual([1, 2, 3]);
+    const [v1, v2, v3] = fake.sent as [ProjectionMessage, ProjectionMessage, ProjectionMessage];
+
+    const first = await consume([v2, v3, v1]);
+    expect(first.ackAll).toBe(true);
+    const jobKey = "extend:extract_run:exr_coalesce";
+    expect(await d1Row(jobKey)).toEqual({
+      version: 3,
+      event_count: 2,
+      delivery_count: 3,
+      status: "succeeded",
+    });
+
+    // Older versions, again and alone: the row keeps version 3.
+    expect((await consume([v1, v2])).ackAll).toBe(true);
+    expect((await consume([v1])).ackAll).toBe(true);
+    expect(await d1Row(jobKey)).toEqual({
+      version: 3,
+      event_count: 2,
+      delivery_count: 3,
+      status: "succeeded",
+    });
+    // And D1 holds exactly what the ledger says.
+    const listed = await env.DB.prepare("SELECT version FROM jobs WHERE job_key = ?").bind(jobKey).first();
+    expect(listed).toEqual({ version: (await ledger(jobKey).projectionState()).version });
+  });
+
+  it("a batch whose D1 write fails is retried; once D1 answers it is applied once", async () => {
+    const fake = fakeQueue();
+    const app = createApp({ projectionQueue: () => fake.queue });
+    await deliver(app, run("exr_consumer_down", "extract_run.processed", 5, "evt_cd"));
+    await deliver(app, run("exr_consumer_down", "extract_run.processed", 5, "evt_cd"));
+    const jobKey = "extend:extract_run:exr_consumer_down";
+
+    const refused = await consume(fake.sent, d1Down);
+    expect(refused.ackAll).toBe(false);
+    expect(refused.retryBatch.retry).toBe(true);
+    expect(await d1Row(jobKey)).toBeNull();
+
+    // D1 commits but the answer is lost: retried, and the retry changes nothing.
+    const lost = await consume(fake.sent, d1LosesAnswers, 5);
+    expect(lost.retryBatch.retry).toBe(true);
+    expect(await d1Row(jobKey)).toEqual({
+      version: 2,
+      event_count: 1,
+      delivery_count: 2,
+      status: "succeeded",
+    });
+    const retried = await consume(fake.sent, env.DB, 6);
+    expect(retried.ackAll).toBe(true);
+    expect(await d1Row(jobKey)).toEqual({
+      version: 2,
+      event_count: 1,
+      delivery_count: 2,
+      status: "succeeded",
+    });
+  });
+
+  it("packs many jobs into one transaction, beyond D1's 100 bound parameters and 100 KB per statement", async () => {
+    const fake = fakeQueue();
+    const app = createApp({ projectionQueue: () => fake.queue });
+    const big = "m".repeat(2000);
+    for (let n = 0; n < 60; n++) {
+      await deliver(
+        app,
+        extendEvent("extract_run.failed", {
+          id: `exr_pack_${n}`,
+          failureReason: "ERROR",
+          failureMessage: big,
+          updatedAt: "2026-05-01T11:00:00Z",
+        }),
+      );
+    }
+    expect(fake.sent).toHaveLength(60);
+    expect((await consume(fake.sent)).ackAll).toBe(true);
+    const count = await env.DB.prepare(
+      "SELECT count(*) AS n FROM jobs WHERE job_key LIKE 'extend:extract_run:exr_pack_%'",
+    ).first<{ n: number }>();
+    expect(count?.n).toBe(60);
+  });
+});
+
+describe("the Worker's sends", () => {
+  it("a hot job's burst sends far fewer messages than events: a send in flight coalesces the rest", async () => {
+    const fake = fakeQueue();
+    const app = createApp({ projectionQueue: () => fake.queue });
+    const release = fake.hold();
+    const events = Array.from({ length: 40 }, (_, n) => run("exr_hot", "extract_run.processed", n % 60));
+    const ctxs = events.map(() => createExecutionContext());
+    const responses = await Promise.all(
+      events.map(async (event, n) =>
+        app.fetch(await signedExtendRequest(event), env, ctxs[n] as ExecutionContext),
+      ),
+    );
+    expect(responses.every((response) => response.status === 200)).toBe(true);
+    // Every delivery is answered while the first send is still held.
+    release();
+    await Promise.all(ctxs.map((ctx) => waitOnExecutionContext(ctx)));
+    expect(fake.sent.length).toBeLessThanOrEqual(2);
+    expect(fake.calls.length).toBeLessThanOrEqual(2);
+    expect(Math.max(...fake.sent.map((message) => message.version))).toBe(40);
+  });
+
+  it("through the real queue, the list shows every job at its final version", async () => {
+    const app = createApp();
+    const keys: string[] = [];
+    await Promise.all(
+      Array.from({ length: 12 }, async (_, n) => {
+        const id = `exr_real_${n}`;
+        keys.push(`extend:extract_run:${id}`);
+        for (const minute of [1, 2]) await deliver(app, run(id, "extract_run.processed", minute));
+      }),
+    );
+    await eventually(async () => {
+      for (const key of keys) expect((await d1Row(key))?.version).toBe(2);
+    });
+  });
+});
+
+describe("the ledger's safety alarm", () => {
+  it("re-sends what D1 lacks after a failed send, retrying by alarm until D1 has it", async () => {
+    const fake = fakeQueue();
+    fake.fail(true);
+    const app = createApp({ projectionQueue: () => fake.queue });
+    const jobKey = "extend:extract_run:exr_send_fails";
+    await deliver(app, run("exr_send_fails", "extract_run.failed", 1));
+    await deliver(app, run("exr_send_fails", "extract_run.processed", 2));
+    expect(fake.sent).toEqual([]);
+    expect(await d1Row(jobKey)).toBeNull();
+
+    // The ledger's own send fails too: it keeps an alarm, with backoff.
+    const stub = ledger(jobKey);
+    await runInDurableObject(stub, (instance) => {
+      instance.projectionQueue = fake.queue;
+    });
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect(await stub.projectionState()).toMatchObject({ version: 2, projectedVersion: 0 });
+    const retryAt = await runInDurableObject(stub, (_, state) => state.storage.getAlarm());
+    expect(retryAt).not.toBeNull();
+
+    // The queue is back: the next alarm sends, D1 gets version 2, and the check after confirms it.
+    await runInDurableObject(stub, (instance) => {
+      instance.projectionQueue = env.PROJECTION;
+    });
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    await eventually(async () =>
+      expect(await d1Row(jobKey)).toMatchObject({ version: 2, status: "succeeded" }),
+    );
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect(await stub.projectionState()).toMatchObject({ version: 2, projectedVersion: 2 });
+    expect(await runInDurableObject(stub, (_, state) => state.storage.getAlarm())).toBeNull();
+  });
+
+  it("D1 down for N events, then every one of them in D1 after recovery", async () => {
+    const fake = fakeQueue();
+    const app = createApp({ projectionQueue: () => fake.queue });
+    const jobs = Array.from({ length: 10 }, (_, n) => `exr_outage_${n}`);
+    // 30 deliveries on 10 jobs while D1 is down: each batch fails and is retried until dead-lettered.
+    for (const [n, id] of jobs.entries()) {
+      for (const minute of [1, 2, 3])
+        await deliver(app, run(id, n % 2 ? "extract_run.failed" : "extract_run.processed", minute));
+    }
+    expect((await consume(fake.sent, d1Down)).retryBatch.retry).toBe(true);
+    const keys = jobs.map((id) => `extend:extract_run:${id}`);
+    for (const key of keys) expect(await d1Row(key)).toBeNull();
+
+    // Half the jobs: D1 is back and the batch's retry lands. The other half: their batch was lost
+    // (dead-lettered and dropped); their ledgers' safety checks fail while D1 is down, then re-send.
+    const half = new Set(keys.slice(0, 5));
+    expect(
+      (
+        await consume(
+          fake.sent.filter((message) => half.has(message.jobKey)),
+          env.DB,
+          2,
+        )
+      ).ackAll,
+    ).toBe(true);
+    for (const key of keys.slice(5)) {
+      const stub = ledger(key);
+      await runInDurableObject(stub, (instance) => {
+        instance.projector = { versionOf: () => Promise.reject(new Error("D1_ERROR: database unavailable")) };
+      });
+      expect(await runDurableObjectAlarm(stub)).toBe(true);
+      expect((await stub.projectionState()).projectedVersion).toBe(0);
+      await runInDurableObject(stub, (instance) => {
+        instance.projector = { versionOf: async (jobKey) => (await d1Row(jobKey))?.version ?? null };
+      });
+      expect(await runDurableObjectAlarm(stub)).toBe(true);
+    }
+    await eventually(async () => {
+      for (const [n, key] of keys.entries()) {
+        expect(await d1Row(key)).toEqual({
+          version: 3,
+          event_count: 3,
+          delivery_count: 3,
+          status: n % 2 ? "failed" : "succeeded",
+        });
+      }
+    });
+  });
+});
