@@ -5,6 +5,7 @@
  */
 import { Hono } from "hono";
 import { type ApiEnv, requireToken } from "./api/auth";
+import { changesRoute } from "./api/changes";
 import { getJobRoute } from "./api/get-job";
 import { listJobsRoute } from "./api/list-jobs";
 import { openApiDocument } from "./api/openapi";
@@ -75,6 +76,7 @@ export function createApp(seams: AppSeams = {}) {
 
   app.use("/v1/*", requireToken);
   app.get("/v1/jobs", listJobsRoute);
+  app.get("/v1/changes", changesRoute);
   app.get("/v1/jobs/*", (c) => getJobRoute(c, seams.ledgers?.(c.env) ?? durableObjectLedgers(c.env)));
   app.get("/v1/quarantine", listQuarantineRoute);
   app.get("/v1/quarantine/:id", getQuarantinedRoute);

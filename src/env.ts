@@ -1,4 +1,5 @@
 /** @module The Worker's bindings and settings (CONTRACT §2). */
+import type { ChangeHub } from "./changes/hub";
 import type { JobLedger } from "./ledger/job-ledger";
 import type { ProjectionMessage } from "./projection/jobs";
 
@@ -7,6 +8,8 @@ export interface Env {
   DB: D1Database;
   /** One SQLite-backed object per job key. */
   JOBS: DurableObjectNamespace<JobLedger>;
+  /** The one object long-polling change-feed clients wait in (CONTRACT §6). */
+  CHANGES: DurableObjectNamespace<ChangeHub>;
   /** Job summaries on their way to D1: the Worker sends, the same Worker's consumer writes. */
   PROJECTION: Queue<ProjectionMessage>;
   /** Comma-separated Extend endpoint signing secrets (`wss_…`). */

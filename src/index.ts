@@ -6,6 +6,7 @@ import { createApp } from "./app";
 import type { Env } from "./env";
 import { consumeProjection } from "./projection/queue";
 
+export { ChangeHub } from "./changes/hub";
 export { JobLedger } from "./ledger/job-ledger";
 
 const app = createApp();
@@ -13,5 +14,5 @@ const app = createApp();
 export default {
   fetch: (request, env, ctx) => app.fetch(request, env, ctx),
   // The projection queue and its dead-letter queue: both write their batches to D1 the same way.
-  queue: (batch, env, _ctx) => consumeProjection(batch, env.DB),
+  queue: (batch, env, _ctx) => consumeProjection(batch, env),
 } satisfies ExportedHandler<Env>;

@@ -1,28 +1,49 @@
 /**
- * @module Opaque keyset cursors: base64url of a small JSON position, never an offset, so walking
- * pages while events arrive never repeats a row (CONTRACT §5).
+ * @module Opaque cursors: base64url of a small JSON position, never an offset. The list's keyset
+ * position (CONTRACT §5) and the change feed's sequence position (§6) have different shapes, so a
+ * cursor of one route is refused by the other.
  */
 import * as v from "valibot";
 
 const positionSchema = v.strictObject({ t: v.pipe(v.number(), v.integer()), k: v.string() });
 export type Position = v.InferOutput<typeof positionSchema>;
 
-export function encodeCursor(position: Position): string {
-  const bytes = new TextEncoder().encode(JSON.stringify(position));
+const changePositionSchema = v.strictObject({ c: v.pipe(v.number(), v.integer(), v.minValue(0)) });
+export type ChangePosition = v.InferOutput<typeof changePositionSchema>;
+
+function encode(value: unknown): string {
+  const bytes = new TextEncoder().encode(JSON.stringify(value));
   let binary = "";
   for (const byte of bytes) binary += String.fromCharCode(byte);
   return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
 }
 
-/** The position in a cursor, or null if the cursor is not one of ours. */
-export function decodeCursor(cursor: string): Position | null {
+function decode<S extends v.GenericSchema>(schema: S, cursor: string): v.InferOutput<S> | null {
   try {
     if (!/^[A-Za-z0-9_-]+$/.test(cursor)) return null;
     const binary = atob(cursor.replaceAll("-", "+").replaceAll("_", "/"));
     const bytes = Uint8Array.from(binary, (char) => char.charCodeAt(0));
-    const parsed = v.safeParse(positionSchema, JSON.parse(new TextDecoder().decode(bytes)));
+    const parsed = v.safeParse(schema, JSON.parse(new TextDecoder().decode(bytes)));
     return parsed.success ? parsed.output : null;
   } catch {
     return null;
   }
+}
+
+export function encodeCursor(position: Position): string {
+  return encode(position);
+}
+
+/** The position in a list cursor, or null if the cursor is not one of ours. */
+export function decodeCursor(cursor: string): Position | null {
+  return decode(positionSchema, cursor);
+}
+
+export function encodeChangeCursor(position: ChangePosition): string {
+  return encode(position);
+}
+
+/** The position in a change-feed cursor, or null if the cursor is not one of the feed's. */
+export function decodeChangeCursor(cursor: string): ChangePosition | null {
+  return decode(changePositionSchema, cursor);
 }

@@ -7,6 +7,8 @@
 import { type ConversionConfig, type JsonSchema, toJsonSchema } from "@valibot/to-json-schema";
 import type * as v from "valibot";
 import {
+  changesPageSchema,
+  changesQuerySchema,
   errorSchema,
   jobDetailSchema,
   jobListSchema,
@@ -78,6 +80,15 @@ export function openApiDocument(): Record<string, unknown> {
           summary: "List jobs, newest lastEventAt first",
           parameters: queryParameters(listJobsQuerySchema),
           responses: { "200": json(schemaOf(jobListSchema), "A page of job summaries."), ...errors },
+        },
+      },
+      "/v1/changes": {
+        get: {
+          summary: "The change feed: jobs in the order D1 accepted their latest change",
+          description:
+            "Resumable and complete: from any returned cursor, every job that changes afterwards appears in a later page, at least as new as that change. `after=latest` starts at the current end; `wait` long-polls.",
+          parameters: queryParameters(changesQuerySchema),
+          responses: { "200": json(schemaOf(changesPageSchema), "A page of changed jobs."), ...errors },
         },
       },
       "/v1/jobs/{jobKey}": {

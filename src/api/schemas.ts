@@ -6,7 +6,7 @@
 import * as v from "valibot";
 import { ApiError } from "../http/errors";
 import { SOURCES, STATUSES } from "../ledger/types";
-import { decodeCursor } from "./cursor";
+import { decodeChangeCursor, decodeCursor } from "./cursor";
 
 export const DEFAULT_LIMIT = 50;
 export const MAX_LIMIT = 200;
@@ -62,6 +62,34 @@ const cursor = v.pipe(
   }),
 );
 
+const changeCursor = v.pipe(
+  v.string(),
+  v.description(
+    "Where to continue: the nextCursor of the previous page, or `latest` for the feed's current end.",
+  ),
+  v.rawTransform(({ dataset, addIssue, NEVER }) => {
+    if (dataset.value === "latest") return "latest" as const;
+    const position = decodeChangeCursor(dataset.value);
+    if (position === null) {
+      addIssue({ message: "not a change-feed cursor returned by this API" });
+      return NEVER;
+    }
+    return position;
+  }),
+);
+
+export const MAX_WAIT_SECONDS = 25;
+
+const wait = v.pipe(
+  v.string(),
+  v.regex(/^\d+$/, `must be an integer from 0 to ${MAX_WAIT_SECONDS}`),
+  v.description(
+    `Long poll: seconds to wait for a change when none follows \`after\` (0–${MAX_WAIT_SECONDS}, default 0).`,
+  ),
+  v.transform(Number),
+  v.maxValue(MAX_WAIT_SECONDS, `must be an integer from 0 to ${MAX_WAIT_SECONDS}`),
+);
+
 /** Unknown parameters are refused, so a misspelt filter is not silently ignored. */
 const UNKNOWN_PARAMETER = "is not a parameter of this route";
 
@@ -75,6 +103,19 @@ export const listJobsQuerySchema = v.strictObject(
     updatedBefore: v.optional(isoTime("Only jobs whose lastEventAt is before this time.")),
     limit: v.optional(limit, String(DEFAULT_LIMIT)),
     cursor: v.optional(cursor),
+  },
+  UNKNOWN_PARAMETER,
+);
+
+export const changesQuerySchema = v.strictObject(
+  {
+    after: v.optional(changeCursor),
+    limit: v.optional(limit, String(DEFAULT_LIMIT)),
+    wait: v.optional(wait, "0"),
+    source: v.optional(csv("Sources, comma-separated.", SOURCES)),
+    kind: v.optional(csv("Job kinds (e.g. classify_run, job, file), comma-separated.")),
+    status: v.optional(csv("Normalized statuses, comma-separated.", STATUSES)),
+    company: v.optional(csv("Alfred company ids, comma-separated.")),
   },
   UNKNOWN_PARAMETER,
 );
@@ -112,6 +153,11 @@ export const jobSummarySchema = v.object({
   lastReceivedAt: time,
   eventCount: v.pipe(v.number(), v.integer()),
   deliveryCount: v.pipe(v.number(), v.integer()),
+  version: v.pipe(
+    v.number(),
+    v.integer(),
+    v.description("The ledger's change counter: grows with every accepted delivery, repeats included."),
+  ),
 });
 
 export const historyEntrySchema = v.object({
@@ -137,6 +183,12 @@ export const jobDetailSchema = v.object({
 export const jobListSchema = v.object({
   data: v.array(jobSummarySchema),
   nextCursor: v.nullable(v.string()),
+});
+
+export const changesPageSchema = v.object({
+  data: v.array(jobSummarySchema),
+  nextCursor: v.string(),
+  hasMore: v.boolean(),
 });
 
 export const quarantineEntrySchema = v.object({

@@ -109,17 +109,22 @@ export function rowToSummary(row: JobRow): JobSummary {
 /**
  * Many rows in one statement: the rows travel as one bound JSON text, read back with `json_each`
  * (D1 takes at most 100 bound parameters per statement). Only a newer `version` replaces a row,
- * so a replayed or reordered batch changes nothing. `WHERE true` resolves SQLite's parsing
+ * so a replayed or reordered batch changes nothing. Each row takes the next number of the change
+ * sequence (CONTRACT §6): the counter's value plus its place in the array; the statement after it
+ * moves the counter past them, in the same transaction. `WHERE true` resolves SQLite's parsing
  * ambiguity between `SELECT … FROM json_each(?)` and the upsert's `ON CONFLICT`.
  */
-const UPSERT_FROM_JSON = `INSERT INTO jobs (${COLUMNS.join(", ")})
-SELECT ${COLUMNS.map((column) => `json_extract(value, '$.${column}')`).join(", ")}
+const UPSERT_FROM_JSON = `INSERT INTO jobs (${COLUMNS.join(", ")}, seq)
+SELECT ${COLUMNS.map((column) => `json_extract(value, '$.${column}')`).join(", ")},
+  (SELECT seq FROM change_sequence) + key + 1
 FROM json_each(?1) WHERE true
 ON CONFLICT (job_key) DO UPDATE SET
   ${COLUMNS.filter((column) => column !== "job_key")
     .map((column) => `${column} = excluded.${column}`)
-    .join(", ")}
+    .join(", ")}, seq = excluded.seq
 WHERE excluded.version > jobs.version`;
+const ADVANCE_SEQUENCE = "UPDATE change_sequence SET seq = seq + ?1";
+const CURRENT_SEQUENCE = "SELECT seq FROM change_sequence";
 
 /** D1 refuses statements over 100 KB; rows are packed into JSON texts below this many bytes. */
 export const MAX_STATEMENT_JSON_BYTES = 90_000;
@@ -134,32 +139,35 @@ export function latestPerJob(messages: Iterable<ProjectionMessage>): ProjectionM
   return [...latest.values()];
 }
 
-/** Splits JSON items into arrays whose serialised size stays under `maxBytes` (at least one each). */
-export function packJson<T>(items: readonly T[], maxBytes: number): string[] {
+/** Splits items into JSON arrays whose serialised size stays under `maxBytes` (at least one each). */
+export function packJson<T>(items: readonly T[], maxBytes: number): { json: string; count: number }[] {
   const encoder = new TextEncoder();
-  const packs: string[] = [];
+  const packs: { json: string; count: number }[] = [];
   let current: string[] = [];
   let size = 2;
+  const close = () => packs.push({ json: `[${current.join(",")}]`, count: current.length });
   for (const item of items) {
     const text = JSON.stringify(item);
     const bytes = encoder.encode(text).byteLength + 1;
     if (current.length > 0 && size + bytes > maxBytes) {
-      packs.push(`[${current.join(",")}]`);
+      close();
       current = [];
       size = 2;
     }
     current.push(text);
     size += bytes;
   }
-  if (current.length > 0) packs.push(`[${current.join(",")}]`);
+  if (current.length > 0) close();
   return packs;
 }
 
-/** What one projection write cost, from D1's own `meta`. */
+/** What one projection write cost, from D1's own `meta`, and where it left the change sequence. */
 export interface ProjectionWrite {
   jobs: number;
   statements: number;
   rowsWritten: number;
+  /** The change sequence after the write: every row it changed has a number at most this. */
+  sequence: number;
 }
 
 /**
@@ -171,15 +179,18 @@ export async function writeSummaries(
   messages: Iterable<ProjectionMessage>,
 ): Promise<ProjectionWrite> {
   const rows = latestPerJob(messages).map((message) => summaryToRow(message.summary));
-  if (rows.length === 0) return { jobs: 0, statements: 0, rowsWritten: 0 };
-  const statements = packJson(rows, MAX_STATEMENT_JSON_BYTES).map((json) =>
+  if (rows.length === 0) return { jobs: 0, statements: 0, rowsWritten: 0, sequence: 0 };
+  const packs = packJson(rows, MAX_STATEMENT_JSON_BYTES);
+  const statements = packs.flatMap(({ json, count }) => [
     db.prepare(UPSERT_FROM_JSON).bind(json),
-  );
-  const results = await db.batch(statements);
+    db.prepare(ADVANCE_SEQUENCE).bind(count),
+  ]);
+  const results = await db.batch<{ seq: number }>([...statements, db.prepare(CURRENT_SEQUENCE)]);
   return {
     jobs: rows.length,
     statements: statements.length,
     rowsWritten: results.reduce((sum, result) => sum + (result.meta.rows_written ?? 0), 0),
+    sequence: results.at(-1)?.results[0]?.seq ?? 0,
   };
 }
 
@@ -199,6 +210,46 @@ export function d1ProjectionReader(db: D1Database): ProjectionReader {
       return row?.version ?? null;
     },
   };
+}
+
+/** The change sequence's current end. */
+export async function currentSequence(db: D1Database): Promise<number> {
+  return (await db.prepare(CURRENT_SEQUENCE).first<{ seq: number }>())?.seq ?? 0;
+}
+
+export interface JobFilters {
+  sources: Source[] | null;
+  kinds: string[] | null;
+  statuses: Status[] | null;
+  companies: string[] | null;
+}
+
+/**
+ * Jobs whose latest change has a sequence number in `(after, upTo]`, in sequence order: the change
+ * feed's page (CONTRACT §6). A job appears once, at its latest change.
+ */
+export async function listChanges(
+  db: D1Database,
+  query: JobFilters & { after: number; upTo: number; limit: number },
+): Promise<(JobRow & { seq: number })[]> {
+  const where = ["seq > ?", "seq <= ?"];
+  const params: (string | number)[] = [query.after, query.upTo];
+  for (const [column, values] of [
+    ["source", query.sources],
+    ["kind", query.kinds],
+    ["status", query.statuses],
+    ["company_id", query.companies],
+  ] as const) {
+    if (values === null) continue;
+    where.push(`${column} IN (${values.map(() => "?").join(", ")})`);
+    params.push(...values);
+  }
+  params.push(query.limit);
+  const result = await db
+    .prepare(`SELECT * FROM jobs WHERE ${where.join(" AND ")} ORDER BY seq LIMIT ?`)
+    .bind(...params)
+    .all<JobRow & { seq: number }>();
+  return result.results;
 }
 
 export interface JobQuery {

@@ -5,8 +5,10 @@
  * ledger's safety alarm re-sends whatever D1 still lacks, so a lost send or a dead-lettered batch
  * only delays a summary.
  */
+import { HUB_NAME } from "../changes/hub";
 import { withDeadline } from "../deadline";
-import { latestPerJob, type ProjectionMessage, writeSummaries } from "./jobs";
+import type { Env } from "../env";
+import { latestPerJob, type ProjectionMessage, type ProjectionWrite, writeSummaries } from "./jobs";
 
 /** What sends to the projection queue: the Queue binding, or a failing one in tests. */
 export interface ProjectionQueue {
@@ -128,12 +130,16 @@ export function retryDelaySeconds(attempts: number): number {
  * summary per job to D1 in one transaction, or has the whole batch retried with backoff. The
  * version guard makes a retried, replayed or reordered batch change nothing it should not.
  */
-export async function consumeProjection(batch: MessageBatch<unknown>, db: D1Database): Promise<void> {
+export async function consumeProjection(
+  batch: MessageBatch<unknown>,
+  env: Pick<Env, "DB" | "CHANGES">,
+): Promise<void> {
   const messages = batch.messages.map((message) => message.body).filter(isProjectionMessage);
   const malformed = batch.messages.length - messages.length;
   if (malformed > 0) log({ level: "error", msg: "malformed projection messages dropped", malformed });
+  let write: ProjectionWrite;
   try {
-    const write = await writeSummaries(db, latestPerJob(messages));
+    write = await writeSummaries(env.DB, latestPerJob(messages));
     log({
       level: "info",
       msg: "projection written",
@@ -152,5 +158,12 @@ export async function consumeProjection(batch: MessageBatch<unknown>, db: D1Data
       error: error instanceof Error ? error.message : String(error),
     });
     batch.retryAll({ delaySeconds: retryDelaySeconds(attempts) });
+    return;
+  }
+  // Wake the change feed's long polls. Best effort: a waiter not woken re-reads D1 within seconds.
+  try {
+    await env.CHANGES.get(env.CHANGES.idFromName(HUB_NAME)).notify(write.sequence);
+  } catch (error) {
+    log({ level: "warn", msg: "change hub not notified", error: String(error) });
   }
 }

@@ -1,0 +1,64 @@
+/**
+ * @module `GET /v1/changes` — the change feed (CONTRACT §6): jobs in the order D1 accepted their
+ * latest change, from an opaque cursor on the change sequence (a counter bumped inside each
+ * projection write, never a clock), with the list's filters and the token's scope. With `wait`,
+ * a request that finds nothing waits in the {@link ChangeHub}, which the projection wakes after
+ * each D1 write, then reads D1 once more — one D1 read per wake, not one per client every few ms.
+ */
+import type { Context } from "hono";
+import { HUB_NAME } from "../changes/hub";
+import { ApiError } from "../http/errors";
+import { currentSequence, listChanges, rowToSummary } from "../projection/jobs";
+import type { ApiEnv } from "./auth";
+import { encodeChangeCursor } from "./cursor";
+import { within } from "./query";
+import { changesQuerySchema, parseQuery } from "./schemas";
+
+function unavailable(): never {
+  throw new ApiError("storage_unavailable", "The change feed is unavailable; retry later.");
+}
+
+export async function changesRoute(c: Context<ApiEnv>): Promise<Response> {
+  const params = parseQuery(changesQuerySchema, new URL(c.req.url));
+  const scope = c.get("scope");
+  const db = c.env.DB;
+  const sources = within(within(params.source, scope.source), scope.companyId === null ? null : "alfred");
+  const companies = within(params.company, scope.companyId);
+  const filters = { sources, kinds: params.kind ?? null, statuses: params.status ?? null, companies };
+
+  let after =
+    params.after === undefined
+      ? 0
+      : params.after === "latest"
+        ? await currentSequence(db).catch(unavailable)
+        : params.after.c;
+  const deadline = Date.now() + params.wait * 1000;
+  for (;;) {
+    // The end is read first: every change up to it is committed, so a page that finds none of
+    // them visible to this token can move its cursor there without skipping a later one.
+    const end = await currentSequence(db).catch(unavailable);
+    const nothingInScope = sources?.length === 0 || companies?.length === 0;
+    const rows = nothingInScope
+      ? []
+      : await listChanges(db, {
+          ...filters,
+          after,
+          upTo: Math.max(end, after),
+          limit: params.limit + 1,
+        }).catch(unavailable);
+    const remaining = deadline - Date.now();
+    if (rows.length > 0 || remaining <= 0) {
+      const page = rows.slice(0, params.limit);
+      const last = page.at(-1);
+      return c.json({
+        data: page.map(rowToSummary),
+        nextCursor: encodeChangeCursor({ c: last === undefined ? Math.max(end, after) : last.seq }),
+        hasMore: rows.length > params.limit,
+      });
+    }
+    // Nothing visible follows: wait for the projection's next write (or the time left).
+    after = Math.max(end, after);
+    const hub = c.env.CHANGES.get(c.env.CHANGES.idFromName(HUB_NAME));
+    await hub.waitBeyond(after, remaining).catch(() => new Promise((resolve) => setTimeout(resolve, 1000)));
+  }
+}
