@@ -19,11 +19,13 @@ const unavailable: LedgerStub = {
   ingest: () => Promise.reject(new Error("Durable Object reset")),
   detail: () => Promise.reject(new Error("Durable Object reset")),
   rawEvent: () => Promise.reject(new Error("Durable Object reset")),
+  fetch: () => Promise.reject(new Error("Durable Object reset")),
 };
 const hanging: LedgerStub = {
   ingest: () => new Promise(() => undefined),
   detail: () => new Promise(() => undefined),
   rawEvent: () => new Promise(() => undefined),
+  fetch: () => new Promise(() => undefined),
 };
 
 async function _summaryRow(jobKey: string) {

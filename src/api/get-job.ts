@@ -7,6 +7,7 @@ import type { Context } from "hono";
 import { ApiError } from "../http/errors";
 import type { LedgerGateway } from "../ingest/ledger-gateway";
 import type { ApiEnv } from "./auth";
+import { streamJob } from "./stream-job";
 import { canSee } from "./tokens";
 
 const PREFIX = "/v1/jobs/";
@@ -24,24 +25,32 @@ function decode(segment: string): string {
   }
 }
 
-/** Splits `/v1/jobs/<key>[/events/<eventId>]` on the raw path, before any decoding. */
-function target(c: Context<ApiEnv>): { jobKey: string; eventId: string | null } {
+type Target = { jobKey: string; eventId: string | null; stream: boolean };
+
+/** Splits `/v1/jobs/<key>[/events/<eventId> | /stream]` on the raw path, before any decoding. */
+function target(c: Context<ApiEnv>): Target {
   const rest = new URL(c.req.url).pathname.slice(PREFIX.length);
   const segments = rest.split("/");
   if (segments.length >= 3 && segments.at(-2) === "events") {
     return {
       jobKey: decode(segments.slice(0, -2).join("/")),
       eventId: decode(segments.at(-1) ?? ""),
+      stream: false,
     };
   }
-  return { jobKey: decode(rest), eventId: null };
+  if (segments.length >= 2 && segments.at(-1) === "stream") {
+    return { jobKey: decode(segments.slice(0, -1).join("/")), eventId: null, stream: true };
+  }
+  return { jobKey: decode(rest), eventId: null, stream: false };
 }
 
 export async function getJobRoute(c: Context<ApiEnv>, ledgers: LedgerGateway): Promise<Response> {
-  const { jobKey, eventId } = target(c);
+  const { jobKey, eventId, stream } = target(c);
   if (!JOB_KEY.test(jobKey)) throw notFound("The job");
+  // Also for the stream: its 404 is answered as JSON before any stream starts (CONTRACT §7).
   const detail = await ledgers.detail(jobKey);
   if (detail === null || !canSee(c.get("scope"), detail)) throw notFound("The job");
+  if (stream) return streamJob(ledgers, jobKey);
   if (eventId === null) return c.json(detail);
 
   const raw = eventId.length === 0 ? null : await ledgers.rawEvent(jobKey, eventId);

@@ -20,6 +20,8 @@ export interface LedgerGateway {
   ingest(event: NormalizedEvent, raw: ArrayBuffer): Promise<IngestResult>;
   detail(jobKey: string): Promise<JobDetail | null>;
   rawEvent(jobKey: string, eventId: string): Promise<ArrayBuffer | null>;
+  /** Opens a live view of the job: a WebSocket on which its ledger sends a snapshot, then changes. */
+  watch(jobKey: string): Promise<WebSocket>;
 }
 
 async function guarded<T>(work: () => Promise<T>, ms: number): Promise<T> {
@@ -42,6 +44,7 @@ export interface LedgerStub {
   ingest(event: NormalizedEvent, raw: ArrayBuffer): Promise<IngestResult>;
   detail(): Promise<JobDetail | null>;
   rawEvent(eventId: string): Promise<ArrayBuffer | null>;
+  fetch(request: Request): Promise<Response>;
 }
 
 export interface GatewayOptions {
@@ -58,5 +61,14 @@ export function durableObjectLedgers(env: Env, options: GatewayOptions = {}): Le
     ingest: (event, raw) => guarded(() => ledgerOf(event.jobKey).ingest(event, raw), timeoutMs),
     detail: (jobKey) => guarded(() => ledgerOf(jobKey).detail(), timeoutMs),
     rawEvent: (jobKey, eventId) => guarded(() => ledgerOf(jobKey).rawEvent(eventId), timeoutMs),
+    watch: (jobKey) =>
+      guarded(async () => {
+        const response = await ledgerOf(jobKey).fetch(
+          new Request("https://ledger.internal/stream", { headers: { upgrade: "websocket" } }),
+        );
+        if (response.webSocket === null)
+          throw new Error(`the ledger answered ${response.status}, not a WebSocket`);
+        return response.webSocket;
+      }, timeoutMs),
   };
 }

@@ -51,6 +51,9 @@ const DEFAULT_STATUS: Status = "pending";
 
 /** History order, oldest first (see `compareHistory` in ./order). */
 const IN_ORDER = "occurred_at, rank, terminal, arrival";
+/** What a history entry is made of. */
+const HISTORY_COLUMNS =
+  "event_id, event_type, status, vendor_status, occurred_at, received_at, deliveries, summary";
 
 type LinkRel = "file" | "job";
 
@@ -88,6 +91,11 @@ interface HistoryRow extends Record<string, SqlStorageValue> {
   summary: string;
 }
 
+/** What the ledger sends its watchers (CONTRACT §7). */
+export type StreamMessage =
+  | { type: "snapshot"; detail: JobDetail | null }
+  | { type: "change"; summary: JobSummary; entry: HistoryEntry };
+
 /** Where the projection stands, for operators and tests. */
 export interface ProjectionState {
   version: number;
@@ -123,6 +131,7 @@ export class JobLedger extends DurableObject<Env> {
    */
   async ingest(event: NormalizedEvent, raw: ArrayBuffer): Promise<IngestResult> {
     const result = this.ctx.storage.transactionSync(() => this.store(boundEvent(event), raw));
+    this.broadcast({ type: "change", summary: result.summary, entry: result.entry });
     await this.armAlarm(Date.now() + PROJECTION_CHECK_MS);
     if (!result.duplicate && event.linkToJob !== null) {
       // Link at once so the job's detail shows the file as soon as this delivery is answered. The
@@ -140,23 +149,9 @@ export class JobLedger extends DurableObject<Env> {
     const job = this.jobRow();
     if (job === null) return null;
     const history = this.sql
-      .exec<HistoryRow>(
-        `SELECT event_id, event_type, status, vendor_status, occurred_at, received_at, deliveries, summary
-         FROM events ORDER BY ${IN_ORDER}`,
-      )
+      .exec<HistoryRow>(`SELECT ${HISTORY_COLUMNS} FROM events ORDER BY ${IN_ORDER}`)
       .toArray()
-      .map(
-        (row): HistoryEntry => ({
-          eventId: row.event_id,
-          eventType: row.event_type,
-          status: row.status as Status | null,
-          vendorStatus: row.vendor_status,
-          occurredAt: isoTime(row.occurred_at),
-          receivedAt: isoTime(row.received_at),
-          deliveries: row.deliveries,
-          summary: JSON.parse(row.summary) as Record<string, unknown>,
-        }),
-      );
+      .map(historyEntry);
     const detail: JobDetail = { ...summaryOf(job), history };
     // Links of CONTRACT §4/§5: a file names its job; every other job lists its files.
     if (job.role === "file") {
@@ -166,6 +161,48 @@ export class JobLedger extends DurableObject<Env> {
       detail.files = await Promise.all(this.linked("file").map((key) => this.briefOf("file", key)));
     }
     return detail;
+  }
+
+  /**
+   * A live view of this job (CONTRACT §7), as a WebSocket the Worker turns into Server-Sent Events.
+   * The socket is accepted with the Hibernation API, so an idle watcher does not keep this object
+   * awake: the object is only woken by a delivery, which it then sends to every watcher. The
+   * snapshot is sent after the socket is accepted, so no change can fall between the two: a change
+   * the snapshot already holds arrives with a version the Worker skips.
+   */
+  override async fetch(request: Request): Promise<Response> {
+    if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+      return new Response("Expected a WebSocket upgrade.", { status: 426 });
+    }
+    const { 0: client, 1: server } = new WebSocketPair();
+    this.ctx.acceptWebSocket(server);
+    const detail = await this.detail();
+    server.send(JSON.stringify({ type: "snapshot", detail } satisfies StreamMessage));
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  override async webSocketMessage(): Promise<void> {
+    // Watchers only listen.
+  }
+
+  override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
+    ws.close(code === 1005 || code === 1006 ? 1000 : code, "closed");
+  }
+
+  /** How many watchers this job has, for tests and operators. */
+  async watchers(): Promise<number> {
+    return this.ctx.getWebSockets().length;
+  }
+
+  private broadcast(message: StreamMessage): void {
+    const text = JSON.stringify(message);
+    for (const socket of this.ctx.getWebSockets()) {
+      try {
+        socket.send(text);
+      } catch {
+        // A watcher that went away; its close handler finishes it.
+      }
+    }
   }
 
   /** The current status of this job, for the detail of a linked job. */
@@ -273,13 +310,13 @@ export class JobLedger extends DurableObject<Env> {
     const arrival = (job?.event_count ?? 0) + 1;
     const inline = raw.byteLength <= RAW_CHUNK_BYTES;
     // Dedup in one statement: the event id is the primary key; a repeat only counts the delivery.
-    const { deliveries } = this.sql
-      .exec<{ deliveries: number }>(
+    const stored = this.sql
+      .exec<HistoryRow>(
         `INSERT INTO events (event_id, arrival, event_type, status, vendor_status, terminal, rank, occurred_at,
            received_at, deliveries, company_id, company_name, name, stage, retries, failure, summary, raw_size, raw)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (event_id) DO UPDATE SET deliveries = deliveries + 1
-         RETURNING deliveries`,
+         RETURNING ${HISTORY_COLUMNS}`,
         event.eventId,
         arrival,
         event.eventType,
@@ -300,7 +337,8 @@ export class JobLedger extends DurableObject<Env> {
         inline ? raw : null,
       )
       .one();
-    const duplicate = deliveries > 1;
+    const duplicate = stored.deliveries > 1;
+    const entry = historyEntry(stored);
 
     if (duplicate && job !== null) {
       const next: JobRow = {
@@ -315,7 +353,7 @@ export class JobLedger extends DurableObject<Env> {
         next.last_received_at,
         next.version,
       );
-      return { duplicate, summary: summaryOf(next) };
+      return { duplicate, summary: summaryOf(next), entry };
     }
 
     if (!inline) {
@@ -381,7 +419,7 @@ export class JobLedger extends DurableObject<Env> {
         now,
       );
     }
-    return { duplicate, summary: summaryOf(next) };
+    return { duplicate, summary: summaryOf(next), entry };
   }
 
   /**
@@ -499,6 +537,19 @@ export class JobLedger extends DurableObject<Env> {
   private jobRow(): JobRow | null {
     return this.sql.exec<JobRow>("SELECT * FROM job").toArray()[0] ?? null;
   }
+}
+
+function historyEntry(row: HistoryRow): HistoryEntry {
+  return {
+    eventId: row.event_id,
+    eventType: row.event_type,
+    status: row.status as Status | null,
+    vendorStatus: row.vendor_status,
+    occurredAt: isoTime(row.occurred_at),
+    receivedAt: isoTime(row.received_at),
+    deliveries: row.deliveries,
+    summary: JSON.parse(row.summary) as Record<string, unknown>,
+  };
 }
 
 function parseState(text: string): JobState {

@@ -126,6 +126,8 @@ export interface IngestResult {
   duplicate: boolean;
   /** The job as of this delivery, for the D1 projection. */
   summary: JobSummary;
+  /** The history entry of the event this delivery was for, as of this delivery. */
+  entry: HistoryEntry;
 }
 
 /** Terminal statuses: a terminal job is done, whatever arrives later with an older `occurredAt`. */
