@@ -44,6 +44,32 @@ describe("oversized derived fields are cut, and the delivery is stored", () => {
     expect(raw).toBe(JSON.stringify(event));
   });
 
+  it("20 failure messages of 2048 CJK characters each still reach the list (bytes, not characters, are bounded)", async () => {
+    const messages = Array.from({ length: 20 }, (_, n) => `${n}:${"失".repeat(3000)}`);
+    const response = await sendAlfred({
+      event_id: "cjk-failure",
+      event_type: "job_event_type",
+      event_time: "1653139800.00",
+      event: {
+        event_name: "job_failed_event",
+        job_id: "cjk-job",
+        exceeded_retries: "true",
+        error_messages: messages,
+      },
+    });
+    expect(response.status).toBe(200);
+    const job = await jobDetail("alfred:job:cjk-job", token);
+    const kept = job.failure?.messages ?? [];
+    expect(kept.length).toBeGreaterThan(0);
+    expect(new TextEncoder().encode(JSON.stringify(kept)).byteLength).toBeLessThanOrEqual(26 * 1024);
+    await eventually(async () => {
+      const listed = (await (await fetchRaw("/v1/jobs?kind=job&status=failed&limit=200")).json()) as {
+        data: { jobKey: string; failure: { messages: string[] } | null }[];
+      };
+      expect(listed.data.find((row) => row.jobKey === "alfred:job:cjk-job")?.failure?.messages).toEqual(kept);
+    });
+  });
+
   it("Alfred error_messages of 1.2 MB and a huge company name", async () => {
     const response = await sendAlfred({
       event_id: "big-alfred",

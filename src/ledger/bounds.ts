@@ -12,6 +12,13 @@ export const MAX_ITEMS = 20;
 export const MAX_DEPTH = 4;
 /** A summary still larger than this once its parts are cut is replaced by `{ truncated: true }`. */
 export const MAX_SUMMARY_JSON = 16 * 1024;
+/**
+ * The failure's messages together, in UTF-8 bytes. Characters are not bytes: 20 messages of 2048
+ * CJK characters are 120 KB, more than a queue message (128 KB with the rest of the summary) or a
+ * D1 statement (100 KB) takes, and such a job would never reach D1. So messages are also kept only
+ * while they fit this many bytes.
+ */
+export const MAX_FAILURE_BYTES = 24 * 1024;
 
 function clipText(value: string, max: number): string {
   return value.length <= max ? value : `${value.slice(0, max)}…`;
@@ -34,10 +41,15 @@ function clipValue(value: unknown, depth: number): unknown {
 
 function clipFailure(failure: Failure | null): Failure | null {
   if (failure === null) return null;
-  return {
-    reason: clipOptional(failure.reason),
-    messages: failure.messages.slice(0, MAX_ITEMS).map((message) => clipText(message, MAX_MESSAGE)),
-  };
+  const encoder = new TextEncoder();
+  const messages: string[] = [];
+  let bytes = 0;
+  for (const message of failure.messages.slice(0, MAX_ITEMS).map((text) => clipText(text, MAX_MESSAGE))) {
+    bytes += encoder.encode(message).byteLength;
+    if (bytes > MAX_FAILURE_BYTES && messages.length > 0) break;
+    messages.push(bytes > MAX_FAILURE_BYTES ? clipText(message, MAX_FAILURE_BYTES / 4) : message);
+  }
+  return { reason: clipOptional(failure.reason), messages };
 }
 
 /** The event with every derived field within bounds; ids and times are left as they are. */
