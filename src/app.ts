@@ -24,6 +24,8 @@ export interface AppSeams {
   now?: () => number;
   /** Where summaries are sent: the PROJECTION queue unless a test passes a failing or counting one. */
   projectionQueue?: (env: Env) => ProjectionQueue;
+  /** How often an idle job stream gets a comment line (default 15 s); tests use a shorter one. */
+  streamHeartbeatMs?: number;
 }
 
 export function createApp(seams: AppSeams = {}) {
@@ -77,7 +79,9 @@ export function createApp(seams: AppSeams = {}) {
   app.use("/v1/*", requireToken);
   app.get("/v1/jobs", listJobsRoute);
   app.get("/v1/changes", changesRoute);
-  app.get("/v1/jobs/*", (c) => getJobRoute(c, seams.ledgers?.(c.env) ?? durableObjectLedgers(c.env)));
+  app.get("/v1/jobs/*", (c) =>
+    getJobRoute(c, seams.ledgers?.(c.env) ?? durableObjectLedgers(c.env), seams.streamHeartbeatMs),
+  );
   app.get("/v1/quarantine", listQuarantineRoute);
   app.get("/v1/quarantine/:id", getQuarantinedRoute);
 

@@ -3,8 +3,9 @@
  * `change` per accepted delivery (repeats included) in version order; 404 as JSON; scopes; and no
  * watcher left on the job's Durable Object once the client has gone.
  */
-import { env, SELF } from "cloudflare:test";
+import { createExecutionContext, env, SELF, waitOnExecutionContext } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
+import { createApp } from "../src/app";
 import type { JobLedger } from "../src/ledger/job-ledger";
 import { createToken, errorCode, eventually, extendEvent, jobDetail, sendExtend } from "./helpers";
 
@@ -48,6 +49,24 @@ function sseReader(response: Response) {
             else if (name === "data") fields.data += value;
           }
           if (!isComment) return fields;
+          continue;
+        }
+        const { done, value } = await reader.read();
+        if (done) throw new Error("the stream ended");
+        buffer += decoder.decode(value, { stream: true });
+      }
+    },
+    /** Reads until `count` comment lines starting with `prefix` have come, failing on any event. */
+    async untilComments(prefix: string, count: number): Promise<void> {
+      while (comments.filter((line) => line.startsWith(prefix)).length < count) {
+        const end = buffer.indexOf("\n\n");
+        if (end !== -1) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          for (const line of block.split("\n")) {
+            if (!line.startsWith(":")) throw new Error(`an event came before the heartbeats: ${block}`);
+            comments.push(line);
+          }
           continue;
         }
         const { done, value } = await reader.read();
@@ -111,6 +130,28 @@ describe("GET /v1/jobs/:jobKey/stream", () => {
     for (const watcher of watchers) await watcher.cancel();
     for (const minute of [3, 4]) expect((await sendExtend(run("exr_stream_close", minute))).status).toBe(200);
     await eventually(async () => expect(await stub.watchers()).toBe(0));
+  });
+
+  it("an idle stream gets a comment line at every heartbeat", async () => {
+    const jobKey = "extend:extract_run:exr_stream_idle";
+    expect((await sendExtend(run("exr_stream_idle", 1))).status).toBe(200);
+    const app = createApp({ streamHeartbeatMs: 20 });
+    const ctx = createExecutionContext();
+    const response = await app.fetch(
+      new Request(`https://runledger.test/v1/jobs/${jobKey}/stream`, {
+        headers: { authorization: `Bearer ${token}` },
+      }),
+      env,
+      ctx,
+    );
+    const stream = sseReader(response);
+    expect((await stream.next()).event).toBe("snapshot");
+    // Nothing happens on the job: only heartbeats arrive, then a change still comes through.
+    await stream.untilComments(": keep-alive", 3);
+    expect((await sendExtend(run("exr_stream_idle", 2))).status).toBe(200);
+    expect((await stream.next()).event).toBe("change");
+    await stream.cancel();
+    await waitOnExecutionContext(ctx);
   });
 
   it("an unknown job or one outside the token's scope is a JSON 404 before any stream; no token is 401", async () => {

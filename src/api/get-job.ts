@@ -44,13 +44,17 @@ function target(c: Context<ApiEnv>): Target {
   return { jobKey: decode(rest), eventId: null, stream: false };
 }
 
-export async function getJobRoute(c: Context<ApiEnv>, ledgers: LedgerGateway): Promise<Response> {
+export async function getJobRoute(
+  c: Context<ApiEnv>,
+  ledgers: LedgerGateway,
+  streamHeartbeatMs?: number,
+): Promise<Response> {
   const { jobKey, eventId, stream } = target(c);
   if (!JOB_KEY.test(jobKey)) throw notFound("The job");
   // Also for the stream: its 404 is answered as JSON before any stream starts (CONTRACT §7).
   const detail = await ledgers.detail(jobKey);
   if (detail === null || !canSee(c.get("scope"), detail)) throw notFound("The job");
-  if (stream) return streamJob(ledgers, jobKey);
+  if (stream) return streamJob(ledgers, jobKey, streamHeartbeatMs);
   if (eventId === null) return c.json(detail);
 
   const raw = eventId.length === 0 ? null : await ledgers.rawEvent(jobKey, eventId);

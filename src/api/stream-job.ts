@@ -14,7 +14,11 @@ export const HEARTBEAT_MS = 15_000;
 type Change = Extract<StreamMessage, { type: "change" }>;
 
 /** Answers the stream of a job that exists and is in the token's scope. */
-export async function streamJob(ledgers: LedgerGateway, jobKey: string): Promise<Response> {
+export async function streamJob(
+  ledgers: LedgerGateway,
+  jobKey: string,
+  heartbeatMs = HEARTBEAT_MS,
+): Promise<Response> {
   const socket = await ledgers.watch(jobKey);
   const encoder = new TextEncoder();
   const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
@@ -62,7 +66,7 @@ export async function streamJob(ledgers: LedgerGateway, jobKey: string): Promise
   });
   socket.addEventListener("close", close);
   socket.addEventListener("error", close);
-  const heartbeat = setInterval(() => send(": keep-alive\n\n"), HEARTBEAT_MS);
+  const heartbeat = setInterval(() => send(": keep-alive\n\n"), heartbeatMs);
   send(": runledger stream\n\n");
 
   return new Response(readable, {
