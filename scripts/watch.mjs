@@ -18,7 +18,7 @@ if (args.includes("--help") || args.includes("-h")) {
   process.exit(0);
 }
 const base = option("--url") ?? "http://127.0.0.1:8787";
-const token = option("--token") ?? process.env.RUNLEDGER_TOKEN;
+const token = option("--token") ?? (process.env.RUNLEDGER_TOKEN || undefined);
 const [jobKey] = args;
 if (jobKey === undefined || token === undefined || args.length !== 1) {
   console.error(`${USAGE}\n(a token is needed: --token or RUNLEDGER_TOKEN)`);

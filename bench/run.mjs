@@ -1,0 +1,380 @@
+#!/usr/bin/env node
+/**
+ * @module `npm run bench`: runledger against the peer (bench/peer) on this machine, written on top
+ * of BENCHMARKS.md. Builds the Worker as deployed, starts it and the peer as child process groups
+ * with state on tmpfs, runs every load mode `--reps` times (interleaved, so both targets see the
+ * same machine drift), measures the projection lag and the D1 writes per event, then the edge CPU
+ * per event, and removes everything it started.
+ */
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { unstable_readConfig } from "wrangler";
+import { checkSigner, GENERATORS, UNIQUE_KINDS } from "./deliveries.mjs";
+import { measureEdgeCpu } from "./edge-cpu.mjs";
+import { CONNECTIONS, runLoad } from "./load.mjs";
+import { ensurePeerInstalled, peerVersions, startPeerTarget } from "./peer-target.mjs";
+import { groupCpuSeconds, waitForQuiet } from "./process-group.mjs";
+import { renderRun, summarize, writeRun } from "./report.mjs";
+import { buildWorkerBundle, startWorkerTarget, wranglerConfigPath } from "./worker-target.mjs";
+
+const ROOT = path.resolve(import.meta.dirname, "..");
+
+const USAGE = `Usage: npm run bench -- [--quick] [--duration S] [--reps N] [--label TEXT] [--output FILE]
+
+  --duration S   seconds per load (default 10)
+  --reps N       repetitions of every load; medians are reported (default 3)
+  --quick        3 s loads, 1 repetition (a smoke run, ~1.5 min)
+  --label TEXT   prefix of the run's heading in the report, e.g. "baseline"
+  --output FILE  the report to write the run on top of (default BENCHMARKS.md of this checkout)
+
+Runs runledger (wrangler's bundle under Miniflare, direct socket, state on tmpfs) and the peer
+(bench/peer: Express 5 + extend-ai + better-sqlite3, installed on first use) on 127.0.0.1, each in
+its own process group, with autocannon (${CONNECTIONS} connections) in this process. Defaults take ~7 minutes.`;
+
+/**
+ * Loads in the order they run within one repetition, each runledger mode beside its peer mode.
+ * `alfred` and `first`, which touch the most Durable Objects, are kept apart (see OBJECT_HEAVY).
+ */
+const PLAN = [
+  ["runledger", "noop"],
+  ["runledger", "unique"],
+  ["peer", "unique"],
+  ["runledger", "repeats"],
+  ["peer", "repeats"],
+  ["runledger", "hot"],
+  ["runledger", "alfred"],
+  ["peer", "first"],
+  ["runledger", "first"],
+];
+/**
+ * Miniflare runs every Durable Object in one workerd process, whose SQLite heap is capped at
+ * 512 MiB (workerd 1.20260426, autogate `increase-sqlite-hard-heap-limit` off): about 2,200 live
+ * objects of this Worker, after which every new one fails with SQLITE_NOMEM (503). Production
+ * spreads objects over machines, so this is a limit of the local runtime, not of the product. The
+ * bench stays under it: a runledger `first` load stops after FIRST_MODE_JOBS new jobs, and a load
+ * touching many objects starts only once those of the previous one are evicted (idle 10 s). An
+ * alarm set by an earlier load (the ledger's 30 s projection check) brings objects back for a
+ * while, hence the margin below the limit.
+ */
+const FIRST_MODE_JOBS = 1000;
+const OBJECT_HEAVY = new Set(["unique", "alfred", "first"]);
+const EVICTION_MS = 11_000;
+const WARM_UP_SECONDS = 2;
+const WARM_UP_FIRST_JOBS = 300;
+const LAG_TIMEOUT_SECONDS = 60;
+const LAG_POLL_MS = 50;
+const SECRETS = {
+  EXTEND_SIGNING_SECRETS: `wss_bench_${crypto.randomUUID().replaceAll("-", "")}`,
+  ALFRED_WEBHOOK_TOKENS: `alfred-bench-${crypto.randomUUID().replaceAll("-", "")}`,
+};
+
+const generatorSecrets = () => ({
+  secret: SECRETS.EXTEND_SIGNING_SECRETS,
+  alfredToken: SECRETS.ALFRED_WEBHOOK_TOKENS,
+});
+
+function fail(message) {
+  console.error(`${message}\n\n${USAGE}`);
+  process.exit(2);
+}
+
+function parseArgs(argv) {
+  const options = { seconds: 10, reps: 3, label: "", output: path.join(ROOT, "BENCHMARKS.md") };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const value = () => {
+      const next = argv[++i];
+      if (next === undefined || next.startsWith("--")) fail(`${arg} needs a value.`);
+      return next;
+    };
+    if (arg === "--help" || arg === "-h") {
+      console.log(USAGE);
+      process.exit(0);
+    } else if (arg === "--quick") Object.assign(options, { seconds: 3, reps: 1 });
+    else if (arg === "--duration") options.seconds = Number(value());
+    else if (arg === "--reps") options.reps = Number(value());
+    else if (arg === "--label") options.label = value();
+    else if (arg === "--output") options.output = path.resolve(value());
+    else fail(`Unknown option: ${arg}`);
+  }
+  if (!Number.isInteger(options.seconds) || options.seconds < 1)
+    fail("--duration must be a whole number of seconds.");
+  if (!Number.isInteger(options.reps) || options.reps < 1) fail("--reps must be a positive integer.");
+  return options;
+}
+
+function git(...args) {
+  try {
+    return execFileSync("git", args, {
+      cwd: ROOT,
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "ignore"],
+    }).trim();
+  } catch {
+    return "";
+  }
+}
+
+function packageVersion(name) {
+  try {
+    return JSON.parse(readFileSync(path.join(ROOT, "node_modules", name, "package.json"), "utf8")).version;
+  } catch {
+    return "?";
+  }
+}
+
+function machine() {
+  const cpuinfo = readFileSync("/proc/cpuinfo", "utf8");
+  const memKb = Number(/^MemTotal:\s+(\d+)/m.exec(readFileSync("/proc/meminfo", "utf8"))?.[1] ?? 0);
+  return {
+    cpus: Number(execFileSync("nproc", { encoding: "utf8" }).trim()),
+    cpuModel: /^model name\s*:\s*(.*)$/m.exec(cpuinfo)?.[1]?.trim() ?? "unknown CPU",
+    memory: `${(memKb / 1024 / 1024).toFixed(1)} GiB`,
+    kernel: os.release(),
+    node: process.version,
+  };
+}
+
+/** Sum of `deliveryCount` over the `unique` jobs, as the read API (D1) shows it now. */
+async function listedDeliveries(target) {
+  let total = 0;
+  let cursor = null;
+  do {
+    const query = new URLSearchParams({ kind: UNIQUE_KINDS.join(","), limit: "200" });
+    if (cursor) query.set("cursor", cursor);
+    const response = await fetch(`${target.url}/v1/jobs?${query}`, {
+      headers: { authorization: `Bearer ${target.token}` },
+    });
+    if (!response.ok) throw new Error(`GET /v1/jobs answered ${response.status}: ${await response.text()}`);
+    const page = await response.json();
+    for (const job of page.data) total += job.deliveryCount;
+    cursor = page.nextCursor;
+  } while (cursor);
+  return total;
+}
+
+/** Polls until the read API shows `expected` deliveries; resolves with when it did, or null. */
+async function waitForListed(target, expected) {
+  const deadline = performance.now() + LAG_TIMEOUT_SECONDS * 1000;
+  while (performance.now() < deadline) {
+    if ((await listedDeliveries(target)) >= expected) return performance.now();
+    await new Promise((resolve) => setTimeout(resolve, LAG_POLL_MS));
+  }
+  return null;
+}
+
+/** Sends request 0 of a load by hand and checks it is accepted as the mode means it. */
+async function preflight(target, request, label) {
+  const response = await fetch(`${target.url}${request.path}`, request);
+  const text = await response.text();
+  let body = {};
+  try {
+    body = JSON.parse(text);
+  } catch {}
+  if (!response.ok || body.ok !== true || body.quarantined) {
+    throw new Error(`${label}: a sample request was answered ${response.status} ${text.slice(0, 300)}`);
+  }
+}
+
+/** One load of one mode against one target, with what it left behind until the target is idle. */
+async function runStep({ target, targetName, mode, rep, seconds, firstJobs, runId, notes }) {
+  const tag = `${mode}${rep}${targetName === "peer" ? "p" : ""}_${runId}`;
+  const next = GENERATORS[mode]({ ...generatorSecrets(), tag, jobsTag: runId });
+  const measureLag = targetName === "runledger" && mode === "unique";
+  const listedBefore = measureLag ? await listedDeliveries(target) : 0;
+  const cpuBefore = groupCpuSeconds(target.pgid);
+  const countersBefore = target.counters?.();
+
+  await preflight(target, next(0), `${targetName} ${mode}`);
+  const amount = targetName === "runledger" && mode === "first" ? firstJobs : undefined;
+  const load = await runLoad({ url: target.url, next: (n) => next(n + 1), seconds, amount });
+
+  let lagMs;
+  if (measureLag) {
+    const reflectedAt = await waitForListed(target, listedBefore + 1 + load.ok);
+    lagMs = reflectedAt === null || load.lastAckAt === null ? null : reflectedAt - load.lastAckAt;
+    if (lagMs === null)
+      notes.push(
+        `rep ${rep}: the read API did not show all \`unique\` deliveries within ${LAG_TIMEOUT_SECONDS} s.`,
+      );
+  }
+  if (!(await waitForQuiet(target.pgid))) {
+    notes.push(`rep ${rep}: ${targetName} was still busy 30 s after its \`${mode}\` load.`);
+  }
+  const events = load.ok + 1;
+  const countersAfter = target.counters?.();
+  const d1 =
+    countersBefore === undefined
+      ? null
+      : {
+          projectionWrites: countersAfter.projectionWrites - countersBefore.projectionWrites,
+          rowsWritten: countersAfter.rowsWritten - countersBefore.rowsWritten,
+        };
+  const result = {
+    target: targetName,
+    mode,
+    rep,
+    ...load,
+    events,
+    cpuMsPerEvent: ((groupCpuSeconds(target.pgid) - cpuBefore) * 1000) / events,
+    d1,
+    lagMs,
+  };
+  console.log(
+    `  ${targetName.padEnd(9)} ${mode.padEnd(7)} ${Math.round(load.rps).toString().padStart(6)} req/s  p99 ${load.p99} ms` +
+      `  non-2xx ${load.non2xx}  errors ${load.errors}  CPU ${result.cpuMsPerEvent.toFixed(3)} ms/2xx` +
+      (d1 && mode !== "noop" ? `  D1 writes ${d1.projectionWrites}` : "") +
+      (measureLag ? `  lag ${lagMs === null ? "timeout" : `${Math.round(lagMs)} ms`}` : ""),
+  );
+  return result;
+}
+
+const options = parseArgs(process.argv.slice(2));
+const started = performance.now();
+const workDir = mkdtempSync(path.join("/dev/shm", "runledger-bench-"));
+const targets = [];
+let cleaning = false;
+async function cleanUp() {
+  if (cleaning) return;
+  cleaning = true;
+  await Promise.all(targets.map((target) => target.stop()));
+  rmSync(workDir, { recursive: true, force: true });
+}
+for (const signal of ["SIGINT", "SIGTERM"]) {
+  process.on(signal, () => {
+    console.error(`bench: ${signal}, stopping the servers`);
+    cleanUp().finally(() => process.exit(130));
+  });
+}
+
+const notes = [];
+const loads = [];
+let edge = null;
+let exitCode = 0;
+try {
+  await checkSigner(SECRETS.EXTEND_SIGNING_SECRETS);
+  ensurePeerInstalled();
+  console.log(`bench: building the Worker (wrangler deploy --dry-run) in ${workDir}`);
+  const bundle = buildWorkerBundle(ROOT, path.join(workDir, "bundle"));
+  mkdirSync(path.join(workDir, "runledger"));
+  mkdirSync(path.join(workDir, "peer"));
+  const [runledger, peer] = await Promise.all([
+    startWorkerTarget({
+      root: ROOT,
+      scriptPath: bundle,
+      stateDir: path.join(workDir, "runledger"),
+      secrets: SECRETS,
+    }),
+    startPeerTarget({ stateDir: path.join(workDir, "peer"), secret: SECRETS.EXTEND_SIGNING_SECRETS }),
+  ]);
+  targets.push(runledger, peer);
+  console.log(`bench: runledger on ${runledger.url}, peer on ${peer.url}; ${options.seconds} s per load`);
+
+  const runId = crypto.randomUUID().slice(0, 8);
+  let objectsIdleSince = performance.now();
+  // Repetition 0 is a short unrecorded pass over the whole plan: the first seconds of each code
+  // path in a cold Node or workerd (JIT, statements, tables) would otherwise count against rep 1.
+  for (let rep = 0; rep <= options.reps; rep++) {
+    const warmUp = rep === 0;
+    console.log(warmUp ? "bench: warm-up (not recorded)" : `bench: repetition ${rep}/${options.reps}`);
+    for (const [targetName, mode] of PLAN) {
+      const target = targetName === "runledger" ? runledger : peer;
+      const heavy = targetName === "runledger" && OBJECT_HEAVY.has(mode);
+      const wait = objectsIdleSince + EVICTION_MS - performance.now();
+      if (heavy && wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      const load = await runStep({
+        target,
+        targetName,
+        mode,
+        rep,
+        seconds: warmUp ? Math.min(WARM_UP_SECONDS, options.seconds) : options.seconds,
+        firstJobs: warmUp ? WARM_UP_FIRST_JOBS : FIRST_MODE_JOBS,
+        runId,
+        notes: warmUp ? [] : notes,
+      });
+      if (!warmUp) loads.push(load);
+      if (heavy) objectsIdleSince = performance.now();
+    }
+  }
+  const errorLines = runledger.counters().errorLines;
+  if (errorLines > 0) {
+    const samples = runledger.errorSamples().map((line) => `\`${line}\``);
+    notes.push(`runledger logged ${errorLines} error line(s) during the run, e.g. ${samples.join("; ")}`);
+  }
+  await Promise.all(targets.splice(0).map((target) => target.stop()));
+
+  console.log("bench: edge CPU per event");
+  const config = unstable_readConfig({ config: wranglerConfigPath(ROOT) });
+  edge = await measureEdgeCpu({
+    root: ROOT,
+    workDir: path.join(workDir, "edge"),
+    secrets: SECRETS,
+    compatibilityDate: config.compatibility_date,
+    compatibilityFlags: config.compatibility_flags,
+  });
+  for (const row of edge) {
+    console.log(
+      `  ${row.name.padEnd(17)} ${row.error ? `failed: ${row.error}` : `${row.workerUs.toFixed(1)} µs`}` +
+        (row.sdkUs ? `  (SDK in Node ${row.sdkUs.toFixed(1)} µs)` : ""),
+    );
+  }
+} catch (error) {
+  console.error(`bench: ${error instanceof Error ? error.message : String(error)}`);
+  for (const target of targets) {
+    const tail = target.stderrTail().trim();
+    if (tail) console.error(`--- stderr of a server ---\n${tail.slice(-3000)}`);
+  }
+  exitCode = 1;
+} finally {
+  await cleanUp();
+}
+
+if (exitCode === 0) {
+  const status = git("status", "--porcelain", "--", ".", ":(exclude)bench", ":(exclude)BENCHMARKS.md");
+  const args = process.argv.slice(2);
+  const run = {
+    meta: {
+      label: options.label,
+      commit: git("rev-parse", "--short", "HEAD") || "unknown",
+      // Said only when the report lives in another checkout (a baseline run from a clone).
+      checkout: path.dirname(options.output) === ROOT ? null : ROOT,
+      dirty: status.length > 0,
+      date: `${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC`,
+      command:
+        process.env.npm_lifecycle_event === "bench"
+          ? `npm run bench${args.length > 0 ? ` -- ${args.join(" ")}` : ""}`
+          : `node bench/run.mjs ${args.join(" ")}`.trim(),
+      machine: machine(),
+      versions: {
+        wrangler: packageVersion("wrangler"),
+        miniflare: packageVersion("miniflare"),
+        workerd: packageVersion("workerd"),
+        autocannon: packageVersion("autocannon"),
+        ...peerVersions(),
+      },
+      elapsedSeconds: (performance.now() - started) / 1000,
+    },
+    settings: {
+      seconds: options.seconds,
+      reps: options.reps,
+      connections: CONNECTIONS,
+      lagTimeoutSeconds: LAG_TIMEOUT_SECONDS,
+      firstModeJobs: FIRST_MODE_JOBS,
+    },
+    plan: PLAN,
+    loads,
+    edge,
+    notes,
+  };
+  writeRun(options.output, renderRun(run));
+  const unique = summarize(loads, "runledger", "unique");
+  const peerUnique = summarize(loads, "peer", "unique");
+  console.log(
+    `bench: done in ${Math.round(run.meta.elapsedSeconds)} s; runledger unique / peer unique = ${
+      unique && peerUnique ? (unique.rps / peerUnique.rps).toFixed(2) : "?"
+    }×; written on top of ${path.relative(process.cwd(), options.output) || options.output}`,
+  );
+}
+process.exit(exitCode);
