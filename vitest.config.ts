@@ -31,9 +31,13 @@ function testWranglerConfig(): string {
   const dir = path.join(root, ".wrangler", "vitest");
   mkdirSync(dir, { recursive: true });
   const file = path.join(dir, "wrangler.json");
+  const assets = config.assets && {
+    ...config.assets,
+    directory: path.join(root, String(config.assets.directory)),
+  };
   writeFileSync(
     file,
-    JSON.stringify({ ...config, queues, main: path.join(root, String(config.main)) }, null, 2),
+    JSON.stringify({ ...config, queues, assets, main: path.join(root, String(config.main)) }, null, 2),
   );
   return file;
 }
@@ -44,6 +48,10 @@ export default defineConfig({
     // on purpose: the tests assert what a user sees, so keep those lines out of the output unless
     // RUNLEDGER_TEST_LOGS is set.
     onConsoleLog: (log) => process.env.RUNLEDGER_TEST_LOGS !== undefined || !log.startsWith('{"level":'),
+    // Two test files at a time. Vitest's default on 2 cores is one (cores − 1), which ran the whole
+    // suite file after file; the `worker` files wait on workerd and the `scripts` files on child
+    // processes, so two at once fit 2 cores.
+    maxWorkers: 2,
     // .ci/run reads the JSON report to print `N passed, N failed`.
     reporters: process.env.VITEST_JSON_REPORT
       ? ["default", ["json", { outputFile: process.env.VITEST_JSON_REPORT }]]

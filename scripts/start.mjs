@@ -2,7 +2,17 @@
 // `npm start [-- wrangler dev options]`: creates .dev.vars if absent, applies local D1 migrations,
 // then runs `wrangler dev` on 127.0.0.1:8787. Options given after `--` override those defaults
 // (`npm start -- --port 9000`); npm appends them here rather than to a chained script.
-import { applyMigrations, DEV_VARS, ensureDevVars, freePort, spawnWrangler } from "./lib.mjs";
+import { spawnSync } from "node:child_process";
+import path from "node:path";
+import {
+  applyMigrations,
+  DEV_VARS,
+  ensureDevVars,
+  freePort,
+  ROOT,
+  readDevVars,
+  spawnWrangler,
+} from "./lib.mjs";
 
 const forwarded = process.argv.slice(2);
 const has = (flag) => forwarded.some((arg) => arg === flag || arg.startsWith(`${flag}=`));
@@ -39,6 +49,7 @@ if (!has("--inspector-port")) defaults.push("--inspector-port", String(await fre
 if (!has("--inspector-ip")) defaults.push("--inspector-ip", "127.0.0.1");
 
 const child = spawnWrangler(["dev", ...defaults, ...forwarded]);
+announce().catch((error) => console.error(`(could not print the console link: ${error.message})`));
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
   process.on(signal, () => child.kill(signal));
 }
@@ -49,3 +60,49 @@ const parent = process.ppid;
 setInterval(() => {
   if (process.ppid !== parent) child.kill("SIGTERM");
 }, 1000).unref();
+
+/**
+ * Once the server answers: the console's link with a fresh read token in its fragment (the
+ * fragment never reaches the server), both vendors' webhook URLs, and a next command to try.
+ */
+async function announce() {
+  const host = optionValue("--ip") ?? "127.0.0.1";
+  const base = `http://${host}:${optionValue("--port") ?? "8787"}`;
+  const until = Date.now() + 120_000;
+  for (;;) {
+    try {
+      if ((await fetch(`${base}/healthz`)).ok) break;
+    } catch {
+      // not up yet
+    }
+    if (Date.now() > until || child.exitCode !== null) return;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  }
+  const created = spawnSync(
+    process.execPath,
+    [
+      path.join(ROOT, "scripts", "token.mjs"),
+      "create",
+      "--name",
+      `console-${new Date().toISOString().replace(/[:.]/g, "-")}`,
+      ...(persistTo ? ["--persist-to", persistTo] : []),
+    ],
+    { cwd: ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] },
+  );
+  const token = created.status === 0 ? created.stdout.trimEnd().split("\n").at(-1) : null;
+  const secrets = readDevVars(optionValue("--env-file") ?? DEV_VARS);
+  const alfredToken = (secrets.ALFRED_WEBHOOK_TOKENS ?? "").split(",")[0]?.trim();
+  console.log(
+    [
+      "",
+      "runledger is running.",
+      token
+        ? `  Console:         ${base}/#token=${token}`
+        : `  Console:         ${base}/ (create a token: npm run token -- create --name me)`,
+      `  Extend webhook:  ${base}/webhooks/extend`,
+      `  Alfred webhook:  ${base}/webhooks/alfred/${alfredToken || "<a token from ALFRED_WEBHOOK_TOKENS>"}`,
+      "  Try next:        npm run send -- extend classify_run.failed",
+      "",
+    ].join("\n"),
+  );
+}

@@ -10,6 +10,7 @@ import { getJobRoute } from "./api/get-job";
 import { listJobsRoute } from "./api/list-jobs";
 import { openApiDocument } from "./api/openapi";
 import { getQuarantinedRoute, listQuarantineRoute } from "./api/quarantine";
+import { consoleFile, consolePage } from "./console";
 import type { Env } from "./env";
 import { ApiError, errorResponse } from "./http/errors";
 import { durableObjectLedgers, type LedgerGateway } from "./ingest/ledger-gateway";
@@ -55,9 +56,15 @@ export function createApp(seams: AppSeams = {}) {
     console.log(JSON.stringify({ level: "error", msg: "unhandled error", error: String(error) }));
     return errorResponse(new ApiError("internal_error", "Something went wrong on our side."));
   });
-  app.notFound(() => errorResponse(new ApiError("not_found", "No such route.")));
+  app.notFound(
+    async (c) => (await consoleFile(c)) ?? errorResponse(new ApiError("not_found", "No such route.")),
+  );
 
   app.get("/healthz", (c) => c.json({ ok: true }));
+  // The console (CONTRACT §8): one page whose script renders the view for its path.
+  app.get("/", consolePage);
+  app.get("/quarantine", consolePage);
+  app.get("/jobs/*", consolePage);
   app.get("/openapi.json", (c) => c.json(openApiDocument()));
 
   app.all("/webhooks/extend", (c) =>

@@ -10,6 +10,8 @@ export interface Env {
   JOBS: DurableObjectNamespace<JobLedger>;
   /** The one object long-polling change-feed clients wait in (CONTRACT §6). */
   CHANGES: DurableObjectNamespace<ChangeHub>;
+  /** The console's static files (public/). */
+  ASSETS: Fetcher;
   /** Job summaries on their way to D1: the Worker sends, the same Worker's consumer writes. */
   PROJECTION: Queue<ProjectionMessage>;
   /** Comma-separated Extend endpoint signing secrets (`wss_…`). */

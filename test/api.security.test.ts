@@ -123,7 +123,7 @@ describe("routes without a token", () => {
   });
 
   it.each([
-    ["GET", "/"],
+    ["POST", "/"],
     ["GET", "/nope"],
     ["GET", "/webhooks"],
     ["POST", "/webhooks/unknown-vendor"],

@@ -1,0 +1,43 @@
+/**
+ * @module The console's pages (CONTRACT §8): `/`, `/jobs/<key>` and `/quarantine` are one HTML
+ * shell from `public/` (Workers Static Assets) whose script renders the view for its path; its
+ * other files (`/console.js`, `/console.css`) are served from the assets as they are. The page
+ * only talks to the read API, with the token the user gives it.
+ */
+import type { Context } from "hono";
+import type { ApiEnv } from "./api/auth";
+
+/**
+ * What the console's page may do: load its own script and style, call this origin's API, nothing
+ * else — no third-party code, and no token leaking through a referrer.
+ */
+const SECURITY_HEADERS = {
+  "content-security-policy":
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+  "referrer-policy": "no-referrer",
+  "x-content-type-options": "nosniff",
+};
+
+/** The console's HTML shell, whatever the view. */
+export async function consolePage(c: Context<ApiEnv>): Promise<Response> {
+  const shell = await c.env.ASSETS.fetch(new Request(new URL("/", c.req.url)));
+  const response = new Response(shell.body, shell);
+  response.headers.set("content-type", "text/html; charset=utf-8");
+  response.headers.set("cache-control", "no-cache");
+  for (const [name, value] of Object.entries(SECURITY_HEADERS)) response.headers.set(name, value);
+  return response;
+}
+
+/**
+ * A console file (script, style) as the assets answer it — including 304 Not Modified to a
+ * browser's revalidation — or null when the assets have no such file.
+ */
+export async function consoleFile(c: Context<ApiEnv>): Promise<Response | null> {
+  if (c.req.method !== "GET" && c.req.method !== "HEAD") return null;
+  const response = await c.env.ASSETS.fetch(c.req.raw);
+  if (response.status === 404) {
+    await response.body?.cancel();
+    return null;
+  }
+  return response;
+}
