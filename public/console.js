@@ -375,7 +375,7 @@ function renderJob(jobKey) {
 
   const draw = (job) => {
     document.title = `${job.jobKey} — runledger`;
-    header.replaceChildren(
+    const parts = [
       h("h1", { id: "job-title" }, job.jobKey),
       h(
         "p",
@@ -415,15 +415,16 @@ function renderJob(jobKey) {
             ),
           )
         : null,
-      job.files ? h("h2", {}, `Files (${job.files.length})`) : null,
-      job.files ? h("ul", { className: "links" }, job.files.map(link)) : null,
+      job.files?.length ? h("h2", {}, `Files (${job.files.length})`) : null,
+      job.files?.length ? h("ul", { className: "links" }, job.files.map(link)) : null,
       job.job !== undefined ? h("h2", {}, "Job") : null,
       job.job !== undefined
         ? job.job
           ? h("ul", { className: "links" }, link(job.job))
           : h("p", { className: "muted" }, "Not linked to a job yet.")
         : null,
-    );
+    ];
+    header.replaceChildren(...parts.filter((part) => part !== null));
     const late = lateEntries(job.history);
     let status = null;
     timeline.replaceChildren(

@@ -221,6 +221,9 @@ describe.skipIf(!HAVE_CHROMIUM)("console in Chromium", () => {
         "evt_cj_early",
         "evt_cj_late_after",
       ]);
+      expect(await page.locator('section[aria-labelledby="job-title"]').textContent()).not.toMatch(
+        /null|undefined/,
+      );
       expect(await entries.nth(0).locator(".badge.late").textContent()).toBe("late");
       expect(await entries.nth(1).locator(".badge.late").count()).toBe(0);
 
