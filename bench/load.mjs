@@ -9,7 +9,7 @@ export const CONNECTIONS = 32;
 
 /**
  * Runs `next(n)` requests against `url` for `seconds`, or until `amount` answers if given. Resolves with the 2xx rate, p99 latency
- * (all answers), the counts of 2xx, non-2xx, errors and timeouts, and when the last 2xx arrived
+ * (all answers), the counts of 2xx, non-2xx, errors (what they were) and timeouts, and when the last 2xx arrived
  * (performance.now()), from which the projection lag is measured.
  */
 export async function runLoad({ url, next, seconds, amount }) {
@@ -26,6 +26,8 @@ export async function runLoad({ url, next, seconds, amount }) {
     // One generator shared by all connections: every request is request number n of this load.
     requests: [{ setupRequest: (request) => ({ ...request, ...next(n++) }) }],
   });
+  const errorCodes = new Set();
+  instance.on("reqError", (error) => errorCodes.add(String(error?.code ?? error?.message ?? error)));
   instance.on("response", (_client, statusCode) => {
     lastAnswerAt = performance.now();
     if (statusCode >= 200 && statusCode < 300) lastAckAt = lastAnswerAt;
@@ -42,6 +44,7 @@ export async function runLoad({ url, next, seconds, amount }) {
     non2xx: result.non2xx,
     errors: result.errors,
     timeouts: result.timeouts,
+    errorCodes: [...errorCodes],
     statusCodes: Object.keys(result.statusCodeStats ?? {}).filter((code) => !code.startsWith("2")),
     lastAckAt,
     seconds: elapsed,

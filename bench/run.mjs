@@ -155,14 +155,23 @@ async function listedDeliveries(target) {
   return total;
 }
 
-/** Polls until the read API shows `expected` deliveries; resolves with when it did, or null. */
-async function waitForListed(target, expected) {
+/**
+ * Polls until the read API shows `expected` deliveries. Resolves with when it did (null if it
+ * never did) and how many were still missing 2 s after `since` — the contract's bound for the list
+ * in normal operation (CONTRACT §3.3 "Consistency").
+ */
+async function waitForListed(target, expected, since) {
   const deadline = performance.now() + LAG_TIMEOUT_SECONDS * 1000;
+  let missingAfter2s = null;
   while (performance.now() < deadline) {
-    if ((await listedDeliveries(target)) >= expected) return performance.now();
+    const listed = await listedDeliveries(target);
+    if (missingAfter2s === null && performance.now() - since >= 2000) {
+      missingAfter2s = Math.max(0, expected - listed);
+    }
+    if (listed >= expected) return { reflectedAt: performance.now(), missingAfter2s: missingAfter2s ?? 0 };
     await new Promise((resolve) => setTimeout(resolve, LAG_POLL_MS));
   }
-  return null;
+  return { reflectedAt: null, missingAfter2s };
 }
 
 /** Sends request 0 of a load by hand and checks it is accepted as the mode means it. */
@@ -192,9 +201,12 @@ async function runStep({ target, targetName, mode, rep, seconds, firstJobs, runI
   const load = await runLoad({ url: target.url, next: (n) => next(n + 1), seconds, amount });
 
   let lagMs;
+  let missingAfter2s;
   if (measureLag) {
-    const reflectedAt = await waitForListed(target, listedBefore + 1 + load.ok);
-    lagMs = reflectedAt === null || load.lastAckAt === null ? null : reflectedAt - load.lastAckAt;
+    const since = load.lastAckAt ?? performance.now();
+    const listed = await waitForListed(target, listedBefore + 1 + load.ok, since);
+    lagMs = listed.reflectedAt === null ? null : listed.reflectedAt - since;
+    missingAfter2s = listed.missingAfter2s;
     if (lagMs === null)
       notes.push(
         `rep ${rep}: the read API did not show all \`unique\` deliveries within ${LAG_TIMEOUT_SECONDS} s.`,
@@ -221,12 +233,15 @@ async function runStep({ target, targetName, mode, rep, seconds, firstJobs, runI
     cpuMsPerEvent: ((groupCpuSeconds(target.pgid) - cpuBefore) * 1000) / events,
     d1,
     lagMs,
+    missingAfter2s,
   };
   console.log(
     `  ${targetName.padEnd(9)} ${mode.padEnd(7)} ${Math.round(load.rps).toString().padStart(6)} req/s  p99 ${load.p99} ms` +
       `  non-2xx ${load.non2xx}  errors ${load.errors}  CPU ${result.cpuMsPerEvent.toFixed(3)} ms/2xx` +
       (d1 && mode !== "noop" ? `  D1 writes ${d1.projectionWrites}` : "") +
-      (measureLag ? `  lag ${lagMs === null ? "timeout" : `${Math.round(lagMs)} ms`}` : ""),
+      (measureLag
+        ? `  lag ${lagMs === null ? "timeout" : `${Math.round(lagMs)} ms`} (${missingAfter2s} missing after 2 s)`
+        : ""),
   );
   return result;
 }
