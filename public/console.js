@@ -621,12 +621,49 @@ function renderQuarantine() {
             } catch {
               // Not JSON: shown as received.
             }
-            cell.replaceChildren(h("pre", { tabindex: "0", className: "raw" }, pretty));
+            show.remove();
+            bodySlot.replaceChildren(h("pre", { tabindex: "0", className: "raw" }, pretty));
           },
         },
         "Show body",
       );
+      const bodySlot = h("div", {});
       cell.append(show);
+      if (item.resolvedAt) {
+        cell.append(
+          " ",
+          h("span", { className: "muted" }, "retried → "),
+          h("a", { href: jobHref(item.jobKey) }, item.jobKey),
+        );
+      } else {
+        const note = h("span", { role: "status" });
+        const retry = h(
+          "button",
+          {
+            type: "button",
+            onclick: async () => {
+              retry.disabled = true;
+              const response = await api(`/v1/quarantine/${encodeURIComponent(item.id)}/retry`, {
+                method: "POST",
+              });
+              const body = await response.json();
+              if (response.ok) {
+                note.replaceChildren(" stored → ", h("a", { href: jobHref(body.jobKey) }, body.jobKey));
+                retry.remove();
+              } else {
+                note.textContent =
+                  response.status === 403
+                    ? " Retrying needs an admin token."
+                    : ` ${body.error?.message ?? response.statusText}`;
+                retry.disabled = false;
+              }
+            },
+          },
+          "Retry",
+        );
+        cell.append(" ", retry, note);
+      }
+      cell.append(bodySlot);
       tbody.append(
         h(
           "tr",

@@ -1,16 +1,17 @@
 #!/usr/bin/env node
-// `npm run token -- create --name NAME [--company ID] [--source alfred|extend] [--remote]`
+// `npm run token -- create --name NAME [--company ID] [--source alfred|extend] [--admin] [--remote]`
 // `npm run token -- list [--remote]`, `npm run token -- revoke --name NAME [--remote]`
 // Tokens are stored as SHA-256 hashes only; `create` prints the token alone on the last line.
 import { applyMigrations, runWrangler } from "./lib.mjs";
 
 const USAGE = `Usage:
-  npm run token -- create --name NAME [--company ID] [--source alfred|extend] [--remote]
+  npm run token -- create --name NAME [--company ID] [--source alfred|extend] [--admin] [--remote]
   npm run token -- list [--remote]
   npm run token -- revoke --name NAME [--remote]
 
 Local D1 by default: the one \`npm start\` serves, or another local state with --persist-to DIR.
---remote writes to the deployed database.`;
+--remote writes to the deployed database. --admin: the token may also use the operating routes
+(retry a quarantined delivery).`;
 
 const VALUE_OPTIONS = ["name", "company", "source", "persist-to"];
 
@@ -21,11 +22,12 @@ function fail(message) {
 
 function parse(argv) {
   const [command, ...rest] = argv;
-  const options = { remote: false };
+  const options = { remote: false, admin: false };
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i];
     const inline = /^--([a-z-]+)=(.*)$/.exec(arg);
     if (arg === "--remote") options.remote = true;
+    else if (arg === "--admin") options.admin = true;
     else if (arg === "--local") options.remote = false;
     else if (inline && VALUE_OPTIONS.includes(inline[1])) options[inline[1]] = inline[2];
     else if (arg.startsWith("--") && VALUE_OPTIONS.includes(arg.slice(2))) {
@@ -82,7 +84,7 @@ try {
       new Date().toISOString(),
     ];
     execute(
-      `INSERT INTO tokens (token_hash, name, company_id, source, created_at) VALUES (${values.map(quote).join(", ")})`,
+      `INSERT INTO tokens (token_hash, name, company_id, source, created_at, admin) VALUES (${values.map(quote).join(", ")}, ${options.admin ? 1 : 0})`,
       options,
     );
     const scope = [
@@ -92,13 +94,14 @@ try {
       .filter(Boolean)
       .join(", ");
     const where = options.remote ? "remote" : "local";
+    const kind = options.admin ? "admin" : "read-API";
     console.log(
-      `Created read-API token "${options.name}" (${scope || "all jobs"}) in ${where} D1. It is shown once:`,
+      `Created ${kind} token "${options.name}" (${scope || "all jobs"}) in ${where} D1. It is shown once:`,
     );
     console.log(token);
   } else if (command === "list") {
     const output = execute(
-      "SELECT name, company_id AS company, source, created_at, revoked_at, substr(token_hash, 1, 12) AS hash_prefix FROM tokens ORDER BY created_at",
+      "SELECT name, company_id AS company, source, admin, created_at, revoked_at, substr(token_hash, 1, 12) AS hash_prefix FROM tokens ORDER BY created_at",
       options,
     );
     const rows = JSON.parse(output)[0]?.results ?? [];

@@ -4,12 +4,12 @@
  * runtime.
  */
 import { Hono } from "hono";
-import { type ApiEnv, requireToken } from "./api/auth";
+import { type ApiEnv, requireAdmin, requireToken } from "./api/auth";
 import { changesRoute } from "./api/changes";
 import { getJobRoute } from "./api/get-job";
 import { listJobsRoute } from "./api/list-jobs";
 import { openApiDocument } from "./api/openapi";
-import { getQuarantinedRoute, listQuarantineRoute } from "./api/quarantine";
+import { getQuarantinedRoute, listQuarantineRoute, retryQuarantinedRoute } from "./api/quarantine";
 import { consoleFile, consolePage } from "./console";
 import type { Env } from "./env";
 import { ApiError, errorResponse } from "./http/errors";
@@ -91,6 +91,10 @@ export function createApp(seams: AppSeams = {}) {
   );
   app.get("/v1/quarantine", listQuarantineRoute);
   app.get("/v1/quarantine/:id", getQuarantinedRoute);
+  // Operating (CONTRACT §9): admin tokens only.
+  app.post("/v1/quarantine/:id/retry", requireAdmin, (c) =>
+    retryQuarantinedRoute(c, deps(c.env, c.executionCtx)),
+  );
 
   return app;
 }

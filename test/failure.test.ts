@@ -20,12 +20,14 @@ const unavailable: LedgerStub = {
   detail: () => Promise.reject(new Error("Durable Object reset")),
   rawEvent: () => Promise.reject(new Error("Durable Object reset")),
   fetch: () => Promise.reject(new Error("Durable Object reset")),
+  verification: () => Promise.reject(new Error("Durable Object reset")),
 };
 const hanging: LedgerStub = {
   ingest: () => new Promise(() => undefined),
   detail: () => new Promise(() => undefined),
   rawEvent: () => new Promise(() => undefined),
   fetch: () => new Promise(() => undefined),
+  verification: () => new Promise(() => undefined),
 };
 
 async function _summaryRow(jobKey: string) {

@@ -83,10 +83,12 @@ export function sendAlfred(body: string | object, token = ALFRED_TOKEN): Promise
 }
 
 /** Creates a read-API token straight in D1, as `npm run token -- create` does. */
-export async function createToken(scope: { company?: string; source?: string } = {}): Promise<string> {
+export async function createToken(
+  scope: { company?: string; source?: string; admin?: boolean } = {},
+): Promise<string> {
   const token = `rl_test_${crypto.randomUUID()}`;
   await env.DB.prepare(
-    "INSERT INTO tokens (token_hash, name, company_id, source, created_at) VALUES (?, ?, ?, ?, ?)",
+    "INSERT INTO tokens (token_hash, name, company_id, source, created_at, admin) VALUES (?, ?, ?, ?, ?, ?)",
   )
     .bind(
       await sha256Hex(token),
@@ -94,6 +96,7 @@ export async function createToken(scope: { company?: string; source?: string } =
       scope.company ?? null,
       scope.source ?? null,
       new Date().toISOString(),
+      scope.admin ? 1 : 0,
     )
     .run();
   return token;

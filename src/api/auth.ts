@@ -23,3 +23,9 @@ export const requireToken = createMiddleware<ApiEnv>(async (c, next) => {
   c.set("scope", scope);
   await next();
 });
+
+/** For the operating routes (CONTRACT §9): after `requireToken`, a non-admin token is 403 `forbidden`. */
+export const requireAdmin = createMiddleware<ApiEnv>(async (c, next) => {
+  if (!c.get("scope").admin) throw new ApiError("forbidden", "This route needs an admin token.");
+  await next();
+});

@@ -15,6 +15,8 @@ import {
   listJobsQuerySchema,
   listQuarantineQuerySchema,
   quarantineListSchema,
+  retryResultSchema,
+  verificationSchema,
 } from "./schemas";
 
 const CONVERSION: ConversionConfig = { target: "draft-2020-12", typeMode: "input", errorMode: "ignore" };
@@ -108,6 +110,31 @@ export function openApiDocument(): Record<string, unknown> {
           responses: { "200": rawJson, ...notFound, ...errors },
         },
       },
+      "/v1/jobs/{jobKey}/events/{eventId}/verification": {
+        get: {
+          summary: "Re-verify a stored event with the authentication material kept at receipt",
+          parameters: [
+            jobKeyParameter,
+            { name: "eventId", in: "path", required: true, schema: { type: "string" } },
+          ],
+          responses: { "200": json(schemaOf(verificationSchema), "The verdict."), ...notFound, ...errors },
+        },
+      },
+      "/v1/jobs/{jobKey}/stream": {
+        get: {
+          summary: "The job live, as Server-Sent Events: a snapshot, then one change per delivery",
+          parameters: [jobKeyParameter],
+          responses: {
+            "200": {
+              description:
+                "`event: snapshot` (the job detail), then `event: change` with `id: <version>` and data `{summary, entry}`; comment lines as heartbeats.",
+              content: { "text/event-stream": { schema: { type: "string" } } },
+            },
+            ...notFound,
+            ...errors,
+          },
+        },
+      },
       "/v1/quarantine": {
         get: {
           summary: "Authentic deliveries that could not be parsed, newest first",
@@ -123,6 +150,19 @@ export function openApiDocument(): Record<string, unknown> {
           summary: "One quarantined body, byte for byte",
           parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }],
           responses: { "200": rawJson, ...notFound, ...errors },
+        },
+      },
+      "/v1/quarantine/{id}/retry": {
+        post: {
+          summary: "Run a quarantined delivery through today's parser (admin tokens only)",
+          parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }],
+          responses: {
+            "200": json(schemaOf(retryResultSchema), "Stored, or already stored."),
+            "403": json(schemaOf(errorSchema), "Not an admin token (`forbidden`)."),
+            "422": json(schemaOf(errorSchema), "Today's parser still refuses it (`still_invalid`)."),
+            ...notFound,
+            ...errors,
+          },
         },
       },
       "/healthz": {

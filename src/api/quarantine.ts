@@ -5,7 +5,10 @@
  */
 import type { Context } from "hono";
 import { ApiError } from "../http/errors";
-import { listQuarantine, readQuarantined } from "../projection/quarantine";
+import { type IngestDeps, retryDelivery } from "../ingest/pipeline";
+import type { Source } from "../ledger/types";
+import { listQuarantine, readQuarantined, resolveQuarantined } from "../projection/quarantine";
+import { VENDORS } from "../vendors/registry";
 import type { ApiEnv } from "./auth";
 import { encodeCursor } from "./cursor";
 import { within } from "./query";
@@ -47,4 +50,27 @@ export async function getQuarantinedRoute(c: Context<ApiEnv>): Promise<Response>
     throw new ApiError("not_found", "The quarantine entry was not found.");
   }
   return new Response(found.body, { headers: { "content-type": "application/json" } });
+}
+
+/** `POST /v1/quarantine/:id/retry` (admin, CONTRACT §9). */
+export async function retryQuarantinedRoute(c: Context<ApiEnv>, deps: IngestDeps): Promise<Response> {
+  const id = c.req.param("id") ?? "";
+  const stored = await readQuarantined(c.env.DB, id).catch(unavailable);
+  const adapter = stored === null ? undefined : VENDORS[stored.source as Source];
+  if (stored === null || adapter === undefined) {
+    throw new ApiError("not_found", "The quarantine entry was not found.");
+  }
+  const result = await retryDelivery(adapter, stored, c.env, deps);
+  if (result.outcome === "still_invalid") {
+    const issues = result.issues.map((issue) =>
+      issue.path ? `${issue.path}: ${issue.message}` : issue.message,
+    );
+    throw new ApiError("still_invalid", `Still invalid: ${issues.join("; ")}`);
+  }
+  await resolveQuarantined(c.env.DB, id, {
+    resolvedAt: Date.now(),
+    jobKey: result.jobKey,
+    eventId: result.eventId,
+  }).catch(unavailable);
+  return c.json({ ok: true, outcome: result.outcome, jobKey: result.jobKey, eventId: result.eventId });
 }

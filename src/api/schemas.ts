@@ -197,6 +197,22 @@ export const quarantineEntrySchema = v.object({
   receivedAt: time,
   reason: v.array(v.object({ path: v.string(), message: v.string() })),
   size: v.pipe(v.number(), v.integer()),
+  resolvedAt: v.optional(time),
+  jobKey: v.optional(v.string()),
+  eventId: v.optional(v.string()),
+});
+
+export const retryResultSchema = v.object({
+  ok: v.literal(true),
+  outcome: v.picklist(["stored", "duplicate"]),
+  jobKey: v.string(),
+  eventId: v.string(),
+});
+
+export const verificationSchema = v.object({
+  verified: v.boolean(),
+  scheme: v.picklist(["extend-hmac-sha256", "alfred-url-token"]),
+  receivedAt: time,
 });
 
 export const quarantineListSchema = v.object({

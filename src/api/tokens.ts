@@ -9,6 +9,8 @@ export interface TokenScope {
   name: string;
   companyId: string | null;
   source: Source | null;
+  /** An admin token may also use the operating routes (CONTRACT §9). */
+  admin: boolean;
 }
 
 export async function sha256Hex(text: string): Promise<string> {
@@ -19,11 +21,16 @@ export async function sha256Hex(text: string): Promise<string> {
 /** The scope of a live token, or null if the token is unknown or revoked. */
 export async function lookupToken(db: D1Database, token: string): Promise<TokenScope | null> {
   const row = await db
-    .prepare("SELECT name, company_id, source FROM tokens WHERE token_hash = ? AND revoked_at IS NULL")
+    .prepare("SELECT name, company_id, source, admin FROM tokens WHERE token_hash = ? AND revoked_at IS NULL")
     .bind(await sha256Hex(token))
-    .first<{ name: string; company_id: string | null; source: string | null }>();
+    .first<{ name: string; company_id: string | null; source: string | null; admin: number }>();
   if (row === null) return null;
-  return { name: row.name, companyId: row.company_id, source: row.source as Source | null };
+  return {
+    name: row.name,
+    companyId: row.company_id,
+    source: row.source as Source | null,
+    admin: row.admin === 1,
+  };
 }
 
 /** Whether a job is inside a token's scope. A company scope sees only that company's Alfred jobs. */

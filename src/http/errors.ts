@@ -9,12 +9,14 @@ export type ErrorCode =
   | "invalid_signature"
   | "stale_timestamp"
   | "unauthorized"
+  | "forbidden"
   | "forbidden_company"
   | "payload_too_large"
   | "method_not_allowed"
   | "storage_unavailable"
   | "payload_fetch_failed"
   | "invalid_request"
+  | "still_invalid"
   | "not_found"
   | "internal_error";
 
@@ -26,12 +28,14 @@ const STATUS: Record<ErrorCode, number> = {
   invalid_signature: 401,
   stale_timestamp: 401,
   unauthorized: 401,
+  forbidden: 403,
   forbidden_company: 403,
   payload_too_large: 413,
   method_not_allowed: 405,
   storage_unavailable: 503,
   payload_fetch_failed: 503,
   invalid_request: 400,
+  still_invalid: 422,
   not_found: 404,
   internal_error: 500,
 };

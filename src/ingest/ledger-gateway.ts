@@ -17,11 +17,19 @@ export const LEDGER_TIMEOUT_MS = 15_000;
 
 /** The seam between the edge and the ledgers; tests put a failing one in its place. */
 export interface LedgerGateway {
-  ingest(event: NormalizedEvent, raw: ArrayBuffer): Promise<IngestResult>;
+  /** Stores a delivery; `auth` is the JSON of what authenticated it (kept for re-verification). */
+  ingest(event: NormalizedEvent, raw: ArrayBuffer, auth: string | null): Promise<IngestResult>;
   detail(jobKey: string): Promise<JobDetail | null>;
   rawEvent(jobKey: string, eventId: string): Promise<ArrayBuffer | null>;
   /** Opens a live view of the job: a WebSocket on which its ledger sends a snapshot, then changes. */
   watch(jobKey: string): Promise<WebSocket>;
+  verification(jobKey: string, eventId: string): Promise<StoredVerification | null>;
+}
+
+export interface StoredVerification {
+  auth: string | null;
+  receivedAt: number;
+  raw: ArrayBuffer;
 }
 
 async function guarded<T>(work: () => Promise<T>, ms: number): Promise<T> {
@@ -41,10 +49,11 @@ async function guarded<T>(work: () => Promise<T>, ms: number): Promise<T> {
 
 /** What the gateway calls on a job's ledger: the Durable Object stub's RPC methods. */
 export interface LedgerStub {
-  ingest(event: NormalizedEvent, raw: ArrayBuffer): Promise<IngestResult>;
+  ingest(event: NormalizedEvent, raw: ArrayBuffer, auth: string | null): Promise<IngestResult>;
   detail(): Promise<JobDetail | null>;
   rawEvent(eventId: string): Promise<ArrayBuffer | null>;
   fetch(request: Request): Promise<Response>;
+  verification(eventId: string): Promise<StoredVerification | null>;
 }
 
 export interface GatewayOptions {
@@ -58,9 +67,10 @@ export function durableObjectLedgers(env: Env, options: GatewayOptions = {}): Le
   const ledgerOf =
     options.ledgerOf ?? ((jobKey: string): LedgerStub => env.JOBS.get(env.JOBS.idFromName(jobKey)));
   return {
-    ingest: (event, raw) => guarded(() => ledgerOf(event.jobKey).ingest(event, raw), timeoutMs),
+    ingest: (event, raw, auth) => guarded(() => ledgerOf(event.jobKey).ingest(event, raw, auth), timeoutMs),
     detail: (jobKey) => guarded(() => ledgerOf(jobKey).detail(), timeoutMs),
     rawEvent: (jobKey, eventId) => guarded(() => ledgerOf(jobKey).rawEvent(eventId), timeoutMs),
+    verification: (jobKey, eventId) => guarded(() => ledgerOf(jobKey).verification(eventId), timeoutMs),
     watch: (jobKey) =>
       guarded(async () => {
         const response = await ledgerOf(jobKey).fetch(

@@ -10,7 +10,7 @@ import { checkDeclaredLength, readBodyWithLimit } from "../http/body";
 import { ApiError, jsonResponse } from "../http/errors";
 import type { ProjectionMessage } from "../projection/jobs";
 import { quarantineDelivery } from "../projection/quarantine";
-import type { Delivery, Issue, VendorAdapter } from "../vendors/index";
+import type { AuthMaterial, Delivery, Issue, VendorAdapter } from "../vendors/index";
 import type { LedgerGateway } from "./ledger-gateway";
 
 export interface IngestDeps {
@@ -33,10 +33,23 @@ function decodeUtf8(body: Uint8Array): { ok: true; text: string } | { ok: false;
   }
 }
 
-async function quarantine(env: Env, source: string, receivedAt: number, issues: Issue[], body: Uint8Array) {
+async function quarantine(
+  env: Env,
+  source: string,
+  receivedAt: number,
+  issues: Issue[],
+  body: Uint8Array,
+  auth: AuthMaterial,
+) {
   let quarantineId: string;
   try {
-    quarantineId = await quarantineDelivery(env.DB, { source, receivedAt, issues, body });
+    quarantineId = await quarantineDelivery(env.DB, {
+      source,
+      receivedAt,
+      issues,
+      body,
+      auth: JSON.stringify(auth),
+    });
   } catch (error) {
     log({ level: "error", source, outcome: "quarantine_failed", error: String(error) });
     throw new ApiError("storage_unavailable", "Could not store the delivery in quarantine; retry later.");
@@ -63,9 +76,10 @@ export async function ingestDelivery(
   await adapter.admit(delivery);
   const body = await readBodyWithLimit(request.body, settings.maxBodyBytes);
   await adapter.authenticate(delivery, body);
+  const auth = await adapter.authMaterial(delivery);
 
   const decoded = decodeUtf8(body);
-  if (!decoded.ok) return quarantine(env, adapter.source, started, decoded.issues, body);
+  if (!decoded.ok) return quarantine(env, adapter.source, started, decoded.issues, body, auth);
   const interpretation = await adapter.interpret(delivery, decoded.text);
   switch (interpretation.outcome) {
     case "reply":
@@ -73,11 +87,11 @@ export async function ingestDelivery(
     case "error":
       throw interpretation.error;
     case "quarantine":
-      return quarantine(env, adapter.source, started, interpretation.issues, body);
+      return quarantine(env, adapter.source, started, interpretation.issues, body, auth);
     case "event": {
       const { event } = interpretation;
       const raw = body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength) as ArrayBuffer;
-      const result = await deps.ledgers.ingest(event, raw);
+      const result = await deps.ledgers.ingest(event, raw, JSON.stringify(auth));
       deps.project({ jobKey: event.jobKey, version: result.summary.version, summary: result.summary });
       log({
         source: event.source,
@@ -92,6 +106,55 @@ export async function ingestDelivery(
         jobKey: event.jobKey,
         duplicate: result.duplicate,
       });
+    }
+  }
+}
+
+export type RetryOutcome =
+  | { outcome: "stored" | "duplicate"; jobKey: string; eventId: string }
+  | { outcome: "still_invalid"; issues: Issue[] };
+
+/**
+ * Runs a quarantined delivery through today's parser exactly as at receipt (CONTRACT §9): its
+ * authenticity was established when it was received, so only the parse and the store are redone,
+ * with the material and receipt time kept then. An Extend signed-URL payload is fetched again.
+ */
+export async function retryDelivery(
+  adapter: VendorAdapter,
+  stored: { body: Uint8Array; receivedAt: number; auth: string | null },
+  env: Env,
+  deps: IngestDeps,
+): Promise<RetryOutcome> {
+  const auth = stored.auth === null ? null : (JSON.parse(stored.auth) as AuthMaterial);
+  const delivery: Delivery = {
+    request: adapter.replayRequest(auth),
+    params: {},
+    settings: readSettings(env),
+    receivedAt: stored.receivedAt,
+    fetch: deps.fetch,
+  };
+  const decoded = decodeUtf8(stored.body);
+  if (!decoded.ok) return { outcome: "still_invalid", issues: decoded.issues };
+  const interpretation = await adapter.interpret(delivery, decoded.text);
+  switch (interpretation.outcome) {
+    case "reply":
+      return { outcome: "still_invalid", issues: [{ path: "", message: "a handshake, not an event" }] };
+    case "error":
+      throw interpretation.error;
+    case "quarantine":
+      return { outcome: "still_invalid", issues: interpretation.issues };
+    case "event": {
+      const { event } = interpretation;
+      const body = stored.body;
+      const raw = body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength) as ArrayBuffer;
+      const result = await deps.ledgers.ingest(event, raw, stored.auth);
+      deps.project({ jobKey: event.jobKey, version: result.summary.version, summary: result.summary });
+      log({ source: event.source, jobKey: event.jobKey, eventId: event.eventId, outcome: "retried" });
+      return {
+        outcome: result.duplicate ? "duplicate" : "stored",
+        jobKey: event.jobKey,
+        eventId: event.eventId,
+      };
     }
   }
 }

@@ -129,8 +129,8 @@ export class JobLedger extends DurableObject<Env> {
    * Stores one delivery. The first delivery of an event id adds it to the history; a repeat only
    * counts the delivery. The answer is released only once storage has the write (output gate).
    */
-  async ingest(event: NormalizedEvent, raw: ArrayBuffer): Promise<IngestResult> {
-    const result = this.ctx.storage.transactionSync(() => this.store(boundEvent(event), raw));
+  async ingest(event: NormalizedEvent, raw: ArrayBuffer, auth: string | null = null): Promise<IngestResult> {
+    const result = this.ctx.storage.transactionSync(() => this.store(boundEvent(event), raw, auth));
     this.broadcast({ type: "change", summary: result.summary, entry: result.entry });
     await this.armAlarm(Date.now() + PROJECTION_CHECK_MS);
     if (!result.duplicate && event.linkToJob !== null) {
@@ -234,6 +234,24 @@ export class JobLedger extends DurableObject<Env> {
     return body.buffer;
   }
 
+  /**
+   * What re-verifying a stored event needs (CONTRACT §9): the material kept at its first accepted
+   * delivery (null for events stored before it was kept), that delivery's time, and the raw bytes.
+   */
+  async verification(
+    eventId: string,
+  ): Promise<{ auth: string | null; receivedAt: number; raw: ArrayBuffer } | null> {
+    const row = this.sql
+      .exec<{ auth: string | null; received_at: number }>(
+        "SELECT auth, received_at FROM events WHERE event_id = ?",
+        eventId,
+      )
+      .toArray()[0];
+    const raw = await this.rawEvent(eventId);
+    if (row === undefined || raw === null) return null;
+    return { auth: row.auth, receivedAt: row.received_at, raw };
+  }
+
   /** Records that `fileKey` belongs to this job (called by the file's own ledger). */
   async linkFile(fileKey: string, occurredAt: number): Promise<void> {
     this.sql.exec(
@@ -304,7 +322,7 @@ export class JobLedger extends DurableObject<Env> {
     return { jobKey: job.job_key, version: job.version, summary: summaryOf(job) };
   }
 
-  private store(event: NormalizedEvent, raw: ArrayBuffer): IngestResult {
+  private store(event: NormalizedEvent, raw: ArrayBuffer, auth: string | null): IngestResult {
     const now = event.receivedAt;
     const job = this.jobRow();
     const arrival = (job?.event_count ?? 0) + 1;
@@ -313,8 +331,9 @@ export class JobLedger extends DurableObject<Env> {
     const stored = this.sql
       .exec<HistoryRow>(
         `INSERT INTO events (event_id, arrival, event_type, status, vendor_status, terminal, rank, occurred_at,
-           received_at, deliveries, company_id, company_name, name, stage, retries, failure, summary, raw_size, raw)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+           received_at, deliveries, company_id, company_name, name, stage, retries, failure, summary, raw_size, raw,
+           auth)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (event_id) DO UPDATE SET deliveries = deliveries + 1
          RETURNING ${HISTORY_COLUMNS}`,
         event.eventId,
@@ -335,6 +354,7 @@ export class JobLedger extends DurableObject<Env> {
         JSON.stringify(event.summary),
         raw.byteLength,
         inline ? raw : null,
+        auth,
       )
       .one();
     const duplicate = stored.deliveries > 1;

@@ -120,12 +120,16 @@ function backfillState(sql: SqlStorage): void {
   sql.exec("UPDATE job SET state = ?", JSON.stringify(state));
 }
 
+/** Version 3: each event keeps what authenticated its first delivery, for re-verification (CONTRACT §9). */
+const V3 = "ALTER TABLE events ADD COLUMN auth TEXT;";
+
 const STEPS: ((sql: SqlStorage) => void)[] = [
   (sql) => sql.exec(SCHEMA_V1),
   (sql) => {
     sql.exec(V2);
     backfillState(sql);
   },
+  (sql) => sql.exec(V3),
 ];
 
 /** The schema version this code writes. */

@@ -14,6 +14,10 @@ export interface QuarantineEntry {
   receivedAt: string;
   reason: Issue[];
   size: number;
+  /** Set once a retry stored it (CONTRACT §9); the entry stays listed. */
+  resolvedAt?: string;
+  jobKey?: string;
+  eventId?: string;
 }
 
 interface QuarantineRow {
@@ -22,22 +26,31 @@ interface QuarantineRow {
   received_at: number;
   reason: string;
   size: number;
+  resolved_at: number | null;
+  job_key: string | null;
+  event_id: string | null;
 }
 
 function toEntry(row: QuarantineRow): QuarantineEntry {
-  return {
+  const entry: QuarantineEntry = {
     id: row.id,
     source: row.source,
     receivedAt: new Date(row.received_at).toISOString(),
     reason: JSON.parse(row.reason) as Issue[],
     size: row.size,
   };
+  if (row.resolved_at !== null && row.job_key !== null && row.event_id !== null) {
+    entry.resolvedAt = new Date(row.resolved_at).toISOString();
+    entry.jobKey = row.job_key;
+    entry.eventId = row.event_id;
+  }
+  return entry;
 }
 
 /** Stores a quarantined body and its issues in one D1 batch (all or nothing); returns its id. */
 export async function quarantineDelivery(
   db: D1Database,
-  entry: { source: string; receivedAt: number; issues: Issue[]; body: Uint8Array },
+  entry: { source: string; receivedAt: number; issues: Issue[]; body: Uint8Array; auth: string | null },
 ): Promise<string> {
   const id = `q_${entry.receivedAt.toString(36)}_${crypto.randomUUID().replaceAll("-", "")}`;
   const chunks: D1PreparedStatement[] = [];
@@ -51,7 +64,7 @@ export async function quarantineDelivery(
   await db.batch([
     db
       .prepare(
-        "INSERT INTO quarantine (id, source, received_at, reason, size, chunks) VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO quarantine (id, source, received_at, reason, size, chunks, auth) VALUES (?, ?, ?, ?, ?, ?, ?)",
       )
       .bind(
         id,
@@ -60,6 +73,7 @@ export async function quarantineDelivery(
         JSON.stringify(entry.issues),
         entry.body.byteLength,
         chunks.length,
+        entry.auth,
       ),
     ...chunks,
   ]);
@@ -89,7 +103,7 @@ export async function listQuarantine(
   }
   const result = await db
     .prepare(
-      `SELECT id, source, received_at, reason, size FROM quarantine
+      `SELECT id, source, received_at, reason, size, resolved_at, job_key, event_id FROM quarantine
        ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""}
        ORDER BY received_at DESC, id DESC LIMIT ?`,
     )
@@ -98,15 +112,15 @@ export async function listQuarantine(
   return result.results.map((row) => ({ ...toEntry(row), receivedAtMs: row.received_at }));
 }
 
-/** The quarantined body, byte for byte, and its source; null if there is no such entry. */
+/** The quarantined body, byte for byte, its source and what authenticated it; null if no such entry. */
 export async function readQuarantined(
   db: D1Database,
   id: string,
-): Promise<{ source: string; body: Uint8Array } | null> {
+): Promise<{ source: string; body: Uint8Array; receivedAt: number; auth: string | null } | null> {
   const entry = await db
-    .prepare("SELECT source, size FROM quarantine WHERE id = ?")
+    .prepare("SELECT source, size, received_at, auth FROM quarantine WHERE id = ?")
     .bind(id)
-    .first<{ source: string; size: number }>();
+    .first<{ source: string; size: number; received_at: number; auth: string | null }>();
   if (entry === null) return null;
   const chunks = await db
     .prepare("SELECT data FROM quarantine_chunks WHERE quarantine_id = ? ORDER BY idx")
@@ -119,5 +133,17 @@ export async function readQuarantined(
     body.set(bytes, offset);
     offset += bytes.byteLength;
   }
-  return { source: entry.source, body };
+  return { source: entry.source, body, receivedAt: entry.received_at, auth: entry.auth };
+}
+
+/** Records that a retry stored the quarantined delivery as `eventId` on `jobKey`. */
+export async function resolveQuarantined(
+  db: D1Database,
+  id: string,
+  outcome: { resolvedAt: number; jobKey: string; eventId: string },
+): Promise<void> {
+  await db
+    .prepare("UPDATE quarantine SET resolved_at = ?, job_key = ?, event_id = ? WHERE id = ?")
+    .bind(outcome.resolvedAt, outcome.jobKey, outcome.eventId, id)
+    .run();
 }

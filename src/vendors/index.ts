@@ -32,15 +32,35 @@ export type Interpretation =
   | { outcome: "reply"; body: unknown }
   | { outcome: "error"; error: ApiError };
 
+/**
+ * What authenticated a delivery, kept at receipt so its stored bytes can be checked again later
+ * (CONTRACT §9): never a secret, never the Alfred URL token itself. Opaque outside its adapter.
+ */
+export interface AuthMaterial {
+  scheme: string;
+  values: Record<string, string>;
+}
+
 export interface VendorAdapter {
   source: Source;
+  /** The name of the scheme {@link VendorAdapter.verifyStored} checks (`extend-hmac-sha256`, …). */
+  scheme: string;
   /** Checks that need no body: signature headers present, URL token. Throws {@link ApiError}. */
   admit(delivery: Delivery): Promise<void>;
   /** Authenticates the raw bytes before anything parses them. Throws {@link ApiError}. */
   authenticate(delivery: Delivery, body: Uint8Array): Promise<void>;
   /** Parses, validates and normalizes an authenticated body. */
   interpret(delivery: Delivery, text: string): Promise<Interpretation>;
+  /** What to keep of an authenticated delivery to re-verify its bytes later. */
+  authMaterial(delivery: Delivery): Promise<AuthMaterial>;
+  /** Checks stored bytes again with the material kept at receipt, against today's settings; freshness aside. */
+  verifyStored(material: AuthMaterial, body: Uint8Array, settings: Settings): Promise<boolean>;
+  /** The request a stored delivery arrived as, rebuilt from its material, to run it through `interpret` again. */
+  replayRequest(material: AuthMaterial | null): Request;
 }
+
+/** Where a replayed delivery claims to come from: it never leaves the Worker. */
+export const REPLAY_URL = "https://runledger.internal/replay";
 
 /** Converts valibot issues to quarantine issues, with dotted paths under `prefix`. */
 export function toIssues(issues: readonly v.BaseIssue<unknown>[], prefix = ""): Issue[] {

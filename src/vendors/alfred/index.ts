@@ -5,7 +5,7 @@
  */
 import * as v from "valibot";
 import { ApiError } from "../../http/errors";
-import { type Interpretation, parseJson, toIssues, type VendorAdapter } from "../index";
+import { type Interpretation, parseJson, REPLAY_URL, toIssues, type VendorAdapter } from "../index";
 import { normalizeAlfredEvent } from "./normalize";
 import { envelopeSchema, handshakeSchema } from "./schema";
 
@@ -29,8 +29,16 @@ async function isKnownToken(token: string, tokens: string[]): Promise<boolean> {
   return known;
 }
 
+const SCHEME = "alfred-url-token";
+
+async function sha256Hex(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", encoder.encode(text));
+  return [...new Uint8Array(digest)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+}
+
 export const alfredAdapter: VendorAdapter = {
   source: "alfred",
+  scheme: SCHEME,
 
   async admit(delivery) {
     // The URL token needs no body, so it is checked before the body is read (CONTRACT §3.3).
@@ -64,5 +72,28 @@ export const alfredAdapter: VendorAdapter = {
     return normalized.ok
       ? { outcome: "event", event: normalized.event }
       : { outcome: "quarantine", issues: normalized.issues };
+  },
+
+  async authMaterial(delivery) {
+    // A hash of the URL token, never the token: enough to tell later whether it is still configured.
+    return { scheme: SCHEME, values: { tokenSha256: await sha256Hex(delivery.params.token ?? "") } };
+  },
+
+  async verifyStored(material, _body, settings) {
+    // Alfred signs nothing: the bytes were authentic if the URL token that brought them is one of
+    // today's tokens. Every configured token is hashed and compared, in constant time.
+    if (material.scheme !== SCHEME || material.values.tokenSha256 === undefined) return false;
+    const kept = encoder.encode(material.values.tokenSha256);
+    let known = false;
+    for (const token of settings.alfredTokens) {
+      const candidate = encoder.encode(await sha256Hex(token));
+      known =
+        (candidate.byteLength === kept.byteLength && crypto.subtle.timingSafeEqual(candidate, kept)) || known;
+    }
+    return known;
+  },
+
+  replayRequest() {
+    return new Request(REPLAY_URL, { method: "POST" });
   },
 };

@@ -7,7 +7,14 @@
 import * as v from "valibot";
 import { readBodyWithLimit } from "../../http/body";
 import { ApiError } from "../../http/errors";
-import { type Delivery, type Interpretation, parseJson, toIssues, type VendorAdapter } from "../index";
+import {
+  type Delivery,
+  type Interpretation,
+  parseJson,
+  REPLAY_URL,
+  toIssues,
+  type VendorAdapter,
+} from "../index";
 import { normalizeExtendEvent } from "./normalize";
 import { envelopeSchema, signedDataUrlSchema } from "./schema";
 import { verifyExtendSignature } from "./verify";
@@ -54,8 +61,11 @@ async function fetchSignedPayload(delivery: Delivery, url: string): Promise<Fetc
   }
 }
 
+const SCHEME = "extend-hmac-sha256";
+
 export const extendAdapter: VendorAdapter = {
   source: "extend",
+  scheme: SCHEME,
 
   async admit(delivery) {
     const headers = delivery.request.headers;
@@ -134,5 +144,40 @@ export const extendAdapter: VendorAdapter = {
     return normalized.ok
       ? { outcome: "event", event: normalized.event }
       : { outcome: "quarantine", issues: normalized.issues };
+  },
+
+  async authMaterial(delivery) {
+    const headers = delivery.request.headers;
+    return {
+      scheme: SCHEME,
+      values: {
+        timestamp: (headers.get(TIMESTAMP_HEADER) ?? "").trim(),
+        signature: (headers.get(SIGNATURE_HEADER) ?? "").trim(),
+      },
+    };
+  },
+
+  async verifyStored(material, body, settings) {
+    if (material.scheme !== SCHEME) return false;
+    const timestamp = material.values.timestamp ?? "";
+    // Freshness aside: the check is made as of the signature's own time.
+    const verdict = await verifyExtendSignature({
+      secrets: settings.extendSecrets,
+      timestamp,
+      signature: material.values.signature ?? "",
+      body,
+      nowSeconds: Number(timestamp),
+      toleranceSeconds: settings.toleranceSeconds,
+    });
+    return verdict === "ok";
+  },
+
+  replayRequest(material) {
+    const headers = new Headers();
+    if (material?.scheme === SCHEME) {
+      headers.set(TIMESTAMP_HEADER, material.values.timestamp ?? "");
+      headers.set(SIGNATURE_HEADER, material.values.signature ?? "");
+    }
+    return new Request(REPLAY_URL, { method: "POST", headers });
   },
 };
