@@ -119,6 +119,30 @@ describe("file_add_to_job links a file and its job", () => {
     expect(file).not.toHaveProperty("files");
   });
 
+  it("a job known only from a link is pending with its files, not 404; its first event then counts from itself", async () => {
+    await sendAlfredStored(
+      alfredEvent("file_add_to_job", { fileId: "link-f-file", jobId: "link-f-job", time: T0 + 5 }),
+    );
+    const linkedOnly = await jobDetail("alfred:job:link-f-job", token);
+    expect(linkedOnly).toMatchObject({
+      jobKey: "alfred:job:link-f-job",
+      source: "alfred",
+      kind: "job",
+      id: "link-f-job",
+      status: "pending",
+      terminal: false,
+      eventCount: 0,
+      deliveryCount: 0,
+      history: [],
+      files: [{ jobKey: "alfred:file:link-f-file", status: "pending" }],
+    });
+    await sendAlfredStored(alfredEvent("job_start", { jobId: "link-f-job", time: T0 + 60 }));
+    const started = await jobDetail("alfred:job:link-f-job", token);
+    expect(started).toMatchObject({ status: "processing", eventCount: 1, deliveryCount: 1, version: 1 });
+    expect(started.firstEventAt).toBe(new Date((T0 + 60) * 1000).toISOString());
+    expect(started.files).toEqual([{ jobKey: "alfred:file:link-f-file", status: "pending" }]);
+  });
+
   it("linking one file does not touch another job's files", async () => {
     await sendAlfredStored(alfredEvent("job_create", { jobId: "link-e-job-1", time: T0 }));
     await sendAlfredStored(alfredEvent("job_create", { jobId: "link-e-job-2", time: T0 }));

@@ -59,7 +59,7 @@ type LinkRel = "file" | "job";
 
 /** What one ledger asks of another about links. */
 export interface LinkedLedger {
-  linkFile(fileKey: string, occurredAt: number): Promise<void>;
+  linkFile(fileKey: string, occurredAt: number, jobKey?: string): Promise<void>;
   brief(jobKey: string): Promise<LinkedJob>;
 }
 
@@ -252,8 +252,26 @@ export class JobLedger extends DurableObject<Env> {
     return { auth: row.auth, receivedAt: row.received_at, raw };
   }
 
-  /** Records that `fileKey` belongs to this job (called by the file's own ledger). */
-  async linkFile(fileKey: string, occurredAt: number): Promise<void> {
+  /**
+   * Records that `fileKey` belongs to this job (called by the file's own ledger). A job known only
+   * from such a link gets a row with no event, so its detail answers (`pending`, its files)
+   * instead of 404.
+   */
+  async linkFile(fileKey: string, occurredAt: number, jobKey?: string): Promise<void> {
+    if (jobKey !== undefined && this.jobRow() === null) {
+      const [source = "", kind = "", ...rest] = jobKey.split(":");
+      this.sql.exec(
+        `INSERT INTO job (singleton, job_key, source, kind, id, role, event_count, delivery_count, first_event_at,
+           last_event_at, last_received_at, version, state) VALUES (1, ?, ?, ?, ?, 'job', 0, 0, ?, ?, ?, 0, '{}')`,
+        jobKey,
+        source,
+        kind,
+        rest.join(":"),
+        occurredAt,
+        occurredAt,
+        Date.now(),
+      );
+    }
     this.sql.exec(
       `INSERT INTO links (rel, job_key, occurred_at) VALUES ('file', ?, ?)
        ON CONFLICT (rel, job_key) DO UPDATE SET occurred_at = max(occurred_at, excluded.occurred_at)`,
@@ -387,6 +405,8 @@ export class JobLedger extends DurableObject<Env> {
       }
     }
     const state = applyEvent(job === null ? EMPTY_STATE : parseState(job.state), event, arrival);
+    // A job known so far only from a link has a row but no event: its times start with this one.
+    const known = job !== null && job.event_count > 0 ? job : null;
     const next: JobRow = {
       job_key: job?.job_key ?? event.jobKey,
       source: job?.source ?? event.source,
@@ -395,9 +415,9 @@ export class JobLedger extends DurableObject<Env> {
       role: job?.role ?? event.role,
       event_count: arrival,
       delivery_count: (job?.delivery_count ?? 0) + 1,
-      first_event_at: Math.min(job?.first_event_at ?? event.occurredAt, event.occurredAt),
-      last_event_at: Math.max(job?.last_event_at ?? event.occurredAt, event.occurredAt),
-      last_received_at: Math.max(job?.last_received_at ?? now, now),
+      first_event_at: Math.min(known?.first_event_at ?? event.occurredAt, event.occurredAt),
+      last_event_at: Math.max(known?.last_event_at ?? event.occurredAt, event.occurredAt),
+      last_received_at: Math.max(known?.last_received_at ?? now, now),
       version: (job?.version ?? 0) + 1,
       flush_attempts: job?.flush_attempts ?? 0,
       state: JSON.stringify(state),
@@ -407,7 +427,8 @@ export class JobLedger extends DurableObject<Env> {
       `INSERT INTO job (singleton, job_key, source, kind, id, role, event_count, delivery_count, first_event_at,
          last_event_at, last_received_at, version, flush_attempts, state, projected_version)
        VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (singleton) DO UPDATE SET event_count = excluded.event_count,
+       ON CONFLICT (singleton) DO UPDATE SET job_key = excluded.job_key, source = excluded.source,
+         kind = excluded.kind, id = excluded.id, role = excluded.role, event_count = excluded.event_count,
          delivery_count = excluded.delivery_count, first_event_at = excluded.first_event_at,
          last_event_at = excluded.last_event_at, last_received_at = excluded.last_received_at,
          version = excluded.version, state = excluded.state`,
@@ -496,7 +517,7 @@ export class JobLedger extends DurableObject<Env> {
           )
           .toArray()[0]?.occurred_at ?? 0;
       await withDeadline(
-        this.linkedLedger(link.target).linkFile(job.job_key, occurredAt),
+        this.linkedLedger(link.target).linkFile(job.job_key, occurredAt, link.target),
         ALARM_CALL_MS,
         "linking",
       );
@@ -581,7 +602,7 @@ function summaryOf(job: JobRow): JobSummary {
   const state = parseState(job.state);
   const current = state.status?.value ?? {
     status: DEFAULT_STATUS,
-    vendorStatus: state.latestType?.value ?? "",
+    vendorStatus: state.latestType?.value ?? DEFAULT_STATUS,
     terminal: false,
     failure: null,
   };
