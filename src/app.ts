@@ -49,8 +49,13 @@ export function createApp(seams: AppSeams = {}) {
   // Not strict: `/webhooks/alfred/` (an empty token) is answered 401 like any wrong token, not 404.
   const app = new Hono<ApiEnv>({ strict: false });
 
-  app.onError((error) => {
+  app.onError((error, c) => {
     if (error instanceof ApiError) {
+      // Every refused delivery says why in the logs — never with the URL, which may hold Alfred's token.
+      if (c.req.path.startsWith("/webhooks/")) {
+        const source = c.req.path.split("/")[2] ?? "";
+        console.log(JSON.stringify({ level: "warn", msg: "delivery refused", source, code: error.code }));
+      }
       return errorResponse(error, error.code === "method_not_allowed" ? { allow: "POST" } : undefined);
     }
     console.log(JSON.stringify({ level: "error", msg: "unhandled error", error: String(error) }));

@@ -7,6 +7,8 @@ export interface Settings {
   alfredCompanyIds: string[];
   toleranceSeconds: number;
   maxBodyBytes: number;
+  /** Whether each accepted delivery gets a log line (refusals, quarantines and failures always do). */
+  logDeliveries: boolean;
 }
 
 export const DEFAULT_TOLERANCE_SECONDS = 300;
@@ -34,5 +36,6 @@ export function readSettings(env: Env): Settings {
     alfredCompanyIds: list(env.ALFRED_COMPANY_IDS),
     toleranceSeconds: positiveInt(env.SIGNATURE_TOLERANCE_SECONDS, DEFAULT_TOLERANCE_SECONDS),
     maxBodyBytes: positiveInt(env.MAX_BODY_BYTES, DEFAULT_MAX_BODY_BYTES),
+    logDeliveries: env.LOG_DELIVERIES?.trim().toLowerCase() === "true",
   };
 }

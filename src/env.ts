@@ -24,4 +24,6 @@ export interface Env {
   SIGNATURE_TOLERANCE_SECONDS?: string;
   /** Largest accepted webhook body in bytes (default 5 MiB). */
   MAX_BODY_BYTES?: string;
+  /** `true`: one log line per accepted delivery (default: only refusals, quarantines, failures). */
+  LOG_DELIVERIES?: string;
 }

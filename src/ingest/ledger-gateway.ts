@@ -62,10 +62,27 @@ export interface GatewayOptions {
   ledgerOf?: (jobKey: string) => LedgerStub;
 }
 
+/**
+ * Durable Object ids of recently seen job keys. `idFromName` hashes the name on every call, which
+ * showed in the ingest profile (BENCHMARKS.md); an id is a plain value, safe to keep across
+ * requests (a stub is not: it belongs to the request that made it). Bounded: oldest first out.
+ */
+const JOB_IDS = new Map<string, DurableObjectId>();
+const JOB_IDS_MAX = 10_000;
+
+function jobId(env: Env, jobKey: string): DurableObjectId {
+  let id = JOB_IDS.get(jobKey);
+  if (id === undefined) {
+    id = env.JOBS.idFromName(jobKey);
+    if (JOB_IDS.size >= JOB_IDS_MAX) JOB_IDS.delete(JOB_IDS.keys().next().value as string);
+    JOB_IDS.set(jobKey, id);
+  }
+  return id;
+}
+
 export function durableObjectLedgers(env: Env, options: GatewayOptions = {}): LedgerGateway {
   const timeoutMs = options.timeoutMs ?? LEDGER_TIMEOUT_MS;
-  const ledgerOf =
-    options.ledgerOf ?? ((jobKey: string): LedgerStub => env.JOBS.get(env.JOBS.idFromName(jobKey)));
+  const ledgerOf = options.ledgerOf ?? ((jobKey: string): LedgerStub => env.JOBS.get(jobId(env, jobKey)));
   return {
     ingest: (event, raw, auth) => guarded(() => ledgerOf(event.jobKey).ingest(event, raw, auth), timeoutMs),
     detail: (jobKey) => guarded(() => ledgerOf(jobKey).detail(), timeoutMs),

@@ -115,6 +115,12 @@ export class JobLedger extends DurableObject<Env> {
   linkedLedger: (jobKey: string) => LinkedLedger;
   /** The pending alarm's time as this object last set or read it (undefined: not read yet). */
   private alarmAt: number | null | undefined;
+  /**
+   * The job row as storage holds it (undefined: not read yet). This object is the row's only
+   * writer, so it is kept in memory and replaced after every committed write rather than read
+   * back for each delivery; a write that fails forgets it.
+   */
+  private job: JobRow | null | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -130,7 +136,15 @@ export class JobLedger extends DurableObject<Env> {
    * counts the delivery. The answer is released only once storage has the write (output gate).
    */
   async ingest(event: NormalizedEvent, raw: ArrayBuffer, auth: string | null = null): Promise<IngestResult> {
-    const result = this.ctx.storage.transactionSync(() => this.store(boundEvent(event), raw, auth));
+    let result: IngestResult;
+    try {
+      const stored = this.ctx.storage.transactionSync(() => this.store(boundEvent(event), raw, auth));
+      this.job = stored.job;
+      result = stored.result;
+    } catch (error) {
+      this.job = undefined;
+      throw error;
+    }
     this.broadcast({ type: "change", summary: result.summary, entry: result.entry });
     await this.armAlarm(Date.now() + PROJECTION_CHECK_MS);
     if (!result.duplicate && event.linkToJob !== null) {
@@ -271,6 +285,7 @@ export class JobLedger extends DurableObject<Env> {
         occurredAt,
         Date.now(),
       );
+      this.job = undefined;
     }
     this.sql.exec(
       `INSERT INTO links (rel, job_key, occurred_at) VALUES ('file', ?, ?)
@@ -303,6 +318,7 @@ export class JobLedger extends DurableObject<Env> {
     if (failure !== null) {
       const attempts = job.flush_attempts + 1;
       this.sql.exec("UPDATE job SET flush_attempts = ?", attempts);
+      this.job = undefined;
       const delay = Math.min(RETRY_FIRST_MS * 2 ** (attempts - 1), RETRY_MAX_MS);
       console.log(
         JSON.stringify({
@@ -317,7 +333,10 @@ export class JobLedger extends DurableObject<Env> {
       await this.armAlarm(Date.now() + delay);
       return;
     }
-    if (job.flush_attempts !== 0) this.sql.exec("UPDATE job SET flush_attempts = 0");
+    if (job.flush_attempts !== 0) {
+      this.sql.exec("UPDATE job SET flush_attempts = 0");
+      this.job = undefined;
+    }
     const state = await this.projectionState();
     if (state.projectedVersion < state.version || state.pendingLinks > 0) {
       await this.armAlarm(Date.now() + PROJECTION_CHECK_MS);
@@ -340,7 +359,11 @@ export class JobLedger extends DurableObject<Env> {
     return { jobKey: job.job_key, version: job.version, summary: summaryOf(job) };
   }
 
-  private store(event: NormalizedEvent, raw: ArrayBuffer, auth: string | null): IngestResult {
+  private store(
+    event: NormalizedEvent,
+    raw: ArrayBuffer,
+    auth: string | null,
+  ): { result: IngestResult; job: JobRow } {
     const now = event.receivedAt;
     const job = this.jobRow();
     const arrival = (job?.event_count ?? 0) + 1;
@@ -391,7 +414,7 @@ export class JobLedger extends DurableObject<Env> {
         next.last_received_at,
         next.version,
       );
-      return { duplicate, summary: summaryOf(next), entry };
+      return { result: { duplicate, summary: summaryOf(next), entry }, job: next };
     }
 
     if (!inline) {
@@ -460,7 +483,7 @@ export class JobLedger extends DurableObject<Env> {
         now,
       );
     }
-    return { duplicate, summary: summaryOf(next), entry };
+    return { result: { duplicate, summary: summaryOf(next), entry }, job: next };
   }
 
   /**
@@ -480,6 +503,7 @@ export class JobLedger extends DurableObject<Env> {
     const inD1 = await withDeadline(this.projector.versionOf(job.job_key), ALARM_CALL_MS, "the D1 check");
     if (inD1 !== null && inD1 >= job.version) {
       this.sql.exec("UPDATE job SET projected_version = max(projected_version, ?)", inD1);
+      this.job = undefined;
       return;
     }
     const message: ProjectionMessage = { jobKey: job.job_key, version: job.version, summary: summaryOf(job) };
@@ -576,7 +600,8 @@ export class JobLedger extends DurableObject<Env> {
   }
 
   private jobRow(): JobRow | null {
-    return this.sql.exec<JobRow>("SELECT * FROM job").toArray()[0] ?? null;
+    if (this.job === undefined) this.job = this.sql.exec<JobRow>("SELECT * FROM job").toArray()[0] ?? null;
+    return this.job;
   }
 }
 
