@@ -183,6 +183,26 @@ describe("the consumer", () => {
     });
   });
 
+  it("one summary D1 refuses does not hold the others back: they land and are acked, it alone is retried", async () => {
+    const fake = fakeQueue();
+    const app = createApp({ projectionQueue: () => fake.queue });
+    await deliver(app, run("exr_poison_good", "extract_run.processed", 1));
+    await deliver(app, run("exr_poison_bad", "extract_run.processed", 1));
+    const [good, bad] = fake.sent as [ProjectionMessage, ProjectionMessage];
+    // A summary D1's constraints refuse (status is NOT NULL), as a parser bug once produced.
+    const poisoned = { ...bad, summary: { ...bad.summary, status: null } } as unknown as ProjectionMessage;
+    const result = await consume([good, poisoned]);
+    expect(result.ackAll).toBe(false);
+    expect(result.retryBatch.retry).toBe(false);
+    expect(result.explicitAcks).toHaveLength(1);
+    expect(result.retryMessages).toHaveLength(1);
+    expect(await d1Row("extend:extract_run:exr_poison_good")).toMatchObject({
+      version: 1,
+      status: "succeeded",
+    });
+    expect(await d1Row("extend:extract_run:exr_poison_bad")).toBeNull();
+  });
+
   it("packs many jobs into one transaction, beyond D1's 100 bound parameters and 100 KB per statement", async () => {
     const fake = fakeQueue();
     const app = createApp({ projectionQueue: () => fake.queue });

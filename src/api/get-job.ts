@@ -15,7 +15,8 @@ import { streamJob } from "./stream-job";
 import { canSee } from "./tokens";
 
 const PREFIX = "/v1/jobs/";
-const JOB_KEY = /^[^:]+:[^:]+:.+$/;
+/** `source:kind:id`; an id may hold any character, line breaks included (percent-encoded). */
+const JOB_KEY = /^[^:]+:[^:]+:.+$/s;
 
 function notFound(what: string): ApiError {
   return new ApiError("not_found", `${what} was not found.`);

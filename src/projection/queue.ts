@@ -8,7 +8,7 @@
 import { HUB_NAME } from "../changes/hub";
 import { withDeadline } from "../deadline";
 import type { Env } from "../env";
-import { latestPerJob, type ProjectionMessage, type ProjectionWrite, writeSummaries } from "./jobs";
+import { latestPerJob, type ProjectionMessage, writeSummaries } from "./jobs";
 
 /** What sends to the projection queue: the Queue binding, or a failing one in tests. */
 export interface ProjectionQueue {
@@ -134,12 +134,34 @@ export async function consumeProjection(
   batch: MessageBatch<unknown>,
   env: Pick<Env, "DB" | "CHANGES">,
 ): Promise<void> {
-  const messages = batch.messages.map((message) => message.body).filter(isProjectionMessage);
-  const malformed = batch.messages.length - messages.length;
-  if (malformed > 0) log({ level: "error", msg: "malformed projection messages dropped", malformed });
-  let write: ProjectionWrite;
+  const byJob = new Map<string, Message<unknown>[]>();
+  const messages: ProjectionMessage[] = [];
+  for (const message of batch.messages) {
+    if (!isProjectionMessage(message.body)) {
+      log({ level: "error", msg: "malformed projection message dropped", id: message.id });
+      message.ack();
+      continue;
+    }
+    messages.push(message.body);
+    byJob.set(message.body.jobKey, [...(byJob.get(message.body.jobKey) ?? []), message]);
+  }
+  const attempts = Math.max(1, ...batch.messages.map((message) => message.attempts));
+  const retryLater = (error: unknown, scope: Record<string, unknown>) => {
+    log({
+      level: "warn",
+      msg: "projection write failed; retrying",
+      queue: batch.queue,
+      attempts,
+      ...scope,
+      error: error instanceof Error ? error.message : String(error),
+    });
+    return { delaySeconds: retryDelaySeconds(attempts) };
+  };
+  const latest = latestPerJob(messages);
+  let sequence = 0;
   try {
-    write = await writeSummaries(env.DB, latestPerJob(messages));
+    const write = await writeSummaries(env.DB, latest);
+    sequence = write.sequence;
     log({
       level: "info",
       msg: "projection written",
@@ -148,21 +170,37 @@ export async function consumeProjection(
       ...write,
     });
     batch.ackAll();
-  } catch (error) {
-    const attempts = Math.max(1, ...batch.messages.map((message) => message.attempts));
+  } catch (batchError) {
+    // One bad summary must not hold the others back: write them one job at a time, ack what lands,
+    // retry what does not. If none lands, D1 itself is down: the whole batch is retried.
+    const failed: { message: ProjectionMessage; error: unknown }[] = [];
+    for (const message of latest) {
+      try {
+        sequence = Math.max(sequence, (await writeSummaries(env.DB, [message])).sequence);
+        for (const queued of byJob.get(message.jobKey) ?? []) queued.ack();
+      } catch (error) {
+        failed.push({ message, error });
+      }
+    }
+    if (failed.length === latest.length) {
+      batch.retryAll(retryLater(batchError, { jobs: latest.length }));
+      return;
+    }
+    for (const { message, error } of failed) {
+      const options = retryLater(error, { jobKey: message.jobKey });
+      for (const queued of byJob.get(message.jobKey) ?? []) queued.retry(options);
+    }
     log({
-      level: "warn",
-      msg: "projection write failed; the batch will be retried",
+      level: "info",
+      msg: "projection written one job at a time",
       queue: batch.queue,
-      attempts,
-      error: error instanceof Error ? error.message : String(error),
+      jobs: latest.length - failed.length,
+      failed: failed.length,
     });
-    batch.retryAll({ delaySeconds: retryDelaySeconds(attempts) });
-    return;
   }
   // Wake the change feed's long polls. Best effort: a waiter not woken re-reads D1 within seconds.
   try {
-    await env.CHANGES.get(env.CHANGES.idFromName(HUB_NAME)).notify(write.sequence);
+    await env.CHANGES.get(env.CHANGES.idFromName(HUB_NAME)).notify(sequence);
   } catch (error) {
     log({ level: "warn", msg: "change hub not notified", error: String(error) });
   }

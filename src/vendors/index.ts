@@ -62,6 +62,15 @@ export interface VendorAdapter {
 /** Where a replayed delivery claims to come from: it never leaves the Worker. */
 export const REPLAY_URL = "https://runledger.internal/replay";
 
+/**
+ * A lookup in a table keyed by vendor-supplied text, by own keys only: `table["constructor"]` would
+ * otherwise find `Object.prototype`'s function (an event type or status named `__proto__` made a
+ * delivery fail or stored a nonsense status; found by the hostile corpus, test/corpus/).
+ */
+export function lookup<T>(table: Readonly<Record<string, T>>, key: string): T | undefined {
+  return Object.hasOwn(table, key) ? table[key] : undefined;
+}
+
 /** Converts valibot issues to quarantine issues, with dotted paths under `prefix`. */
 export function toIssues(issues: readonly v.BaseIssue<unknown>[], prefix = ""): Issue[] {
   return issues.map((issue) => {

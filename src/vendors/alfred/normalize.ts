@@ -6,7 +6,7 @@
  */
 import * as v from "valibot";
 import type { Failure, NormalizedEvent, Status } from "../../ledger/types";
-import { type Issue, toIssues } from "../index";
+import { type Issue, lookup, toIssues } from "../index";
 import {
   type AlfredEnvelope,
   type AlfredEvent,
@@ -173,7 +173,7 @@ function fileOutcome(name: FileEventName, event: AlfredEvent): Outcome {
       return { status: "deleted", terminal: true, vendorStatus: name, failure: null };
     case "file_status_update": {
       // Follows `file_status`; an unknown value means the file is still being worked on.
-      const status = FILE_STATUS[fileStatus?.trim().toLowerCase() ?? ""] ?? "processing";
+      const status = lookup(FILE_STATUS, fileStatus?.trim().toLowerCase() ?? "") ?? "processing";
       return {
         status,
         terminal: status === "succeeded" || status === "failed",

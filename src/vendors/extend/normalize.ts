@@ -6,7 +6,7 @@
  */
 import * as v from "valibot";
 import { type Failure, isTerminalStatus, type NormalizedEvent, type Status } from "../../ledger/types";
-import { type Issue, toIssues } from "../index";
+import { type Issue, lookup, toIssues } from "../index";
 import {
   batchRunSchema,
   classifierSchema,
@@ -241,7 +241,7 @@ export type ExtendNormalized = { ok: true; event: NormalizedEvent } | { ok: fals
 
 /** Validates the payload against its event type's schema and normalizes it. */
 export function normalizeExtendEvent(context: ExtendContext): ExtendNormalized {
-  const known = EXTEND_EVENTS[context.eventType];
+  const known = lookup(EXTEND_EVENTS, context.eventType);
   let kind: string;
   let outcome: Outcome;
   let facts: PayloadFacts;
@@ -265,7 +265,7 @@ export function normalizeExtendEvent(context: ExtendContext): ExtendNormalized {
     kind = isStep ? "workflow_run" : (context.eventType.split(".")[0] ?? context.eventType);
     // A step's outcome is not its run's: any step event leaves the run processing.
     const verb = context.eventType.split(".").at(-1) ?? "";
-    outcome = isStep ? STEP_PROCESSED : (OUTCOME_BY_VERB[verb] ?? { status: null, rank: 0 });
+    outcome = isStep ? STEP_PROCESSED : (lookup(OUTCOME_BY_VERB, verb) ?? { status: null, rank: 0 });
     facts = {
       jobId: isStep ? runId : payload.id,
       vendorStatus: typeof payload.status === "string" ? payload.status : null,
