@@ -271,9 +271,10 @@ function renderJobs() {
   };
   more.addEventListener("click", loadPage);
 
-  // Live: follow the change feed from its current end; each change replaces or adds its job.
-  const follow = async () => {
-    let after = (await apiJson(`/v1/changes?after=latest&${filters}`)).nextCursor;
+  // Live: follow the change feed from where it stood before the first page was read, so a change
+  // made between the two reads is not missed; each change replaces or adds its job.
+  const follow = async (from) => {
+    let after = from;
     for (;;) {
       try {
         live("live");
@@ -299,7 +300,12 @@ function renderJobs() {
     }
   };
 
-  loadPage().then(() => follow().catch(() => undefined));
+  apiJson(`/v1/changes?after=latest&${filters}`)
+    .then(async (start) => {
+      await loadPage();
+      await follow(start.nextCursor);
+    })
+    .catch(() => undefined);
 }
 
 // ---- one job ---------------------------------------------------------------------------------

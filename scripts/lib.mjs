@@ -1,5 +1,6 @@
 // Shared by the project's Node scripts: where wrangler is, the environment it runs with, .dev.vars.
 import { spawn, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import path from "node:path";
@@ -21,12 +22,25 @@ export function wranglerEnv(extra = {}) {
 
 /** Runs wrangler to completion; stdin is ignored so it can never wait on a prompt. */
 export function runWrangler(args, { quiet = false } = {}) {
-  const result = spawnSync(process.execPath, [WRANGLER, ...args], {
-    cwd: ROOT,
-    env: wranglerEnv({ CI: "true" }),
-    stdio: ["ignore", quiet ? "pipe" : "inherit", quiet ? "pipe" : "inherit"],
-    encoding: "utf8",
-  });
+  let result;
+  // Local D1 is one SQLite file: a running dev server or another command writing to it at the same
+  // moment makes a write fail with SQLITE_BUSY. Such a failure is retried a few times.
+  for (let attempt = 1; ; attempt++) {
+    result = spawnSync(process.execPath, [WRANGLER, ...args], {
+      cwd: ROOT,
+      env: wranglerEnv({ CI: "true" }),
+      stdio: ["ignore", "pipe", "pipe"],
+      encoding: "utf8",
+    });
+    const busy =
+      result.status !== 0 && /SQLITE_BUSY|database is locked/i.test(`${result.stdout}${result.stderr}`);
+    if (!busy || attempt >= 5) break;
+    spawnSync("sleep", [String(0.2 * attempt)]);
+  }
+  if (!quiet) {
+    process.stdout.write(result.stdout ?? "");
+    process.stderr.write(result.stderr ?? "");
+  }
   if (result.status !== 0) {
     if (quiet) process.stderr.write(`${result.stdout ?? ""}${result.stderr ?? ""}`);
     throw new Error(`wrangler ${args.slice(0, 3).join(" ")} failed (exit ${result.status})`);
@@ -36,6 +50,33 @@ export function runWrangler(args, { quiet = false } = {}) {
 
 export function spawnWrangler(args) {
   return spawn(process.execPath, [WRANGLER, ...args], { cwd: ROOT, env: wranglerEnv(), stdio: "inherit" });
+}
+
+const quote = (value) =>
+  value === undefined || value === null ? "NULL" : `'${String(value).replaceAll("'", "''")}'`;
+
+/**
+ * Stores a new read-API token — only its SHA-256 hash — in D1 (`where`: `["--local"]`,
+ * `["--local", "--persist-to", DIR]` or `["--remote"]`) and returns the token.
+ */
+export function createToken({ name, company, source, admin = false }, where) {
+  const token = `rl_${Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url")}`;
+  const hash = createHash("sha256").update(token).digest("hex");
+  const values = [hash, name, company, source, new Date().toISOString()].map(quote).join(", ");
+  runWrangler(
+    [
+      "d1",
+      "execute",
+      "DB",
+      ...where,
+      "--yes",
+      "--json",
+      "--command",
+      `INSERT INTO tokens (token_hash, name, company_id, source, created_at, admin) VALUES (${values}, ${admin ? 1 : 0})`,
+    ],
+    { quiet: true },
+  );
+  return token;
 }
 
 /** `wrangler d1 migrations apply` asks "continue?" unless CI is set; runWrangler sets it. */

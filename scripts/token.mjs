@@ -2,7 +2,7 @@
 // `npm run token -- create --name NAME [--company ID] [--source alfred|extend] [--admin] [--remote]`
 // `npm run token -- list [--remote]`, `npm run token -- revoke --name NAME [--remote]`
 // Tokens are stored as SHA-256 hashes only; `create` prints the token alone on the last line.
-import { applyMigrations, runWrangler } from "./lib.mjs";
+import { applyMigrations, createToken, runWrangler } from "./lib.mjs";
 
 const USAGE = `Usage:
   npm run token -- create --name NAME [--company ID] [--source alfred|extend] [--admin] [--remote]
@@ -42,11 +42,6 @@ function parse(argv) {
 const quote = (value) =>
   value === undefined || value === null ? "NULL" : `'${String(value).replaceAll("'", "''")}'`;
 
-async function sha256Hex(text) {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return Buffer.from(digest).toString("hex");
-}
-
 /** Where the database is: the deployed one, wrangler's default local state, or `--persist-to`. */
 function whereArgs(options) {
   if (options.remote) return ["--remote"];
@@ -75,17 +70,9 @@ try {
   // The token table may be newer than the local database: apply pending migrations first.
   applyMigrations(whereArgs(options), { quiet: true });
   if (command === "create") {
-    const token = `rl_${Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url")}`;
-    const values = [
-      await sha256Hex(token),
-      options.name,
-      options.company,
-      options.source,
-      new Date().toISOString(),
-    ];
-    execute(
-      `INSERT INTO tokens (token_hash, name, company_id, source, created_at, admin) VALUES (${values.map(quote).join(", ")}, ${options.admin ? 1 : 0})`,
-      options,
+    const token = createToken(
+      { name: options.name, company: options.company, source: options.source, admin: options.admin },
+      whereArgs(options),
     );
     const scope = [
       options.company && `company ${options.company}`,

@@ -124,8 +124,15 @@ describe("POST /v1/quarantine/:id/retry", () => {
       eventId: "evt_retried",
     });
 
-    // Again: the event is already stored.
+    // Again: the event is already stored, and a retry of a resolved entry is not another delivery.
     expect(await (await retry(id, admin)).json()).toMatchObject({ ok: true, outcome: "duplicate" });
+    expect(await jobDetail("extend:extract_run:exr_retried", read)).toMatchObject({
+      version: 1,
+      deliveryCount: 1,
+    });
+    // An admin token scoped to another source, or to a company, cannot see it and so cannot retry it.
+    expect((await retry(id, await createToken({ admin: true, source: "alfred" }))).status).toBe(404);
+    expect((await retry(id, await createToken({ admin: true, company: "acme" }))).status).toBe(404);
     // And it verifies with the material the quarantine kept.
     const verification = await apiGet(
       "/v1/jobs/extend:extract_run:exr_retried/events/evt_retried/verification",

@@ -55,10 +55,26 @@ export async function getQuarantinedRoute(c: Context<ApiEnv>): Promise<Response>
 /** `POST /v1/quarantine/:id/retry` (admin, CONTRACT §9). */
 export async function retryQuarantinedRoute(c: Context<ApiEnv>, deps: IngestDeps): Promise<Response> {
   const id = c.req.param("id") ?? "";
+  const scope = c.get("scope");
   const stored = await readQuarantined(c.env.DB, id).catch(unavailable);
   const adapter = stored === null ? undefined : VENDORS[stored.source as Source];
-  if (stored === null || adapter === undefined) {
+  // The same scope as reading the entry: what a token cannot see, it cannot retry (404, not 403).
+  if (
+    stored === null ||
+    adapter === undefined ||
+    scope.companyId !== null ||
+    (scope.source !== null && scope.source !== stored.source)
+  ) {
     throw new ApiError("not_found", "The quarantine entry was not found.");
+  }
+  // Retrying an entry a retry already stored changes nothing: it is not another delivery.
+  if (stored.resolved !== null) {
+    return c.json({
+      ok: true,
+      outcome: "duplicate",
+      jobKey: stored.resolved.jobKey,
+      eventId: stored.resolved.eventId,
+    });
   }
   const result = await retryDelivery(adapter, stored, c.env, deps);
   if (result.outcome === "still_invalid") {

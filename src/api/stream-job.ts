@@ -67,7 +67,6 @@ export async function streamJob(
   socket.addEventListener("close", close);
   socket.addEventListener("error", close);
   const heartbeat = setInterval(() => send(": keep-alive\n\n"), heartbeatMs);
-  send(": runledger stream\n\n");
 
   return new Response(readable, {
     headers: {

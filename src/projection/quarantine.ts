@@ -116,11 +116,24 @@ export async function listQuarantine(
 export async function readQuarantined(
   db: D1Database,
   id: string,
-): Promise<{ source: string; body: Uint8Array; receivedAt: number; auth: string | null } | null> {
+): Promise<{
+  source: string;
+  body: Uint8Array;
+  receivedAt: number;
+  auth: string | null;
+  resolved: { jobKey: string; eventId: string } | null;
+} | null> {
   const entry = await db
-    .prepare("SELECT source, size, received_at, auth FROM quarantine WHERE id = ?")
+    .prepare("SELECT source, size, received_at, auth, job_key, event_id FROM quarantine WHERE id = ?")
     .bind(id)
-    .first<{ source: string; size: number; received_at: number; auth: string | null }>();
+    .first<{
+      source: string;
+      size: number;
+      received_at: number;
+      auth: string | null;
+      job_key: string | null;
+      event_id: string | null;
+    }>();
   if (entry === null) return null;
   const chunks = await db
     .prepare("SELECT data FROM quarantine_chunks WHERE quarantine_id = ? ORDER BY idx")
@@ -133,7 +146,11 @@ export async function readQuarantined(
     body.set(bytes, offset);
     offset += bytes.byteLength;
   }
-  return { source: entry.source, body, receivedAt: entry.received_at, auth: entry.auth };
+  const resolved =
+    entry.job_key !== null && entry.event_id !== null
+      ? { jobKey: entry.job_key, eventId: entry.event_id }
+      : null;
+  return { source: entry.source, body, receivedAt: entry.received_at, auth: entry.auth, resolved };
 }
 
 /** Records that a retry stored the quarantined delivery as `eventId` on `jobKey`. */
