@@ -5,18 +5,13 @@
  * autocannon load of one mode (default `unique`), and the functions with the most self time.
  * Native work (SQLite, RPC serialisation, the runtime) shows as `(program)` and native frames.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
-import os from "node:os";
 import path from "node:path";
-import { Log, LogLevel, Miniflare } from "miniflare";
-import { unstable_getMiniflareWorkerOptions, unstable_readConfig, unstable_splitSqlQuery } from "wrangler";
 import WebSocket from "ws";
 import { GENERATORS } from "./deliveries.mjs";
+import { startInProcess } from "./in-process.mjs";
 import { runLoad } from "./load.mjs";
-import { buildWorkerBundle, wranglerConfigPath } from "./worker-target.mjs";
 
-const ROOT = path.resolve(import.meta.dirname, "..");
 const SECRET = "wss_bench_profile";
 const args = process.argv.slice(2);
 if (args.includes("--help")) {
@@ -37,36 +32,10 @@ function freePort() {
   });
 }
 
-const work = mkdtempSync(path.join("/dev/shm", "runledger-profile-"));
-const configPath = wranglerConfigPath(ROOT);
-const config = unstable_readConfig({ config: configPath });
-const scriptPath = buildWorkerBundle(ROOT, path.join(work, "bundle"));
-const envFile = path.join(work, "empty.env");
-writeFileSync(envFile, "");
-const { workerOptions } = unstable_getMiniflareWorkerOptions(configPath, undefined, { envFiles: [envFile] });
 const inspectorPort = await freePort();
-const mf = new Miniflare({
-  host: "127.0.0.1",
-  port: 0,
-  inspectorPort,
-  defaultPersistRoot: path.join(work, "state"),
-  log: new Log(LogLevel.WARN),
-  cf: false,
-  handleRuntimeStdio(stdout, stderr) {
-    stdout.resume();
-    stderr.resume();
-  },
-  workers: [
-    {
-      ...workerOptions,
-      name: config.name,
-      modules: true,
-      scriptPath,
-      modulesRoot: path.dirname(scriptPath),
-      bindings: { ...workerOptions.bindings, EXTEND_SIGNING_SECRETS: SECRET, ALFRED_WEBHOOK_TOKENS: "bench" },
-      unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
-    },
-  ],
+const target = await startInProcess({
+  secrets: { EXTEND_SIGNING_SECRETS: SECRET, ALFRED_WEBHOOK_TOKENS: "bench" },
+  options: { inspectorPort },
 });
 
 /** A minimal Chrome DevTools Protocol session on one inspector target. */
@@ -95,19 +64,10 @@ function cdp(url) {
 }
 
 try {
-  await mf.ready;
-  const url = (await mf.unsafeGetDirectURL(config.name)).toString().replace(/\/$/, "");
-  const db = await mf.getD1Database("DB");
-  const migrations = path.join(ROOT, "migrations");
-  for (const file of readdirSync(migrations)
-    .filter((name) => name.endsWith(".sql"))
-    .sort()) {
-    const statements = unstable_splitSqlQuery(readFileSync(path.join(migrations, file), "utf8"));
-    await db.batch(statements.map((sql) => db.prepare(sql)));
-  }
+  const { url } = target;
   const targets = await (await fetch(`http://127.0.0.1:${inspectorPort}/json`)).json();
-  const target = targets.find((candidate) => candidate.title?.includes(config.name)) ?? targets[0];
-  const session = cdp(target.webSocketDebuggerUrl);
+  const inspected = targets.find((candidate) => candidate.title?.includes(target.name)) ?? targets[0];
+  const session = cdp(inspected.webSocketDebuggerUrl);
   await session.opened;
   await session.send("Profiler.enable");
   await session.send("Profiler.setSamplingInterval", { interval: 200 });
@@ -136,6 +96,5 @@ try {
   console.log("| self % | function |\n| ---: | --- |");
   for (const [name, hits] of top) console.log(`| ${((100 * hits) / total).toFixed(1)} | \`${name}\` |`);
 } finally {
-  await mf.dispose().catch(() => undefined);
-  rmSync(work, { recursive: true, force: true });
+  await target.dispose();
 }

@@ -7,15 +7,12 @@
  * `--write` also puts it into BENCHMARKS.md under "Sync and watch".
  */
 import { createHash } from "node:crypto";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { Log, LogLevel, Miniflare } from "miniflare";
-import { unstable_getMiniflareWorkerOptions, unstable_readConfig, unstable_splitSqlQuery } from "wrangler";
 import { signExtendSync } from "./deliveries.mjs";
-import { buildWorkerBundle, wranglerConfigPath } from "./worker-target.mjs";
+import { ROOT, startInProcess } from "./in-process.mjs";
 
-const ROOT = path.resolve(import.meta.dirname, "..");
 const SECRET = "wss_bench_sync";
 const JOBS = 10_000;
 const WAITERS = 200;
@@ -55,56 +52,12 @@ const percentile = (values, p) => {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 };
 
-const work = mkdtempSync(path.join(existsShm() ? "/dev/shm" : os.tmpdir(), "runledger-bench-sync-"));
-function existsShm() {
-  try {
-    readdirSync("/dev/shm");
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const configPath = wranglerConfigPath(ROOT);
-const config = unstable_readConfig({ config: configPath });
-const scriptPath = buildWorkerBundle(ROOT, path.join(work, "bundle"));
-const envFile = path.join(work, "empty.env");
-writeFileSync(envFile, "");
-const { workerOptions } = unstable_getMiniflareWorkerOptions(configPath, undefined, { envFiles: [envFile] });
-const mf = new Miniflare({
-  host: "127.0.0.1",
-  port: 0,
-  defaultPersistRoot: path.join(work, "state"),
-  log: new Log(LogLevel.WARN),
-  cf: false,
-  handleRuntimeStdio(stdout, stderr) {
-    stdout.resume();
-    stderr.resume();
-  },
-  workers: [
-    {
-      ...workerOptions,
-      name: config.name,
-      modules: true,
-      scriptPath,
-      modulesRoot: path.dirname(scriptPath),
-      bindings: { ...workerOptions.bindings, EXTEND_SIGNING_SECRETS: SECRET, ALFRED_WEBHOOK_TOKENS: "bench" },
-      unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
-    },
-  ],
+const target = await startInProcess({
+  secrets: { EXTEND_SIGNING_SECRETS: SECRET, ALFRED_WEBHOOK_TOKENS: "bench" },
 });
 
 try {
-  await mf.ready;
-  const url = (await mf.unsafeGetDirectURL(config.name)).toString().replace(/\/$/, "");
-  const db = await mf.getD1Database("DB");
-  const migrations = path.join(ROOT, "migrations");
-  for (const file of readdirSync(migrations)
-    .filter((name) => name.endsWith(".sql"))
-    .sort()) {
-    const statements = unstable_splitSqlQuery(readFileSync(path.join(migrations, file), "utf8"));
-    await db.batch(statements.map((sql) => db.prepare(sql)));
-  }
+  const { url, db } = target;
   const token = `rl_bench_${crypto.randomUUID()}`;
   await db
     .prepare("INSERT INTO tokens (token_hash, name, created_at) VALUES (?, 'bench', ?)")
@@ -262,6 +215,5 @@ try {
     writeFileSync(file, `${next}\n${marker}\n${section}`);
   }
 } finally {
-  await mf.dispose().catch(() => undefined);
-  rmSync(work, { recursive: true, force: true });
+  await target.dispose();
 }

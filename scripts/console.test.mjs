@@ -1,15 +1,16 @@
 // The console in a real browser (CONTRACT §8): headless Chromium from Debian's `chromium` package,
 // driven by playwright-core, against `npm start`'s dev server. Nothing downloads a browser; where
 // Chromium is missing the tests say so loudly and are skipped (.ci/run installs it).
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CHROMIUM, CHROMIUM_ARGS, HAVE_CHROMIUM } from "./browser.mjs";
+import { startDevServer } from "./dev-server.mjs";
 import { signExtendBody } from "./extend-signature.mjs";
-import { freePort, ROOT } from "./lib.mjs";
+import { ROOT } from "./lib.mjs";
 
 if (!HAVE_CHROMIUM) {
   console.warn(
@@ -33,46 +34,10 @@ let base;
 let browser;
 let token;
 
-async function waitUntilUp(url, ms) {
-  const until = Date.now() + ms;
-  for (;;) {
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > until) throw new Error(`${url} did not come up within ${ms} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
-
-function groupAlive(pid) {
-  try {
-    process.kill(-pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 beforeAll(async () => {
   if (!HAVE_CHROMIUM) return;
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  server = spawn(
-    process.execPath,
-    [
-      path.join(ROOT, "scripts", "start.mjs"),
-      "--port",
-      String(port),
-      "--persist-to",
-      state,
-      "--env-file",
-      envFile,
-    ],
-    { cwd: ROOT, detached: true, stdio: "ignore" },
-  );
-  await waitUntilUp(`${base}/healthz`, 60_000);
+  server = await startDevServer({ state, envFile });
+  base = server.base;
   const created = spawnSync(
     process.execPath,
     [path.join(ROOT, "scripts", "token.mjs"), "create", "--name", "console-test", "--persist-to", state],
@@ -85,13 +50,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  if (server?.pid !== undefined && groupAlive(server.pid)) {
-    process.kill(-server.pid, "SIGTERM");
-    const until = Date.now() + 15_000;
-    while (groupAlive(server.pid) && Date.now() < until)
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    if (groupAlive(server.pid)) process.kill(-server.pid, "SIGKILL");
-  }
+  await server?.stop();
   rmSync(state, { recursive: true, force: true });
 }, 30_000);
 

@@ -2,14 +2,15 @@
 // `npm run screenshots`: starts a throwaway dev server, fills it with a few realistic jobs (a late
 // delivery, a repeat, a failure, an Alfred job with a file, a quarantined body), and writes the
 // console's three views at 1280×800 to docs/console/ with headless Debian Chromium.
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { chromium } from "playwright-core";
 import { CHROMIUM, CHROMIUM_ARGS, HAVE_CHROMIUM } from "./browser.mjs";
+import { startDevServer } from "./dev-server.mjs";
 import { signExtendBody } from "./extend-signature.mjs";
-import { freePort, ROOT } from "./lib.mjs";
+import { ROOT } from "./lib.mjs";
 
 if (process.argv.includes("--help")) {
   console.log("usage: npm run screenshots   (writes docs/console/{jobs,job,quarantine}.png)");
@@ -29,21 +30,8 @@ writeFileSync(
   envFile,
   `EXTEND_SIGNING_SECRETS=${SECRET}\nALFRED_WEBHOOK_TOKENS=${ALFRED}\nALFRED_COMPANY_IDS=\n`,
 );
-const port = await freePort();
-const base = `http://127.0.0.1:${port}`;
-const server = spawn(
-  process.execPath,
-  [
-    path.join(ROOT, "scripts", "start.mjs"),
-    "--port",
-    String(port),
-    "--persist-to",
-    state,
-    "--env-file",
-    envFile,
-  ],
-  { cwd: ROOT, detached: true, stdio: "ignore" },
-);
+const server = await startDevServer({ state, envFile });
+const base = server.base;
 
 async function extend(body) {
   const text = typeof body === "string" ? body : JSON.stringify(body);
@@ -65,15 +53,6 @@ async function alfred(body) {
 const at = (minute) => `2026-11-27T09:${String(minute).padStart(2, "0")}:00Z`;
 
 try {
-  for (let until = Date.now() + 60_000; ; ) {
-    try {
-      if ((await fetch(`${base}/healthz`)).ok) break;
-    } catch {
-      // not up yet
-    }
-    if (Date.now() > until) throw new Error("the dev server did not start");
-    await new Promise((resolve) => setTimeout(resolve, 300));
-  }
   const created = spawnSync(
     process.execPath,
     [path.join(ROOT, "scripts", "token.mjs"), "create", "--name", "screenshots", "--persist-to", state],
@@ -194,10 +173,6 @@ try {
   await browser.close();
   console.log(`Wrote ${["jobs", "job", "quarantine"].map((name) => `docs/console/${name}.png`).join(", ")}`);
 } finally {
-  try {
-    process.kill(-server.pid, "SIGTERM");
-  } catch {
-    // already gone
-  }
+  await server.stop();
   rmSync(state, { recursive: true, force: true });
 }

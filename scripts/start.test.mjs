@@ -5,35 +5,13 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { stopGroup, waitUntilUp } from "./dev-server.mjs";
 import { signExtendBody } from "./extend-signature.mjs";
 import { freePort, ROOT } from "./lib.mjs";
 
 const state = mkdtempSync(path.join(tmpdir(), "runledger-start-"));
 let server;
 let port;
-
-async function waitUntilUp(url, ms) {
-  const until = Date.now() + ms;
-  for (;;) {
-    try {
-      const response = await fetch(url);
-      if (response.ok) return;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > until) throw new Error(`${url} did not come up within ${ms} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
-
-function groupAlive(pid) {
-  try {
-    process.kill(-pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 // The server gets its own secrets, whatever the developer's .dev.vars says.
 const envFile = path.join(state, "test.env");
@@ -69,15 +47,6 @@ afterAll(async () => {
   await stopGroup(server?.pid);
   rmSync(state, { recursive: true, force: true });
 }, 30_000);
-
-/** Stops a server started in its own process group, and waits until the group is gone. */
-async function stopGroup(pid) {
-  if (pid === undefined || !groupAlive(pid)) return;
-  process.kill(-pid, "SIGTERM");
-  const until = Date.now() + 15_000;
-  while (groupAlive(pid) && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 200));
-  if (groupAlive(pid)) process.kill(-pid, "SIGKILL");
-}
 
 describe("npm start", () => {
   it("runs beside other dev servers started at the same moment (each on its own port)", async () => {
