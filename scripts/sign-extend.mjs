@@ -4,9 +4,14 @@
 import { signExtendBody } from "./extend-signature.mjs";
 import { readDevVars } from "./lib.mjs";
 
+const USAGE = "Usage: npm run -s sign -- '<json body>'   (prints TS=… and SIG=… for curl)";
 const body = process.argv[2];
+if (body === "--help" || body === "-h") {
+  console.log(USAGE);
+  process.exit(0);
+}
 if (body === undefined) {
-  console.error("Usage: npm run -s sign -- '<json body>'   (prints TS=… and SIG=… for curl)");
+  console.error(USAGE);
   process.exit(2);
 }
 const secret = (process.env.EXTEND_SIGNING_SECRET ?? readDevVars().EXTEND_SIGNING_SECRETS ?? "").split(

@@ -95,11 +95,16 @@ try {
     if (rows.length === 0) console.log("No tokens.");
     else console.table(rows);
   } else {
-    execute(
-      `UPDATE tokens SET revoked_at = ${quote(new Date().toISOString())} WHERE name = ${quote(options.name)} AND revoked_at IS NULL`,
+    const output = execute(
+      `UPDATE tokens SET revoked_at = ${quote(new Date().toISOString())} WHERE name = ${quote(options.name)} AND revoked_at IS NULL RETURNING name`,
       options,
     );
-    console.log(`Revoked the live tokens named "${options.name}".`);
+    const changed = JSON.parse(output)[0]?.results?.length ?? 0;
+    if (changed === 0) {
+      console.error(`No live token is named "${options.name}"; nothing was revoked.`);
+      process.exit(1);
+    }
+    console.log(`Revoked ${changed} live token(s) named "${options.name}".`);
   }
 } catch (error) {
   console.error(error instanceof Error ? error.message : String(error));

@@ -74,6 +74,19 @@ describe("npm run token", () => {
     expect(revoked.status, revoked.stderr).toBe(0);
     const [row] = rows("SELECT revoked_at FROM tokens WHERE name = 'ci'");
     expect(row.revoked_at).toMatch(/^\d{4}-\d{2}-\d{2}T/);
+    // Again, or a name never created: nothing to revoke is an error, not a silent success.
+    for (const name of ["ci", "never-created"]) {
+      const nothing = token("revoke", "--name", name, "--persist-to", state);
+      expect(nothing.status).toBe(1);
+      expect(nothing.stderr).toContain(`No live token is named "${name}"`);
+    }
+  });
+
+  it("create --admin stores an admin token", () => {
+    const created = token("create", "--name", "ops", "--admin", "--persist-to", state);
+    expect(created.status, created.stderr).toBe(0);
+    expect(created.stdout).toContain('Created admin token "ops"');
+    expect(rows("SELECT admin FROM tokens WHERE name = 'ops'")).toEqual([{ admin: 1 }]);
   });
 
   it.each([
