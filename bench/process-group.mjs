@@ -47,8 +47,8 @@ export async function startNodeServer(script, { cwd, env, readyTimeoutMs = 60_00
   return { child, ready, stderrTail: () => stderr };
 }
 
-/** The processes of a process group: their pids and CPU seconds so far. */
-function groupProcesses(pgid) {
+/** Live processes (pid, parent pid, process group, CPU seconds so far) that `keep` selects. */
+function liveProcesses(keep) {
   const found = [];
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
@@ -61,15 +61,38 @@ function groupProcesses(pgid) {
     // The command name is in parentheses and may contain spaces: read the fields after it.
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     // A zombie has used all it will; one nobody reaps (no init in a container) must not count as alive.
-    if (Number(fields[2]) !== pgid || fields[0] === "Z") continue;
-    found.push({ pid: Number(entry), cpuSeconds: (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS });
+    if (fields[0] === "Z") continue;
+    const process = {
+      pid: Number(entry),
+      ppid: Number(fields[1]),
+      pgid: Number(fields[2]),
+      cpuSeconds: (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS,
+    };
+    if (keep(process)) found.push(process);
   }
   return found;
+}
+
+const groupProcesses = (pgid) => liveProcesses((process) => process.pgid === pgid);
+
+/** CPU seconds used so far by the live children of `ppid` (the workerd an in-process Miniflare runs). */
+export function childrenCpuSeconds(ppid) {
+  return liveProcesses((process) => process.ppid === ppid).reduce((sum, child) => sum + child.cpuSeconds, 0);
 }
 
 /** CPU seconds (user + system) used so far by the live processes of a group. */
 export function groupCpuSeconds(pgid) {
   return groupProcesses(pgid).reduce((sum, process) => sum + process.cpuSeconds, 0);
+}
+
+/**
+ * CPU seconds the whole machine has been busy since boot (all cores, /proc/stat): with the CPU of
+ * the bench's own processes taken off, what other programs took during a load.
+ */
+export function machineBusySeconds() {
+  const [, ...fields] = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/);
+  const [user, nice, system, , , irq, softirq, steal] = fields.map(Number);
+  return (user + nice + system + irq + softirq + steal) / CLOCK_TICKS;
 }
 
 /**

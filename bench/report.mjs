@@ -9,7 +9,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 export const RUNS_MARKER =
   "<!-- bench runs, newest first: npm run bench inserts each new run below this line -->";
 
-const INTRO = `# Benchmarks
+export const INTRO = `# Benchmarks
 
 \`npm run bench\` (not part of \`npm test\`) measures runledger against the receiver a team would
 write instead, on the machine it runs on. Usage: \`npm run bench -- --help\`.
@@ -27,6 +27,10 @@ write instead, on the machine it runs on. Usage: \`npm run bench -- --help\`.
   repetitions, the repetitions in brackets. Server CPU is the CPU time of the server's whole
   process group (workerd + Miniflare's Node, or the peer's Node) during the load and until it is
   idle again, per 2xx — on 2 cores that the load generator shares.
+- **Fair conditions**: an unrecorded warm-up pass over every mode first (cold JIT and tables would
+  otherwise count against repetition 1); loads interleaved runledger/peer; before each load the
+  servers are idle again and other programs on the machine are waited for, and a load during
+  which they took more than 0.25 cores is run again (the report gives what they took).
 - **Modes**: \`noop\` GET /healthz · \`unique\` new events over 1000 jobs · \`repeats\` one event
   delivered again and again · \`hot\` new events on one job · \`first\` the first event of a new
   job every time · \`alfred\` new Alfred job events over 1000 jobs.
@@ -160,6 +164,17 @@ function lagLine(run) {
   );
 }
 
+function otherLoadLine(run) {
+  const cores = run.loads.map((load) => load.otherCores).filter((value) => value !== undefined);
+  if (cores.length === 0) return "not measured.";
+  const worst = Math.max(...cores);
+  const verdict =
+    worst > 0.1
+      ? " — other programs competed for the 2 cores during some loads: treat this run's figures with care."
+      : " — the machine was otherwise idle.";
+  return `median ${number(median(cores), 2)} cores, at most ${number(worst, 2)}${verdict}`;
+}
+
 function edgeTable(run) {
   if (run.edge === null) return "Not measured.";
   const lines = [
@@ -204,9 +219,18 @@ objects start at least 11 s apart, so that workerd has evicted the idle ones.
 
 ${ratioTable(run)}
 
+**Other load on the machine** during the loads (CPU not used by the bench or its servers):
+${otherLoadLine(run)}
+
 **Projection lag**: ${lagLine(run)}
 
-**Edge CPU per event** (verify + parse + normalize):
+**Edge CPU per event** (verify + parse + normalize${
+    run.edgeOtherCores === undefined
+      ? ""
+      : `; other programs took ${number(run.edgeOtherCores, 2)} cores meanwhile${
+          run.edgeOtherCores > 0.1 ? " — treat with care" : ""
+        }`
+  }):
 
 ${edgeTable(run)}
 ${notes}`;

@@ -15,7 +15,7 @@ import { checkSigner, GENERATORS, UNIQUE_KINDS } from "./deliveries.mjs";
 import { measureEdgeCpu } from "./edge-cpu.mjs";
 import { CONNECTIONS, runLoad } from "./load.mjs";
 import { ensurePeerInstalled, peerVersions, startPeerTarget } from "./peer-target.mjs";
-import { groupCpuSeconds, waitForQuiet } from "./process-group.mjs";
+import { groupCpuSeconds, machineBusySeconds, waitForQuiet } from "./process-group.mjs";
 import { renderRun, summarize, writeRun } from "./report.mjs";
 import { buildWorkerBundle, startWorkerTarget, wranglerConfigPath } from "./worker-target.mjs";
 
@@ -25,13 +25,15 @@ const USAGE = `Usage: npm run bench -- [--quick] [--duration S] [--reps N] [--la
 
   --duration S   seconds per load (default 10)
   --reps N       repetitions of every load; medians are reported (default 3)
-  --quick        3 s loads, 1 repetition (a smoke run, ~1.5 min)
+  --quick        3 s loads, 1 repetition (a smoke run, ~2 min)
   --label TEXT   prefix of the run's heading in the report, e.g. "baseline"
   --output FILE  the report to write the run on top of (default BENCHMARKS.md of this checkout)
 
 Runs runledger (wrangler's bundle under Miniflare, direct socket, state on tmpfs) and the peer
 (bench/peer: Express 5 + extend-ai + better-sqlite3, installed on first use) on 127.0.0.1, each in
-its own process group, with autocannon (${CONNECTIONS} connections) in this process. Defaults take ~7 minutes.`;
+its own process group, with autocannon (${CONNECTIONS} connections) in this process. Defaults take
+~7 minutes on an idle machine; when other programs keep it busy, the run waits for them (at most
+60 s at the start and 2 minutes over all loads) and says so in the report.`;
 
 /**
  * Loads in the order they run within one repetition, each runledger mode beside its peer mode.
@@ -64,6 +66,11 @@ const EVICTION_MS = 11_000;
 const WARM_UP_SECONDS = 2;
 const WARM_UP_FIRST_JOBS = 300;
 const LAG_TIMEOUT_SECONDS = 60;
+/** Below this much CPU taken by other programs, the machine counts as idle. */
+const IDLE_MACHINE_CORES = 0.15;
+/** A load during which other programs took more than this is run again, at most MAX_REDOS times. */
+const REDO_ABOVE_CORES = 0.25;
+const MAX_REDOS = 9;
 const LAG_POLL_MS = 50;
 const SECRETS = {
   EXTEND_SIGNING_SECRETS: `wss_bench_${crypto.randomUUID().replaceAll("-", "")}`,
@@ -187,9 +194,40 @@ async function preflight(target, request, label) {
   }
 }
 
+/**
+ * Waits (at most `maxMs`) until other programs leave the machine nearly idle for `quietSeconds`:
+ * a test suite or a browser running beside the bench takes cores from both the servers and the
+ * load generator. Resolves with the cores they used in the last second.
+ */
+async function waitForIdleMachine({ maxMs, quietSeconds = 2, pgids = [] }) {
+  const deadline = performance.now() + maxMs;
+  let quiet = 0;
+  let cores = 0;
+  let said = false;
+  while (performance.now() < deadline && quiet < quietSeconds) {
+    const before = machineBusySeconds() - ownCpuSeconds(pgids);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    cores = machineBusySeconds() - ownCpuSeconds(pgids) - before;
+    quiet = cores <= IDLE_MACHINE_CORES ? quiet + 1 : 0;
+    if (quiet === 0 && !said) {
+      console.log(
+        `bench: other programs use ${cores.toFixed(2)} cores; waiting up to ${Math.round(maxMs / 1000)} s`,
+      );
+      said = true;
+    }
+  }
+  return cores;
+}
+
+/** CPU seconds used so far by the bench itself and the servers it started. */
+function ownCpuSeconds(pgids) {
+  const self = process.cpuUsage();
+  return (self.user + self.system) / 1e6 + pgids.reduce((sum, pgid) => sum + groupCpuSeconds(pgid), 0);
+}
+
 /** One load of one mode against one target, with what it left behind until the target is idle. */
-async function runStep({ target, targetName, mode, rep, seconds, firstJobs, runId, notes }) {
-  const tag = `${mode}${rep}${targetName === "peer" ? "p" : ""}_${runId}`;
+async function runStep({ target, targetName, mode, rep, attempt, seconds, firstJobs, runId, notes, pgids }) {
+  const tag = `${mode}${rep}${targetName === "peer" ? "p" : ""}${attempt > 0 ? `a${attempt}` : ""}_${runId}`;
   const next = GENERATORS[mode]({ ...generatorSecrets(), tag, jobsTag: runId });
   const measureLag = targetName === "runledger" && mode === "unique";
   const listedBefore = measureLag ? await listedDeliveries(target) : 0;
@@ -198,7 +236,14 @@ async function runStep({ target, targetName, mode, rep, seconds, firstJobs, runI
 
   await preflight(target, next(0), `${targetName} ${mode}`);
   const amount = targetName === "runledger" && mode === "first" ? firstJobs : undefined;
+  // Other programs on the machine take CPU from both the server and the load generator.
+  const machineBefore = machineBusySeconds();
+  const ownBefore = ownCpuSeconds(pgids);
   const load = await runLoad({ url: target.url, next: (n) => next(n + 1), seconds, amount });
+  const otherCores = Math.max(
+    0,
+    (machineBusySeconds() - machineBefore - (ownCpuSeconds(pgids) - ownBefore)) / load.seconds,
+  );
 
   let lagMs;
   let missingAfter2s;
@@ -234,6 +279,7 @@ async function runStep({ target, targetName, mode, rep, seconds, firstJobs, runI
     d1,
     lagMs,
     missingAfter2s,
+    otherCores,
   };
   console.log(
     `  ${targetName.padEnd(9)} ${mode.padEnd(7)} ${Math.round(load.rps).toString().padStart(6)} req/s  p99 ${load.p99} ms` +
@@ -241,7 +287,8 @@ async function runStep({ target, targetName, mode, rep, seconds, firstJobs, runI
       (d1 && mode !== "noop" ? `  D1 writes ${d1.projectionWrites}` : "") +
       (measureLag
         ? `  lag ${lagMs === null ? "timeout" : `${Math.round(lagMs)} ms`} (${missingAfter2s} missing after 2 s)`
-        : ""),
+        : "") +
+      (otherCores > 0.05 ? `  [other programs: ${otherCores.toFixed(2)} cores]` : ""),
   );
   return result;
 }
@@ -267,10 +314,15 @@ for (const signal of ["SIGINT", "SIGTERM"]) {
 const notes = [];
 const loads = [];
 let edge = null;
+let edgeOtherCores;
 let exitCode = 0;
 try {
   await checkSigner(SECRETS.EXTEND_SIGNING_SECRETS);
   ensurePeerInstalled();
+  const busy = await waitForIdleMachine({ maxMs: 60_000, quietSeconds: 3 });
+  if (busy > IDLE_MACHINE_CORES) {
+    notes.push(`other programs kept ${busy.toFixed(2)} cores busy when the run started (waited 60 s).`);
+  }
   console.log(`bench: building the Worker (wrangler deploy --dry-run) in ${workDir}`);
   const bundle = buildWorkerBundle(ROOT, path.join(workDir, "bundle"));
   mkdirSync(path.join(workDir, "runledger"));
@@ -285,10 +337,22 @@ try {
     startPeerTarget({ stateDir: path.join(workDir, "peer"), secret: SECRETS.EXTEND_SIGNING_SECRETS }),
   ]);
   targets.push(runledger, peer);
+  if (runledger.hasAssets) {
+    notes.push(
+      "the wrangler config has static `assets`: under Miniflare every request first crosses the assets " +
+        "router worker (measured 2026-11-27: GET /healthz 5.6k req/s with it, 22k without); in " +
+        "production that router runs on Cloudflare's side, not in the Worker's CPU.",
+    );
+  }
   console.log(`bench: runledger on ${runledger.url}, peer on ${peer.url}; ${options.seconds} s per load`);
 
   const runId = crypto.randomUUID().slice(0, 8);
   let objectsIdleSince = performance.now();
+  // Each load waits for other programs to go quiet (≤ 15 s), up to this much in the whole run.
+  let idleWaitBudgetMs = 120_000;
+  const pgids = [runledger.pgid, peer.pgid];
+  let redosLeft = MAX_REDOS;
+  let redone = 0;
   // Repetition 0 is a short unrecorded pass over the whole plan: the first seconds of each code
   // path in a cold Node or workerd (JIT, statements, tables) would otherwise count against rep 1.
   for (let rep = 0; rep <= options.reps; rep++) {
@@ -297,21 +361,46 @@ try {
     for (const [targetName, mode] of PLAN) {
       const target = targetName === "runledger" ? runledger : peer;
       const heavy = targetName === "runledger" && OBJECT_HEAVY.has(mode);
-      const wait = objectsIdleSince + EVICTION_MS - performance.now();
-      if (heavy && wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-      const load = await runStep({
-        target,
-        targetName,
-        mode,
-        rep,
-        seconds: warmUp ? Math.min(WARM_UP_SECONDS, options.seconds) : options.seconds,
-        firstJobs: warmUp ? WARM_UP_FIRST_JOBS : FIRST_MODE_JOBS,
-        runId,
-        notes: warmUp ? [] : notes,
-      });
-      if (!warmUp) loads.push(load);
-      if (heavy) objectsIdleSince = performance.now();
+      let load;
+      let stepNotes;
+      for (let attempt = 0; ; attempt++) {
+        const wait = objectsIdleSince + EVICTION_MS - performance.now();
+        if (heavy && wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+        if (!warmUp && idleWaitBudgetMs > 0) {
+          const waitedFrom = performance.now();
+          await waitForIdleMachine({ maxMs: Math.min(15_000, idleWaitBudgetMs), quietSeconds: 1, pgids });
+          idleWaitBudgetMs -= performance.now() - waitedFrom;
+        }
+        stepNotes = [];
+        load = await runStep({
+          target,
+          targetName,
+          mode,
+          rep,
+          attempt,
+          seconds: warmUp ? Math.min(WARM_UP_SECONDS, options.seconds) : options.seconds,
+          firstJobs: warmUp ? WARM_UP_FIRST_JOBS : FIRST_MODE_JOBS,
+          runId,
+          notes: stepNotes,
+          pgids,
+        });
+        if (heavy) objectsIdleSince = performance.now();
+        // A load that other programs took cores from measures them as much as the target.
+        if (warmUp || load.otherCores <= REDO_ABOVE_CORES || redosLeft === 0) break;
+        redosLeft--;
+        redone++;
+        console.log(`bench: other programs took ${load.otherCores.toFixed(2)} cores during that load; again`);
+      }
+      if (!warmUp) {
+        loads.push(load);
+        notes.push(...stepNotes);
+      }
     }
+  }
+  if (redone > 0) {
+    notes.push(
+      `${redone} load(s) were run again because other programs took over ${REDO_ABOVE_CORES} cores during them.`,
+    );
   }
   const errorLines = runledger.counters().errorLines;
   if (errorLines > 0) {
@@ -322,13 +411,14 @@ try {
 
   console.log("bench: edge CPU per event");
   const config = unstable_readConfig({ config: wranglerConfigPath(ROOT) });
-  edge = await measureEdgeCpu({
+  await waitForIdleMachine({ maxMs: 30_000, quietSeconds: 2 });
+  ({ rows: edge, otherCores: edgeOtherCores } = await measureEdgeCpu({
     root: ROOT,
     workDir: path.join(workDir, "edge"),
     secrets: SECRETS,
     compatibilityDate: config.compatibility_date,
     compatibilityFlags: config.compatibility_flags,
-  });
+  }));
   for (const row of edge) {
     console.log(
       `  ${row.name.padEnd(17)} ${row.error ? `failed: ${row.error}` : `${row.workerUs.toFixed(1)} µs`}` +
@@ -381,6 +471,7 @@ if (exitCode === 0) {
     plan: PLAN,
     loads,
     edge,
+    edgeOtherCores,
     notes,
   };
   writeRun(options.output, renderRun(run));

@@ -10,7 +10,7 @@
  * JSON log line per event) is passed through untouched: the parent counts D1 writes from it.
  *
  * Input: env RUNLEDGER_BENCH_SERVER, JSON {configPath, scriptPath, stateDir, envFile, bindings,
- * tokenHash}. Output: one IPC message {url}.
+ * tokenHash}. Output: one IPC message {url, assets}.
  */
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
@@ -89,7 +89,8 @@ try {
   await applyD1Migrations();
   await storeToken();
   const url = await mf.unsafeGetDirectURL(config.name);
-  process.send({ url: url.href.replace(/\/$/, "") });
+  // With static assets, Miniflare puts its assets router in front of the Worker: the report says so.
+  process.send({ url: url.href.replace(/\/$/, ""), assets: workerOptions.assets !== undefined });
 } catch (error) {
   console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
   await mf.dispose().catch(() => {});

@@ -105,6 +105,7 @@ export async function startWorkerTarget({ root, scriptPath, stateDir, secrets })
   });
   return {
     url: server.ready.url,
+    hasAssets: server.ready.assets === true,
     token,
     pgid: server.child.pid,
     counters: () => ({ ...totals }),

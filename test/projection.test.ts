@@ -38,7 +38,9 @@ function fakeQueue() {
     async sendBatch(messages) {
       await held;
       if (failing) throw new Error("queue unavailable");
-      const bodies = [...messages].map((message) => message.body);
+      const bodies = [...messages].flatMap((message) =>
+        "summaries" in message.body ? message.body.summaries : [message.body],
+      );
       calls.push(bodies.length);
       sent.push(...bodies);
     },

@@ -1,7 +1,15 @@
 /** Pure parts of the projection fan-in: send-batch limits and the consumer's retry delays. */
 import { describe, expect, it } from "vitest";
 import type { ProjectionMessage } from "./jobs";
-import { retryDelaySeconds, SEND_BATCH_BYTES, SEND_BATCH_MESSAGES, sendBatches } from "./queue";
+import {
+  BUNDLE_BYTES,
+  BUNDLE_SUMMARIES,
+  bundles,
+  retryDelaySeconds,
+  SEND_BATCH_BYTES,
+  SEND_BATCH_MESSAGES,
+  sendBatches,
+} from "./queue";
 
 function message(n: number, padding = 0): ProjectionMessage {
   return {
@@ -14,21 +22,23 @@ function message(n: number, padding = 0): ProjectionMessage {
   };
 }
 
-describe("sendBatches", () => {
-  it("keeps each sendBatch within 100 messages and 256 KB, and loses none", () => {
+describe("bundles and sendBatches", () => {
+  it("packs summaries into queue messages within 100 summaries and 100 KB, and loses none", () => {
     const small = Array.from({ length: 250 }, (_, n) => message(n));
-    expect(sendBatches(small).map((batch) => batch.length)).toEqual([
-      SEND_BATCH_MESSAGES,
-      SEND_BATCH_MESSAGES,
-      50,
-    ]);
+    const packed = bundles(small);
+    expect(packed.map((bundle) => bundle.summaries.length)).toEqual([BUNDLE_SUMMARIES, BUNDLE_SUMMARIES, 50]);
+    expect(sendBatches(packed)).toHaveLength(1);
+
     const large = Array.from({ length: 30 }, (_, n) => message(n, 40_000));
-    const batches = sendBatches(large);
-    expect(batches.flat()).toHaveLength(30);
-    for (const batch of batches) {
-      expect(new TextEncoder().encode(JSON.stringify(batch)).byteLength).toBeLessThanOrEqual(
-        SEND_BATCH_BYTES + 1000,
-      );
+    const big = bundles(large);
+    expect(big.flatMap((bundle) => bundle.summaries)).toHaveLength(30);
+    const size = (value: unknown) => new TextEncoder().encode(JSON.stringify(value)).byteLength;
+    for (const bundle of big) expect(size(bundle)).toBeLessThanOrEqual(BUNDLE_BYTES + 1000);
+    const calls = sendBatches(big);
+    expect(calls.flat()).toHaveLength(big.length);
+    for (const call of calls) {
+      expect(call.length).toBeLessThanOrEqual(SEND_BATCH_MESSAGES);
+      expect(size(call)).toBeLessThanOrEqual(SEND_BATCH_BYTES + 1000);
     }
   });
 });
