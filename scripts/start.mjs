@@ -2,12 +2,14 @@
 // `npm start [-- wrangler dev options]`: creates .dev.vars if absent, applies local D1 migrations,
 // then runs `wrangler dev` on 127.0.0.1:8787. Options given after `--` override those defaults
 // (`npm start -- --port 9000`); npm appends them here rather than to a chained script.
+import { spawn } from "node:child_process";
+import path from "node:path";
 import {
   applyMigrations,
-  createToken,
   DEV_VARS,
   ensureDevVars,
   freePort,
+  ROOT,
   readDevVars,
   spawnWrangler,
 } from "./lib.mjs";
@@ -46,18 +48,6 @@ if (!has("--show-interactive-dev-session")) defaults.push("--show-interactive-de
 if (!has("--inspector-port")) defaults.push("--inspector-port", String(await freePort()));
 if (!has("--inspector-ip")) defaults.push("--inspector-ip", "127.0.0.1");
 
-// A fresh read token for the console link, written now — before the server runs — rather than
-// beside it: local D1 is one SQLite file, and two writers at once can fail with SQLITE_BUSY.
-let consoleToken = null;
-try {
-  consoleToken = createToken(
-    { name: `console-${new Date().toISOString().replace(/[:.]/g, "-")}` },
-    persistTo ? ["--local", "--persist-to", persistTo] : ["--local"],
-  );
-} catch (error) {
-  console.error(`(no console token: ${error.message})`);
-}
-
 const child = spawnWrangler(["dev", ...defaults, ...forwarded]);
 announce().catch((error) => console.error(`(could not print the console link: ${error.message})`));
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
@@ -88,7 +78,7 @@ async function announce() {
     if (Date.now() > until || child.exitCode !== null) return;
     await new Promise((resolve) => setTimeout(resolve, 300));
   }
-  const token = consoleToken;
+  const token = await createConsoleToken();
   const secrets = readDevVars(optionValue("--env-file") ?? DEV_VARS);
   const alfredToken = (secrets.ALFRED_WEBHOOK_TOKENS ?? "").split(",")[0]?.trim();
   console.log(
@@ -104,4 +94,28 @@ async function announce() {
       "",
     ].join("\n"),
   );
+}
+
+/**
+ * A fresh read token for the console link, made once the server answers — off the path to
+ * readiness, which must stay short — by `npm run token` in a child process (its writes to local D1
+ * retry if the running server holds the database at that moment). Null if it cannot be made.
+ */
+function createConsoleToken() {
+  const args = [
+    path.join(ROOT, "scripts", "token.mjs"),
+    "create",
+    "--name",
+    `console-${new Date().toISOString().replace(/[:.]/g, "-")}`,
+    ...(persistTo ? ["--persist-to", persistTo] : []),
+  ];
+  return new Promise((resolve) => {
+    const maker = spawn(process.execPath, args, { cwd: ROOT, stdio: ["ignore", "pipe", "ignore"] });
+    let stdout = "";
+    maker.stdout.on("data", (chunk) => {
+      stdout += chunk;
+    });
+    maker.on("error", () => resolve(null));
+    maker.on("close", (code) => resolve(code === 0 ? (stdout.trimEnd().split("\n").at(-1) ?? null) : null));
+  });
 }
