@@ -6,6 +6,7 @@
 import { withDeadline } from "../deadline";
 import type { Env } from "../env";
 import { ApiError } from "../http/errors";
+import { boundEvent } from "../ledger/bounds";
 import type { IngestResult, JobDetail, NormalizedEvent } from "../ledger/types";
 
 /**
@@ -84,7 +85,10 @@ export function durableObjectLedgers(env: Env, options: GatewayOptions = {}): Le
   const timeoutMs = options.timeoutMs ?? LEDGER_TIMEOUT_MS;
   const ledgerOf = options.ledgerOf ?? ((jobKey: string): LedgerStub => env.JOBS.get(jobId(env, jobKey)));
   return {
-    ingest: (event, raw, auth) => guarded(() => ledgerOf(event.jobKey).ingest(event, raw, auth), timeoutMs),
+    // Every derived field is cut to size here, the one way into a ledger: before the call, since
+    // a 10,000-level summary would not even cross the RPC, and for the ledger's 2 MB rows.
+    ingest: (event, raw, auth) =>
+      guarded(() => ledgerOf(event.jobKey).ingest(boundEvent(event), raw, auth), timeoutMs),
     detail: (jobKey) => guarded(() => ledgerOf(jobKey).detail(), timeoutMs),
     rawEvent: (jobKey, eventId) => guarded(() => ledgerOf(jobKey).rawEvent(eventId), timeoutMs),
     verification: (jobKey, eventId) => guarded(() => ledgerOf(jobKey).verification(eventId), timeoutMs),

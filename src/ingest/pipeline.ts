@@ -8,7 +8,6 @@ import { readSettings } from "../config";
 import type { Env } from "../env";
 import { checkDeclaredLength, readBodyWithLimit } from "../http/body";
 import { ApiError, jsonResponse } from "../http/errors";
-import { boundEvent } from "../ledger/bounds";
 import type { NormalizedEvent } from "../ledger/types";
 import type { ProjectionMessage } from "../projection/jobs";
 import { quarantineDelivery } from "../projection/quarantine";
@@ -113,8 +112,7 @@ export async function ingestDelivery(
     case "quarantine":
       return quarantine(env, adapter.source, started, interpretation.issues, body, auth);
     case "event": {
-      // Cut to size before the ledger call: a 10,000-level summary would not even cross the RPC.
-      const event = boundEvent(interpretation.event);
+      const { event } = interpretation;
       const unreadable = unreadableKeys(event);
       if (unreadable.length > 0) return quarantine(env, adapter.source, started, unreadable, body, auth);
       const raw = body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength) as ArrayBuffer;
@@ -175,7 +173,7 @@ export async function retryDelivery(
     case "quarantine":
       return { outcome: "still_invalid", issues: interpretation.issues };
     case "event": {
-      const event = boundEvent(interpretation.event);
+      const { event } = interpretation;
       const unreadable = unreadableKeys(event);
       if (unreadable.length > 0) return { outcome: "still_invalid", issues: unreadable };
       const body = stored.body;

@@ -11,7 +11,6 @@ import { withDeadline } from "../deadline";
 import type { Env } from "../env";
 import { d1ProjectionReader, type ProjectionMessage, type ProjectionReader } from "../projection/jobs";
 import type { ProjectionQueue } from "../projection/queue";
-import { boundEvent } from "./bounds";
 import { applyEvent, EMPTY_STATE, type JobState } from "./order";
 import { migrateLedger } from "./schema";
 import {
@@ -138,7 +137,7 @@ export class JobLedger extends DurableObject<Env> {
   async ingest(event: NormalizedEvent, raw: ArrayBuffer, auth: string | null = null): Promise<IngestResult> {
     let result: IngestResult;
     try {
-      const stored = this.ctx.storage.transactionSync(() => this.store(boundEvent(event), raw, auth));
+      const stored = this.ctx.storage.transactionSync(() => this.store(event, raw, auth));
       this.job = stored.job;
       result = stored.result;
     } catch (error) {
@@ -350,13 +349,6 @@ export class JobLedger extends DurableObject<Env> {
       .exec<{ n: number }>("SELECT count(*) AS n FROM outbox WHERE kind = 'link'")
       .one().n;
     return { version: job?.version ?? 0, projectedVersion: job?.projected_version ?? 0, pendingLinks };
-  }
-
-  /** The message the projection needs for this job's current version, or null if it has none. */
-  async projectionMessage(): Promise<ProjectionMessage | null> {
-    const job = this.jobRow();
-    if (job === null) return null;
-    return { jobKey: job.job_key, version: job.version, summary: summaryOf(job) };
   }
 
   private store(
