@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { stopGroup, waitUntilUp } from "./dev-server.mjs";
+import { startDevServer, stopGroup, waitUntilUp } from "./dev-server.mjs";
 import { signExtendBody } from "./extend-signature.mjs";
 import { freePort, ROOT } from "./lib.mjs";
 
@@ -22,29 +22,12 @@ writeFileSync(
 );
 
 beforeAll(async () => {
-  port = await freePort();
-  server = spawn(
-    process.execPath,
-    [
-      path.join(ROOT, "scripts", "start.mjs"),
-      "--port",
-      String(port),
-      "--persist-to",
-      state,
-      "--env-file",
-      envFile,
-    ],
-    {
-      cwd: ROOT,
-      detached: true,
-      stdio: "ignore",
-    },
-  );
-  await waitUntilUp(`http://127.0.0.1:${port}/healthz`, 60_000);
+  server = await startDevServer({ state, envFile });
+  port = server.port;
 }, 90_000);
 
 afterAll(async () => {
-  await stopGroup(server?.pid);
+  await server?.stop();
   rmSync(state, { recursive: true, force: true });
 }, 30_000);
 
