@@ -66,6 +66,9 @@ export default defineConfig({
               bindings: {
                 ...TEST_BINDINGS,
                 TEST_MIGRATIONS: await readD1Migrations(path.join(import.meta.dirname, "migrations")),
+                // Longer oracle runs with another seed (`npm run fuzz`); empty: the suite's fixed ones.
+                ORACLE_SEED: process.env.ORACLE_SEED ?? "",
+                ORACLE_RUNS: process.env.ORACLE_RUNS ?? "",
               },
             },
           })),

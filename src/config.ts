@@ -9,6 +9,11 @@ export interface Settings {
   maxBodyBytes: number;
   /** Whether each accepted delivery gets a log line (refusals, quarantines and failures always do). */
   logDeliveries: boolean;
+  /**
+   * `FUTURE_HORIZON_SECONDS`: how far after its receipt an event's own time is believed for
+   * ordering (`orderTime`); null (the default) believes it whatever it says, as CONTRACT §4 does.
+   */
+  futureHorizonMs: number | null;
 }
 
 export const DEFAULT_TOLERANCE_SECONDS = 300;
@@ -37,5 +42,9 @@ export function readSettings(env: Env): Settings {
     toleranceSeconds: positiveInt(env.SIGNATURE_TOLERANCE_SECONDS, DEFAULT_TOLERANCE_SECONDS),
     maxBodyBytes: positiveInt(env.MAX_BODY_BYTES, DEFAULT_MAX_BODY_BYTES),
     logDeliveries: env.LOG_DELIVERIES?.trim().toLowerCase() === "true",
+    futureHorizonMs:
+      positiveInt(env.FUTURE_HORIZON_SECONDS, 0) === 0
+        ? null
+        : positiveInt(env.FUTURE_HORIZON_SECONDS, 0) * 1000,
   };
 }

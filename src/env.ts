@@ -26,4 +26,6 @@ export interface Env {
   MAX_BODY_BYTES?: string;
   /** `true`: one log line per accepted delivery (default: only refusals, quarantines, failures). */
   LOG_DELIVERIES?: string;
+  /** Seconds after receipt beyond which an event's own time is capped for ordering (default: never). */
+  FUTURE_HORIZON_SECONDS?: string;
 }

@@ -7,7 +7,7 @@ import { withDeadline } from "../deadline";
 import type { Env } from "../env";
 import { ApiError } from "../http/errors";
 import { boundEvent } from "../ledger/bounds";
-import type { IngestResult, JobDetail, NormalizedEvent } from "../ledger/types";
+import type { IngestResult, JobDetail, OrderedEvent } from "../ledger/types";
 
 /**
  * Longest the edge waits for a ledger before answering 503: long enough that a burst on one busy
@@ -19,7 +19,7 @@ export const LEDGER_TIMEOUT_MS = 15_000;
 /** The seam between the edge and the ledgers; tests put a failing one in its place. */
 export interface LedgerGateway {
   /** Stores a delivery; `auth` is the JSON of what authenticated it (kept for re-verification). */
-  ingest(event: NormalizedEvent, raw: ArrayBuffer, auth: string | null): Promise<IngestResult>;
+  ingest(event: OrderedEvent, raw: ArrayBuffer, auth: string | null): Promise<IngestResult>;
   detail(jobKey: string): Promise<JobDetail | null>;
   rawEvent(jobKey: string, eventId: string): Promise<ArrayBuffer | null>;
   /** Opens a live view of the job: a WebSocket on which its ledger sends a snapshot, then changes. */
@@ -50,7 +50,7 @@ async function guarded<T>(work: () => Promise<T>, ms: number): Promise<T> {
 
 /** What the gateway calls on a job's ledger: the Durable Object stub's RPC methods. */
 export interface LedgerStub {
-  ingest(event: NormalizedEvent, raw: ArrayBuffer, auth: string | null): Promise<IngestResult>;
+  ingest(event: OrderedEvent, raw: ArrayBuffer, auth: string | null): Promise<IngestResult>;
   detail(): Promise<JobDetail | null>;
   rawEvent(eventId: string): Promise<ArrayBuffer | null>;
   fetch(request: Request): Promise<Response>;

@@ -4,11 +4,12 @@
  * reading the body under the limit → authentication → JSON, envelope and schema (quarantine) →
  * store in the job's ledger. A 2xx leaves only after the event (or its quarantine) is durable.
  */
-import { readSettings } from "../config";
+import { readSettings, type Settings } from "../config";
 import type { Env } from "../env";
 import { checkDeclaredLength, readBodyWithLimit } from "../http/body";
 import { ApiError, jsonResponse } from "../http/errors";
-import type { NormalizedEvent } from "../ledger/types";
+import { orderTime } from "../ledger/order";
+import type { NormalizedEvent, OrderedEvent } from "../ledger/types";
 import type { ProjectionMessage } from "../projection/jobs";
 import { quarantineDelivery } from "../projection/quarantine";
 import type { AuthMaterial, Delivery, Issue, VendorAdapter } from "../vendors/index";
@@ -67,6 +68,11 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
  * empty kind or id, or an unpaired surrogate. Such a delivery is authentic, so it is quarantined
  * rather than stored where nobody could read it (found by the hostile corpus, test/corpus/).
  */
+/** The event with the time it orders by (`orderTime`: the operator's future horizon, if any). */
+function ordered(event: NormalizedEvent, settings: Settings): OrderedEvent {
+  return { ...event, orderAt: orderTime(event.occurredAt, event.receivedAt, settings.futureHorizonMs) };
+}
+
 function unreadableKeys(event: NormalizedEvent): Issue[] {
   const issues: Issue[] = [];
   if (event.kind.length === 0 || LONE_SURROGATE.test(event.kind)) {
@@ -116,7 +122,7 @@ export async function ingestDelivery(
       const unreadable = unreadableKeys(event);
       if (unreadable.length > 0) return quarantine(env, adapter.source, started, unreadable, body, auth);
       const raw = body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength) as ArrayBuffer;
-      const result = await deps.ledgers.ingest(event, raw, JSON.stringify(auth));
+      const result = await deps.ledgers.ingest(ordered(event, settings), raw, JSON.stringify(auth));
       deps.project({ jobKey: event.jobKey, version: result.summary.version, summary: result.summary });
       // One line per accepted delivery only when asked for: at thousands of deliveries a second it
       // is a cost of its own (BENCHMARKS.md), and the platform's request logs already list them.
@@ -178,7 +184,7 @@ export async function retryDelivery(
       if (unreadable.length > 0) return { outcome: "still_invalid", issues: unreadable };
       const body = stored.body;
       const raw = body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength) as ArrayBuffer;
-      const result = await deps.ledgers.ingest(event, raw, stored.auth);
+      const result = await deps.ledgers.ingest(ordered(event, delivery.settings), raw, stored.auth);
       deps.project({ jobKey: event.jobKey, version: result.summary.version, summary: result.summary });
       log({ source: event.source, jobKey: event.jobKey, eventId: event.eventId, outcome: "retried" });
       return {

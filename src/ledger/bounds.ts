@@ -53,7 +53,7 @@ function clipFailure(failure: Failure | null): Failure | null {
 }
 
 /** The event with every derived field within bounds; ids and times are left as they are. */
-export function boundEvent(event: NormalizedEvent): NormalizedEvent {
+export function boundEvent<E extends NormalizedEvent>(event: E): E {
   const summary = clipValue(event.summary, 0) as Record<string, unknown>;
   return {
     ...event,

@@ -20,7 +20,7 @@ import {
   type JobDetail,
   type JobSummary,
   type LinkedJob,
-  type NormalizedEvent,
+  type OrderedEvent,
   type Source,
   type Status,
 } from "./types";
@@ -48,8 +48,8 @@ export const INLINE_LINK_MS = 1_000;
  */
 const DEFAULT_STATUS: Status = "pending";
 
-/** History order, oldest first (see `compareHistory` in ./order). */
-const IN_ORDER = "occurred_at, rank, terminal, arrival";
+/** History order, oldest first: `compareEvents` in ./order, over `order_at` (`orderTime`). */
+const IN_ORDER = "order_at, terminal, rank, arrival";
 /** What a history entry is made of. */
 const HISTORY_COLUMNS =
   "event_id, event_type, status, vendor_status, occurred_at, received_at, deliveries, summary";
@@ -134,7 +134,7 @@ export class JobLedger extends DurableObject<Env> {
    * Stores one delivery. The first delivery of an event id adds it to the history; a repeat only
    * counts the delivery. The answer is released only once storage has the write (output gate).
    */
-  async ingest(event: NormalizedEvent, raw: ArrayBuffer, auth: string | null = null): Promise<IngestResult> {
+  async ingest(event: OrderedEvent, raw: ArrayBuffer, auth: string | null = null): Promise<IngestResult> {
     let result: IngestResult;
     try {
       const stored = this.ctx.storage.transactionSync(() => this.store(event, raw, auth));
@@ -352,21 +352,22 @@ export class JobLedger extends DurableObject<Env> {
   }
 
   private store(
-    event: NormalizedEvent,
+    event: OrderedEvent,
     raw: ArrayBuffer,
     auth: string | null,
   ): { result: IngestResult; job: JobRow } {
     const now = event.receivedAt;
     const job = this.jobRow();
     const arrival = (job?.event_count ?? 0) + 1;
+    const at = event.orderAt;
     const inline = raw.byteLength <= RAW_CHUNK_BYTES;
     // Dedup in one statement: the event id is the primary key; a repeat only counts the delivery.
     const stored = this.sql
       .exec<HistoryRow>(
         `INSERT INTO events (event_id, arrival, event_type, status, vendor_status, terminal, rank, occurred_at,
            received_at, deliveries, company_id, company_name, name, stage, retries, failure, summary, raw_size, raw,
-           auth)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+           auth, order_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (event_id) DO UPDATE SET deliveries = deliveries + 1
          RETURNING ${HISTORY_COLUMNS}`,
         event.eventId,
@@ -388,6 +389,7 @@ export class JobLedger extends DurableObject<Env> {
         raw.byteLength,
         inline ? raw : null,
         auth,
+        at,
       )
       .one();
     const duplicate = stored.deliveries > 1;
@@ -430,8 +432,8 @@ export class JobLedger extends DurableObject<Env> {
       role: job?.role ?? event.role,
       event_count: arrival,
       delivery_count: (job?.delivery_count ?? 0) + 1,
-      first_event_at: Math.min(known?.first_event_at ?? event.occurredAt, event.occurredAt),
-      last_event_at: Math.max(known?.last_event_at ?? event.occurredAt, event.occurredAt),
+      first_event_at: Math.min(known?.first_event_at ?? at, at),
+      last_event_at: Math.max(known?.last_event_at ?? at, at),
       last_received_at: Math.max(known?.last_received_at ?? now, now),
       version: (job?.version ?? 0) + 1,
       flush_attempts: job?.flush_attempts ?? 0,

@@ -4,36 +4,39 @@
  * event is first stored — comparing the new event's ordering key with the one that set each fact —
  * so reading a summary never scans the history.
  */
-import type { Failure, NormalizedEvent, Status } from "./types";
+import type { Failure, OrderedEvent, Status } from "./types";
+
+/**
+ * The time an event orders by (README "Ordering"). By default the vendor's own time, as CONTRACT §4
+ * says. A vendor clock can be wrong, and Alfred's `event_time` accepts years up to 9999: an event
+ * stamped far ahead wins every later comparison and pins the job's status and its place in the
+ * list. With a horizon (`FUTURE_HORIZON_SECONDS`), an event stamped more than that after its first
+ * receipt orders as if it happened at its receipt plus the horizon; its `occurredAt` is still shown
+ * as the vendor sent it.
+ */
+export function orderTime(occurredAt: number, receivedAt: number, horizonMs: number | null): number {
+  return horizonMs === null ? occurredAt : Math.min(occurredAt, receivedAt + horizonMs);
+}
 
 /** Where an event sits in a job's order. `arrival` is 1 for the job's first distinct event. */
 export interface OrderKey {
-  occurredAt: number;
+  /** {@link orderTime}: the vendor's time unless a horizon capped it. */
+  orderAt: number;
   rank: number;
   terminal: boolean;
   arrival: number;
 }
 
 /**
- * History order, oldest first: occurredAt, then lifecycle step, terminal last, then arrival
- * (CONTRACT §4: "ties: lifecycle order, then arrival"). Negative when `a` comes first.
+ * The one order of a job's events (CONTRACT §4), used both for history (oldest first) and for the
+ * status (the last event that has one decides): time, then lifecycle order — a terminal event after
+ * a non-terminal one, then the later lifecycle step — then arrival. One rule, so the last history
+ * entry with a status is always the event that set the summary's status. Negative when `a` comes
+ * first.
  */
-export function compareHistory(a: OrderKey, b: OrderKey): number {
+export function compareEvents(a: OrderKey, b: OrderKey): number {
   return (
-    a.occurredAt - b.occurredAt ||
-    a.rank - b.rank ||
-    Number(a.terminal) - Number(b.terminal) ||
-    a.arrival - b.arrival
-  );
-}
-
-/**
- * The status-deciding order (CONTRACT §4): the latest occurredAt; on a tie a terminal event beats a
- * non-terminal one, then the later lifecycle step, then the later arrival. Positive when `a` wins.
- */
-export function compareForStatus(a: OrderKey, b: OrderKey): number {
-  return (
-    a.occurredAt - b.occurredAt ||
+    a.orderAt - b.orderAt ||
     Number(a.terminal) - Number(b.terminal) ||
     a.rank - b.rank ||
     a.arrival - b.arrival
@@ -56,7 +59,7 @@ export interface CurrentStatus {
 
 /** Everything a summary needs beyond the job row's counters. */
 export interface JobState {
-  /** Set by the status-bearing event that wins {@link compareForStatus}; null until one arrives. */
+  /** Set by the status-bearing event that comes last by {@link compareEvents}; null until one arrives. */
   status: Fact<CurrentStatus> | null;
   /** The type of the latest event in history order: the vendor status of a job with no status yet. */
   latestType: Fact<string> | null;
@@ -81,19 +84,19 @@ export const EMPTY_STATE: JobState = {
 /** The newer of a kept fact and a candidate value, by history order; null values never win. */
 function newer<T>(kept: Fact<T> | null, value: T | null, at: OrderKey): Fact<T> | null {
   if (value === null) return kept;
-  if (kept !== null && compareHistory(at, kept.at) < 0) return kept;
+  if (kept !== null && compareEvents(at, kept.at) < 0) return kept;
   return { value, at };
 }
 
 /** What of an event the state is derived from. */
 export type EventFacts = Pick<
-  NormalizedEvent,
+  OrderedEvent,
   | "eventType"
   | "status"
   | "vendorStatus"
   | "terminal"
   | "rank"
-  | "occurredAt"
+  | "orderAt"
   | "companyId"
   | "companyName"
   | "name"
@@ -105,13 +108,13 @@ export type EventFacts = Pick<
 /** The state after a newly stored event (never called for a repeat delivery). */
 export function applyEvent(state: JobState, event: EventFacts, arrival: number): JobState {
   const at: OrderKey = {
-    occurredAt: event.occurredAt,
+    orderAt: event.orderAt,
     rank: event.rank,
     terminal: event.terminal,
     arrival,
   };
   let status = state.status;
-  if (event.status !== null && (status === null || compareForStatus(at, status.at) > 0)) {
+  if (event.status !== null && (status === null || compareEvents(at, status.at) > 0)) {
     status = {
       value: {
         status: event.status,

@@ -107,7 +107,8 @@ function backfillState(sql: SqlStorage): void {
       vendorStatus: row.vendor_status,
       terminal: row.terminal === 1,
       rank: row.rank,
-      occurredAt: row.occurred_at,
+      // Events stored before version 4 ordered by the vendor's time (no horizon existed).
+      orderAt: row.occurred_at,
       companyId: row.company_id,
       companyName: row.company_name,
       name: row.name,
@@ -123,6 +124,19 @@ function backfillState(sql: SqlStorage): void {
 /** Version 3: each event keeps what authenticated its first delivery, for re-verification (CONTRACT §9). */
 const V3 = "ALTER TABLE events ADD COLUMN auth TEXT;";
 
+/**
+ * Version 4, one order (README "Ordering"): history and status share one rule (time, terminal,
+ * lifecycle step, arrival) over `order_at`, the time an event orders by — the vendor's time, or
+ * receipt plus the operator's future horizon when it is further ahead. Events stored before had no
+ * horizon; the summary state is rebuilt with the one rule.
+ */
+const V4 = `
+ALTER TABLE events ADD COLUMN order_at INTEGER NOT NULL DEFAULT 0;
+UPDATE events SET order_at = occurred_at;
+DROP INDEX IF EXISTS events_in_order;
+CREATE INDEX IF NOT EXISTS events_in_order_v4 ON events (order_at, terminal, rank, arrival);
+`;
+
 const STEPS: ((sql: SqlStorage) => void)[] = [
   (sql) => sql.exec(SCHEMA_V1),
   (sql) => {
@@ -130,6 +144,10 @@ const STEPS: ((sql: SqlStorage) => void)[] = [
     backfillState(sql);
   },
   (sql) => sql.exec(V3),
+  (sql) => {
+    sql.exec(V4);
+    backfillState(sql);
+  },
 ];
 
 /** The schema version this code writes. */

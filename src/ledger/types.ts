@@ -69,6 +69,14 @@ export interface NormalizedEvent {
   role: JobRole;
 }
 
+/**
+ * An event on its way into its ledger: normalized, plus the time it orders by (`orderTime` in
+ * ./order — the vendor's time unless the operator's future horizon capped it).
+ */
+export interface OrderedEvent extends NormalizedEvent {
+  orderAt: number;
+}
+
 export interface JobSummary {
   jobKey: string;
   source: Source;
