@@ -128,6 +128,17 @@ export class JobLedger extends DurableObject<Env> {
     this.projector = d1ProjectionReader(env.DB);
     this.projectionQueue = env.PROJECTION;
     this.linkedLedger = (jobKey) => env.JOBS.get(env.JOBS.idFromName(jobKey));
+    // An object that stopped between a write and arming its check (a crash, a deploy) would leave
+    // D1 behind until the next delivery: on start, anything not yet known in D1 gets its check.
+    void ctx.blockConcurrencyWhile(() => this.resumeOnStart());
+  }
+
+  /** Arms the safety check if this job has a change D1 is not known to hold and no alarm is set. */
+  private async resumeOnStart(): Promise<void> {
+    const job = this.jobRow();
+    if (job === null) return;
+    const { projectedVersion, version, pendingLinks } = await this.projectionState();
+    if (projectedVersion < version || pendingLinks > 0) await this.armAlarm(Date.now() + RETRY_FIRST_MS);
   }
 
   /**
