@@ -1,7 +1,8 @@
 /**
  * @module Read-API bearer tokens. Only a token's SHA-256 hash is stored (D1 `tokens`); a token may
- * be scoped to one company (of a source whose jobs carry one: Alfred) and/or one source. A job outside a token's scope is answered 404,
- * never 403, so a token cannot learn which jobs exist outside it (CONTRACT §5).
+ * be scoped to one company (of the sources whose jobs carry one: Alfred) and/or one source. A job
+ * outside a token's scope is answered 404, never 403, so a token cannot learn which jobs exist
+ * outside it (CONTRACT §5).
  */
 import type { JobSummary, Source } from "../ledger/types";
 import { COMPANY_SOURCES, SOURCES } from "../vendors/registry";
