@@ -9,6 +9,10 @@ export const TEST_BINDINGS = {
   EXTEND_SIGNING_SECRETS: "wss_test_secret_do_not_use,wss_second_secret",
   ALFRED_WEBHOOK_TOKENS: "alfred-test-token,alfred-other-token",
   ALFRED_COMPANY_IDS: "",
+  // Standard Webhooks secrets are `whsec_` + base64 of the key: "runledger-test-standard-key" and
+  // "runledger-other-standard-key".
+  STANDARD_WEBHOOK_SECRETS:
+    "whsec_cnVubGVkZ2VyLXRlc3Qtc3RhbmRhcmQta2V5,whsec_cnVubGVkZ2VyLW90aGVyLXN0YW5kYXJkLWtleQ==",
   SIGNATURE_TOLERANCE_SECONDS: "300",
   MAX_BODY_BYTES: "5242880",
 };

@@ -1,10 +1,11 @@
 // Shared by the project's Node scripts: where wrangler is, the environment it runs with, .dev.vars.
 import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { newStandardSecret } from "./standard-signature.mjs";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 export const DEV_VARS = path.join(ROOT, ".dev.vars");
@@ -88,18 +89,27 @@ function randomHex(bytes) {
   return Buffer.from(crypto.getRandomValues(new Uint8Array(bytes))).toString("hex");
 }
 
-/** Creates .dev.vars with fresh development secrets when it is absent; returns whether it did. */
+/**
+ * Creates .dev.vars with fresh development secrets when it is absent, and adds a Standard Webhooks
+ * secret to one made before that vendor existed. Returns what it did ("created", "added
+ * STANDARD_WEBHOOK_SECRETS"), or null when the file was complete.
+ */
 export function ensureDevVars() {
-  if (existsSync(DEV_VARS)) return false;
+  if (existsSync(DEV_VARS)) {
+    if (readDevVars().STANDARD_WEBHOOK_SECRETS !== undefined) return null;
+    appendFileSync(DEV_VARS, `\nSTANDARD_WEBHOOK_SECRETS=${newStandardSecret()}\n`);
+    return "added STANDARD_WEBHOOK_SECRETS";
+  }
   const lines = [
-    "# Local development secrets, created by `npm start` (git-ignored). Names: CONTRACT §2.",
+    "# Local development secrets, created by `npm start` (git-ignored). Names: CONTRACT §2, README.",
     `EXTEND_SIGNING_SECRETS=wss_dev_${randomHex(24)}`,
     `ALFRED_WEBHOOK_TOKENS=${randomHex(24)}`,
     "ALFRED_COMPANY_IDS=",
+    `STANDARD_WEBHOOK_SECRETS=${newStandardSecret()}`,
     "",
   ];
   writeFileSync(DEV_VARS, lines.join("\n"), { mode: 0o600 });
-  return true;
+  return "created";
 }
 
 /** Reads KEY=VALUE lines of .dev.vars, or of another env file (quotes stripped). */
@@ -111,6 +121,21 @@ export function readDevVars(file = DEV_VARS) {
     if (match) vars[match[1]] = match[2].replace(/^(["'])(.*)\1$/, "$2");
   }
   return vars;
+}
+
+/**
+ * The vendors' source names, read from the registry's entries (src/vendors/registry.ts, one
+ * `name: adapter,` line each): the scripts cannot import the TypeScript registry itself.
+ */
+export function vendorSources() {
+  const registry = readFileSync(path.join(ROOT, "src", "vendors", "registry.ts"), "utf8");
+  const entries = /registry\(\{([^}]*)\}\)/.exec(registry)?.[1] ?? "";
+  return [...entries.matchAll(/^\s*"?([\w-]+)"?\s*:/gm)].map((match) => match[1]).sort();
+}
+
+/** "a, b or c". */
+export function oneOf(items) {
+  return items.length < 2 ? items.join("") : `${items.slice(0, -1).join(", ")} or ${items.at(-1)}`;
 }
 
 /** A TCP port free on 127.0.0.1 right now. */

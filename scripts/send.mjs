@@ -1,23 +1,28 @@
 #!/usr/bin/env node
-// `npm run send -- <extend|alfred> <event-type> [--url URL] [--job ID] [--times N]`
-// Builds a realistic event of any of Extend's 38 and Alfred's 24 types, signs it as the vendor does
-// (Extend: HMAC with the first secret of .dev.vars; Alfred: the URL token), posts it to the local
-// dev server (or --url) and prints each answer. `--times N` sends the same event N times (dedup).
+// `npm run send -- <extend|alfred|standard> <event-type> [--url URL] [--job ID] [--times N]`
+// Builds a realistic event of any of Extend's 38 and Alfred's 24 types, or a Standard Webhooks
+// event of any `<kind>.<verb>` type, signs it as the sender does (Extend and Standard Webhooks:
+// HMAC with the first secret of .dev.vars; Alfred: the URL token), posts it to the local dev
+// server (or --url) and prints each answer. `--times N` sends the same event N times (dedup).
 import { signExtendBody } from "./extend-signature.mjs";
 import { readDevVars } from "./lib.mjs";
+import { signStandardBody } from "./standard-signature.mjs";
 
 const USAGE = `Usage:
   npm run send -- extend <event-type> [--url URL] [--job ID] [--times N]
   npm run send -- alfred <event-name> [--url URL] [--job ID] [--times N]
+  npm run send -- standard <kind.verb> [--url URL] [--job ID] [--times N]
 
   event-type  one of Extend's 38 types, e.g. classify_run.failed, workflow_run.step_run.processed
   event-name  one of Alfred's 24 events, e.g. job_failed, file_add_to_job (any spelling)
+  kind.verb   a Standard Webhooks type, e.g. export.created, export.completed (the verb sets the status)
   --url       the Worker's base URL (default http://127.0.0.1:8787)
   --job       the id of the job (or file) the event is about (default: a fresh one)
   --times     send the same event this many times (default 1)
   --env-file  read the secrets from this file instead of .dev.vars (as \`npm start -- --env-file\`)
 
-Secrets come from .dev.vars (EXTEND_SIGNING_SECRETS, ALFRED_WEBHOOK_TOKENS), as \`npm start\` made it.`;
+Secrets come from .dev.vars (EXTEND_SIGNING_SECRETS, ALFRED_WEBHOOK_TOKENS, STANDARD_WEBHOOK_SECRETS),
+as \`npm start\` made it.`;
 
 const RUN_KINDS = {
   workflow_run: "workflow_run",
@@ -199,7 +204,7 @@ function alfredEvent(name, jobId) {
 
 const { positional, options } = parse(process.argv.slice(2));
 const [vendor, type] = positional;
-if (vendor !== "extend" && vendor !== "alfred") fail("Give a vendor: extend or alfred.");
+if (!["extend", "alfred", "standard"].includes(vendor)) fail("Give a vendor: extend, alfred or standard.");
 if (type === undefined) fail("Give an event type.");
 const vars = readDevVars(options["env-file"]);
 const base = options.url.replace(/\/+$/, "");
@@ -224,6 +229,27 @@ if (vendor === "extend") {
         "content-type": "application/json",
         "x-extend-request-timestamp": timestamp,
         "x-extend-request-signature": signature,
+      },
+      body,
+    });
+  };
+} else if (vendor === "standard") {
+  const kind = type.split(".")[0];
+  if (!kind || kind.includes(":"))
+    fail(`A Standard Webhooks type is <kind>.<verb>, e.g. export.completed: ${type}`);
+  const secret = (vars.STANDARD_WEBHOOK_SECRETS ?? "").split(",")[0];
+  if (!secret) fail("No STANDARD_WEBHOOK_SECRETS in .dev.vars: run `npm start` once.");
+  const id = `msg_${random()}`;
+  const body = JSON.stringify({ type, timestamp: now(), data: { id: options.job ?? `${kind}_${random()}` } });
+  request = async () => {
+    const timestamp = String(Math.floor(Date.now() / 1000));
+    return fetch(`${base}/webhooks/standard`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        "webhook-id": id,
+        "webhook-timestamp": timestamp,
+        "webhook-signature": await signStandardBody(secret, id, timestamp, body),
       },
       body,
     });

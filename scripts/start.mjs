@@ -25,10 +25,13 @@ function optionValue(flag) {
 }
 
 // With --env-file, wrangler reads secrets from there; otherwise .dev.vars, created if absent.
-if (!has("--env-file") && ensureDevVars()) {
+const devVars = has("--env-file") ? null : ensureDevVars();
+if (devVars === "created") {
   console.log(
-    `Created ${DEV_VARS} with development secrets (EXTEND_SIGNING_SECRETS, ALFRED_WEBHOOK_TOKENS).`,
+    `Created ${DEV_VARS} with development secrets (EXTEND_SIGNING_SECRETS, ALFRED_WEBHOOK_TOKENS, STANDARD_WEBHOOK_SECRETS).`,
   );
+} else if (devVars !== null) {
+  console.log(`${DEV_VARS}: ${devVars} (a development secret).`);
 }
 // wrangler dev does not apply D1 migrations; apply them to the state it will serve.
 const persistTo = optionValue("--persist-to");
@@ -63,7 +66,7 @@ setInterval(() => {
 
 /**
  * Once the server answers: the console's link with a fresh read token in its fragment (the
- * fragment never reaches the server), both vendors' webhook URLs, and a next command to try.
+ * fragment never reaches the server), the vendors' webhook URLs, and a next command to try.
  */
 async function announce() {
   const host = optionValue("--ip") ?? "127.0.0.1";
@@ -86,11 +89,12 @@ async function announce() {
       "",
       "runledger is running.",
       token
-        ? `  Console:         ${base}/#token=${token}`
-        : `  Console:         ${base}/ (create a token: npm run token -- create --name me)`,
-      `  Extend webhook:  ${base}/webhooks/extend`,
-      `  Alfred webhook:  ${base}/webhooks/alfred/${alfredToken || "<a token from ALFRED_WEBHOOK_TOKENS>"}`,
-      "  Try next:        npm run send -- extend classify_run.failed",
+        ? `  Console:          ${base}/#token=${token}`
+        : `  Console:          ${base}/ (create a token: npm run token -- create --name me)`,
+      `  Extend webhook:   ${base}/webhooks/extend`,
+      `  Alfred webhook:   ${base}/webhooks/alfred/${alfredToken || "<a token from ALFRED_WEBHOOK_TOKENS>"}`,
+      `  Standard webhook: ${base}/webhooks/standard`,
+      "  Try next:         npm run send -- extend classify_run.failed",
       "",
     ].join("\n"),
   );

@@ -18,7 +18,7 @@ const envFile = path.join(state, "test.env");
 const SECRET = "wss_start_test_secret";
 writeFileSync(
   envFile,
-  `EXTEND_SIGNING_SECRETS=${SECRET}\nALFRED_WEBHOOK_TOKENS=start-test-token\nALFRED_COMPANY_IDS=\n`,
+  `EXTEND_SIGNING_SECRETS=${SECRET}\nALFRED_WEBHOOK_TOKENS=start-test-token\nALFRED_COMPANY_IDS=\nSTANDARD_WEBHOOK_SECRETS=whsec_c3RhcnQtdGVzdC1zdGFuZGFyZC1rZXk=\n`,
 );
 
 beforeAll(async () => {
@@ -298,11 +298,21 @@ describe("npm run send", () => {
     );
   });
 
+  it("sends a Standard Webhooks event, signed with the whsec_ secret; --times repeats its webhook-id", () => {
+    const result = send("standard", "export.completed", "--job", "exp_send", "--times", "2");
+    expect(result.status, `${result.stderr}${result.lines.join("\n")}`).toBe(0);
+    expect(result.lines.map((line) => JSON.parse(line.slice(4)))).toEqual([
+      expect.objectContaining({ jobKey: "standard:export:exp_send", duplicate: false }),
+      expect.objectContaining({ jobKey: "standard:export:exp_send", duplicate: true }),
+    ]);
+  });
+
   it("refuses what it does not know, with usage and exit 2", () => {
     for (const args of [
       ["stripe", "charge.succeeded"],
       ["extend", "invoice.paid"],
       ["alfred", "job_teleported"],
+      ["standard", "a:b.created"],
       ["extend"],
     ]) {
       const result = send(...args);

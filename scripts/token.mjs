@@ -1,11 +1,12 @@
 #!/usr/bin/env node
-// `npm run token -- create --name NAME [--company ID] [--source alfred|extend] [--admin] [--remote]`
+// `npm run token -- create --name NAME [--company ID] [--source SOURCE] [--admin] [--remote]`
 // `npm run token -- list [--remote]`, `npm run token -- revoke --name NAME [--remote]`
 // Tokens are stored as SHA-256 hashes only; `create` prints the token alone on the last line.
-import { applyMigrations, createToken, runWrangler } from "./lib.mjs";
+import { applyMigrations, createToken, oneOf, runWrangler, vendorSources } from "./lib.mjs";
 
+const SOURCES = vendorSources();
 const USAGE = `Usage:
-  npm run token -- create --name NAME [--company ID] [--source alfred|extend] [--admin] [--remote]
+  npm run token -- create --name NAME [--company ID] [--source ${SOURCES.join("|")}] [--admin] [--remote]
   npm run token -- list [--remote]
   npm run token -- revoke --name NAME [--remote]
 
@@ -59,8 +60,8 @@ if (command === "--help" || command === "-h" || command === "help") {
   process.exit(0);
 }
 if (!["create", "list", "revoke"].includes(command ?? "")) fail("Give a command: create, list or revoke.");
-if (options.source !== undefined && !["alfred", "extend"].includes(options.source)) {
-  fail("--source must be alfred or extend.");
+if (options.source !== undefined && !SOURCES.includes(options.source)) {
+  fail(`--source must be ${oneOf(SOURCES)}.`);
 }
 if (options.company === "") fail("--company needs a value.");
 if (command !== "list" && !options.name) fail(`${command} needs --name NAME.`);

@@ -91,7 +91,7 @@ describe("npm run token", () => {
 
   it.each([
     [["create"], "needs --name"],
-    [["create", "--name", "x", "--source", "stripe"], "--source must be alfred or extend"],
+    [["create", "--name", "x", "--source", "stripe"], "--source must be alfred, extend or standard"],
     [["create", "--name"], "--name needs a value"],
     [["frobnicate"], "Give a command"],
     [["create", "--name", "x", "--bogus"], "Unknown argument"],

@@ -15,7 +15,6 @@ import type { Env } from "./env";
 import { ApiError, errorResponse } from "./http/errors";
 import { durableObjectLedgers, type LedgerGateway } from "./ingest/ledger-gateway";
 import { type IngestDeps, ingestDelivery } from "./ingest/pipeline";
-import type { Source } from "./ledger/types";
 import { ProjectionGatherer, type ProjectionQueue } from "./projection/queue";
 import { VENDORS } from "./vendors/registry";
 
@@ -40,12 +39,6 @@ export function createApp(seams: AppSeams = {}) {
     project: (message) =>
       gatherer.offer(message, seams.projectionQueue?.(env) ?? env.PROJECTION, (work) => ctx.waitUntil(work)),
   });
-  const ingest = (source: Source) => {
-    const adapter = VENDORS[source];
-    if (adapter === undefined) throw new Error(`no adapter registered for ${source}`);
-    return adapter;
-  };
-
   // Not strict: `/webhooks/alfred/` (an empty token) is answered 401 like any wrong token, not 404.
   const app = new Hono<ApiEnv>({ strict: false });
 
@@ -72,21 +65,14 @@ export function createApp(seams: AppSeams = {}) {
   app.get("/jobs/*", consolePage);
   app.get("/openapi.json", (c) => c.json(openApiDocument()));
 
-  app.all("/webhooks/extend", (c) =>
-    ingestDelivery(ingest("extend"), c.req.raw, {}, c.env, deps(c.env, c.executionCtx)),
-  );
-  app.all("/webhooks/alfred/:token", (c) =>
-    ingestDelivery(
-      ingest("alfred"),
-      c.req.raw,
-      { token: c.req.param("token") },
-      c.env,
-      deps(c.env, c.executionCtx),
-    ),
-  );
-  app.all("/webhooks/alfred", (c) =>
-    ingestDelivery(ingest("alfred"), c.req.raw, { token: undefined }, c.env, deps(c.env, c.executionCtx)),
-  );
+  // Each vendor's webhook routes, as its adapter declares them (src/vendors/registry.ts).
+  for (const adapter of Object.values(VENDORS)) {
+    for (const route of adapter.routes) {
+      app.all(route, (c) =>
+        ingestDelivery(adapter, c.req.raw, c.req.param(), c.env, deps(c.env, c.executionCtx)),
+      );
+    }
+  }
 
   app.use("/v1/*", requireToken);
   app.get("/v1/jobs", listJobsRoute);

@@ -1,10 +1,12 @@
-/** @module Settings read from the environment, with the contract's defaults (CONTRACT §2). */
+/**
+ * @module The shared settings read from the environment, with the contract's defaults (CONTRACT
+ * §2). Each vendor's own settings (its secrets, say) are declared and parsed by its adapter
+ * (`VendorAdapter.readSettings`), beside these.
+ */
 import type { Env } from "./env";
 
 export interface Settings {
-  extendSecrets: string[];
-  alfredTokens: string[];
-  alfredCompanyIds: string[];
+  /** How old a signature timestamp may be, in seconds (Extend, Standard Webhooks). */
   toleranceSeconds: number;
   maxBodyBytes: number;
   /** Whether each accepted delivery gets a log line (refusals, quarantines and failures always do). */
@@ -18,10 +20,11 @@ export interface Settings {
 
 export const DEFAULT_TOLERANCE_SECONDS = 300;
 export const DEFAULT_MAX_BODY_BYTES = 5 * 1024 * 1024;
-/** Extend's SDK allows this much clock skew into the future. */
+/** Extend's SDK (and Standard Webhooks' libraries) allow this much clock skew into the future. */
 export const FUTURE_SKEW_SECONDS = 60;
 
-function list(value: string | undefined): string[] {
+/** A comma-separated setting's items, trimmed, empty ones dropped; an unset one has none. */
+export function commaList(value: string | undefined): string[] {
   return (value ?? "")
     .split(",")
     .map((item) => item.trim())
@@ -36,9 +39,6 @@ function positiveInt(value: string | undefined, fallback: number): number {
 
 export function readSettings(env: Env): Settings {
   return {
-    extendSecrets: list(env.EXTEND_SIGNING_SECRETS),
-    alfredTokens: list(env.ALFRED_WEBHOOK_TOKENS),
-    alfredCompanyIds: list(env.ALFRED_COMPANY_IDS),
     toleranceSeconds: positiveInt(env.SIGNATURE_TOLERANCE_SECONDS, DEFAULT_TOLERANCE_SECONDS),
     maxBodyBytes: positiveInt(env.MAX_BODY_BYTES, DEFAULT_MAX_BODY_BYTES),
     logDeliveries: env.LOG_DELIVERIES?.trim().toLowerCase() === "true",

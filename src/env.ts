@@ -1,9 +1,14 @@
-/** @module The Worker's bindings and settings (CONTRACT §2). */
+/**
+ * @module The Worker's bindings and settings (CONTRACT §2). The shared settings are listed here;
+ * each vendor's own variables (`EXTEND_SIGNING_SECRETS`, …) come from its adapter, through the
+ * registry's {@link VendorVariables}.
+ */
 import type { ChangeHub } from "./changes/hub";
 import type { JobLedger } from "./ledger/job-ledger";
 import type { ProjectionMessage } from "./projection/jobs";
+import type { VendorVariables } from "./vendors/registry";
 
-export interface Env {
+export interface Env extends VendorVariables {
   /** Summaries for the list API, read-API token hashes, quarantine. */
   DB: D1Database;
   /** One SQLite-backed object per job key. */
@@ -14,13 +19,7 @@ export interface Env {
   ASSETS: Fetcher;
   /** Job summaries on their way to D1: the Worker sends, the same Worker's consumer writes. */
   PROJECTION: Queue<ProjectionMessage>;
-  /** Comma-separated Extend endpoint signing secrets (`wss_…`). */
-  EXTEND_SIGNING_SECRETS?: string;
-  /** Comma-separated URL tokens: Alfred posts to `/webhooks/alfred/<token>`. */
-  ALFRED_WEBHOOK_TOKENS?: string;
-  /** Optional comma-separated allow-list of Alfred `company_id`; empty means any. */
-  ALFRED_COMPANY_IDS?: string;
-  /** How old an Extend signature timestamp may be, in seconds (default 300). */
+  /** How old a signature timestamp may be, in seconds (default 300; Extend, Standard Webhooks). */
   SIGNATURE_TOLERANCE_SECONDS?: string;
   /** Largest accepted webhook body in bytes (default 5 MiB). */
   MAX_BODY_BYTES?: string;

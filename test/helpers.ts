@@ -1,7 +1,8 @@
-/** Helpers shared by the end-to-end tests: signed Extend deliveries, tokens, reads. */
+/** Helpers shared by the end-to-end tests: signed Extend and Standard Webhooks deliveries, tokens, reads. */
 import { createExecutionContext, env, SELF, waitOnExecutionContext } from "cloudflare:test";
 import { vi } from "vitest";
 import { signExtendBody } from "../scripts/extend-signature.mjs";
+import { signStandardBody } from "../scripts/standard-signature.mjs";
 import { sha256Hex } from "../src/api/tokens";
 import worker from "../src/index";
 
@@ -303,4 +304,60 @@ export function expectSameBytes(actual: Uint8Array, expected: Uint8Array): void 
       `bodies differ: ${actual.byteLength} bytes vs ${expected.byteLength} expected, first difference at ${firstDifference}`,
     );
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Standard Webhooks helpers (used by test/standard.*.test.ts). Appended block.
+// ---------------------------------------------------------------------------------------------
+
+/** The first of the tests' STANDARD_WEBHOOK_SECRETS (vitest.config.ts). */
+export const STANDARD_SECRET = "whsec_cnVubGVkZ2VyLXRlc3Qtc3RhbmRhcmQta2V5";
+/** The second: a delivery signed with either passes. */
+export const STANDARD_OTHER_SECRET = "whsec_cnVubGVkZ2VyLW90aGVyLXN0YW5kYXJkLWtleQ==";
+
+/** Signs a body as a Standard Webhooks sender does; one signer for scripts and tests. */
+export const signStandard = signStandardBody;
+
+export interface StandardOptions {
+  /** `webhook-id` (default: a fresh `msg_…`). */
+  id?: string;
+  secret?: string;
+  timestamp?: number | string;
+  /** Replaces or adds headers after signing (`webhook-signature` to forge one, say). */
+  headers?: Record<string, string>;
+}
+
+/** The three Standard Webhooks headers for `body`, signed with `secret` at `timestamp`. */
+export async function standardHeaders(
+  body: string | Uint8Array,
+  options: StandardOptions = {},
+): Promise<Record<string, string>> {
+  const id = options.id ?? `msg_${crypto.randomUUID()}`;
+  const timestamp = String(options.timestamp ?? nowSeconds());
+  return {
+    "webhook-id": id,
+    "webhook-timestamp": timestamp,
+    "webhook-signature": await signStandard(options.secret ?? STANDARD_SECRET, id, timestamp, body),
+  };
+}
+
+/** A POST to /webhooks/standard, signed as the spec says, with `options.headers` on top. */
+export async function signedStandardRequest(
+  body: string | object,
+  options: StandardOptions = {},
+): Promise<Request> {
+  const text = typeof body === "string" ? body : JSON.stringify(body);
+  return new Request(`${BASE}/webhooks/standard`, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      ...(await standardHeaders(text, options)),
+      ...options.headers,
+    },
+    body: text,
+  });
+}
+
+export async function sendStandard(body: string | object, options: StandardOptions = {}): Promise<Response> {
+  return SELF.fetch(await signedStandardRequest(body, options));
 }

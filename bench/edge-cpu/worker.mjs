@@ -9,7 +9,8 @@
  * bytes, signed by the caller); GET /run?case=NAME&k=K processes it K times.
  */
 import { readSettings } from "../../src/config";
-import { VENDORS } from "../../src/vendors/registry";
+import { settingsFor } from "../../src/vendors/index";
+import { vendorFor } from "../../src/vendors/registry";
 
 const cases = new Map();
 const refuseFetch = () => Promise.reject(new Error("the edge CPU bench does not fetch"));
@@ -19,7 +20,7 @@ async function processOnce(stored, env) {
   const delivery = {
     request: stored.request,
     params: stored.params,
-    settings: readSettings(env),
+    settings: settingsFor(stored.adapter, readSettings(env), env),
     receivedAt: Date.now(),
     fetch: refuseFetch,
   };
@@ -35,7 +36,7 @@ export default {
     const url = new URL(request.url);
     const name = url.searchParams.get("case") ?? "";
     if (url.pathname === "/setup") {
-      const adapter = VENDORS[url.searchParams.get("vendor") ?? ""];
+      const adapter = vendorFor(url.searchParams.get("vendor") ?? "");
       if (adapter === undefined) return Response.json({ error: "unknown vendor" }, { status: 400 });
       const bytes = new Uint8Array(await request.arrayBuffer());
       cases.set(name, {

@@ -13,6 +13,7 @@ import type { ApiEnv } from "./auth";
 import { encodeChangeCursor } from "./cursor";
 import { within } from "./query";
 import { changesQuerySchema, parseQuery } from "./schemas";
+import { sourcesInScope } from "./tokens";
 
 function unavailable(): never {
   throw new ApiError("storage_unavailable", "The change feed is unavailable; retry later.");
@@ -22,7 +23,7 @@ export async function changesRoute(c: Context<ApiEnv>): Promise<Response> {
   const params = parseQuery(changesQuerySchema, new URL(c.req.url));
   const scope = c.get("scope");
   const db = c.env.DB;
-  const sources = within(within(params.source, scope.source), scope.companyId === null ? null : "alfred");
+  const sources = sourcesInScope(params.source, scope);
   const companies = within(params.company, scope.companyId);
   const filters = { sources, kinds: params.kind ?? null, statuses: params.status ?? null, companies };
 

@@ -8,8 +8,8 @@ import { readSettings } from "../config";
 import { ApiError } from "../http/errors";
 import type { LedgerGateway } from "../ingest/ledger-gateway";
 import { isoTime, type Source } from "../ledger/types";
-import type { AuthMaterial } from "../vendors/index";
-import { VENDORS } from "../vendors/registry";
+import { type AuthMaterial, settingsFor } from "../vendors/index";
+import { vendorFor } from "../vendors/registry";
 import type { ApiEnv } from "./auth";
 import { streamJob } from "./stream-job";
 import { canSee } from "./tokens";
@@ -89,11 +89,15 @@ async function verifyEvent(
   eventId: string,
 ): Promise<Response> {
   const stored = eventId.length === 0 ? null : await ledgers.verification(jobKey, eventId);
-  const adapter = VENDORS[source];
+  const adapter = vendorFor(source);
   if (stored === null || adapter === undefined) throw notFound("The event");
   const material = stored.auth === null ? null : (JSON.parse(stored.auth) as AuthMaterial);
   const verified =
     material !== null &&
-    (await adapter.verifyStored(material, new Uint8Array(stored.raw), readSettings(c.env)));
+    (await adapter.verifyStored(
+      material,
+      new Uint8Array(stored.raw),
+      settingsFor(adapter, readSettings(c.env), c.env),
+    ));
   return c.json({ verified, scheme: adapter.scheme, receivedAt: isoTime(stored.receivedAt) });
 }

@@ -9,12 +9,12 @@ import type { ApiEnv } from "./auth";
 import { encodeCursor } from "./cursor";
 import { within } from "./query";
 import { listJobsQuerySchema, parseQuery } from "./schemas";
+import { sourcesInScope } from "./tokens";
 
 export async function listJobsRoute(c: Context<ApiEnv>): Promise<Response> {
   const params = parseQuery(listJobsQuerySchema, new URL(c.req.url));
   const scope = c.get("scope");
-  // A company scope sees only that company's Alfred jobs.
-  const sources = within(within(params.source, scope.source), scope.companyId === null ? null : "alfred");
+  const sources = sourcesInScope(params.source, scope);
   const companies = within(params.company, scope.companyId);
   if (sources?.length === 0 || companies?.length === 0) return c.json({ data: [], nextCursor: null });
 

@@ -6,9 +6,8 @@
 import type { Context } from "hono";
 import { ApiError } from "../http/errors";
 import { type IngestDeps, retryDelivery } from "../ingest/pipeline";
-import type { Source } from "../ledger/types";
 import { listQuarantine, readQuarantined, resolveQuarantined } from "../projection/quarantine";
-import { VENDORS } from "../vendors/registry";
+import { vendorFor } from "../vendors/registry";
 import type { ApiEnv } from "./auth";
 import { encodeCursor } from "./cursor";
 import { within } from "./query";
@@ -57,7 +56,7 @@ export async function retryQuarantinedRoute(c: Context<ApiEnv>, deps: IngestDeps
   const id = c.req.param("id") ?? "";
   const scope = c.get("scope");
   const stored = await readQuarantined(c.env.DB, id).catch(unavailable);
-  const adapter = stored === null ? undefined : VENDORS[stored.source as Source];
+  const adapter = stored === null ? undefined : vendorFor(stored.source);
   // The same scope as reading the entry: what a token cannot see, it cannot retry (404, not 403).
   if (
     stored === null ||

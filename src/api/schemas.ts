@@ -5,7 +5,8 @@
  */
 import * as v from "valibot";
 import { ApiError } from "../http/errors";
-import { SOURCES, STATUSES } from "../ledger/types";
+import { STATUSES } from "../ledger/types";
+import { SCHEMES, SOURCES } from "../vendors/registry";
 import { decodeChangeCursor, decodeCursor } from "./cursor";
 
 export const DEFAULT_LIMIT = 50;
@@ -211,7 +212,7 @@ export const retryResultSchema = v.object({
 
 export const verificationSchema = v.object({
   verified: v.boolean(),
-  scheme: v.picklist(["extend-hmac-sha256", "alfred-url-token"]),
+  scheme: v.picklist(SCHEMES),
   receivedAt: time,
 });
 

@@ -1,9 +1,12 @@
 /**
  * @module Read-API bearer tokens. Only a token's SHA-256 hash is stored (D1 `tokens`); a token may
- * be scoped to one Alfred company and/or one source. A job outside a token's scope is answered 404,
- * never 403, so a token cannot learn which jobs exist outside it (CONTRACT §5).
+ * be scoped to one company (of the sources whose jobs carry one: Alfred) and/or one source. A job
+ * outside a token's scope is answered 404, never 403, so a token cannot learn which jobs exist
+ * outside it (CONTRACT §5).
  */
 import type { JobSummary, Source } from "../ledger/types";
+import { COMPANY_SOURCES, SOURCES } from "../vendors/registry";
+import { within } from "./query";
 
 export interface TokenScope {
   name: string;
@@ -33,10 +36,26 @@ export async function lookupToken(db: D1Database, token: string): Promise<TokenS
   };
 }
 
-/** Whether a job is inside a token's scope. A company scope sees only that company's Alfred jobs. */
+/**
+ * Whether a job is inside a token's scope. A company scope sees only that company's jobs, of the
+ * sources whose jobs carry a company id (`companyScoped` adapters).
+ */
 export function canSee(scope: TokenScope, job: Pick<JobSummary, "source" | "companyId">): boolean {
   if (scope.source !== null && job.source !== scope.source) return false;
-  if (scope.companyId !== null && (job.source !== "alfred" || job.companyId !== scope.companyId))
+  if (
+    scope.companyId !== null &&
+    (!COMPANY_SOURCES.includes(job.source) || job.companyId !== scope.companyId)
+  )
     return false;
   return true;
+}
+
+/**
+ * The sources a read may cover: those requested (null: any) within the token's source and, for a
+ * company scope, among the sources whose jobs carry a company id. An empty list matches nothing.
+ */
+export function sourcesInScope(requested: Source[] | undefined, scope: TokenScope): Source[] | null {
+  const sources = within(requested, scope.source);
+  if (scope.companyId === null) return sources;
+  return (sources ?? SOURCES).filter((source) => COMPANY_SOURCES.includes(source));
 }

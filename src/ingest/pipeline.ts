@@ -12,7 +12,13 @@ import { orderTime } from "../ledger/order";
 import type { NormalizedEvent, OrderedEvent } from "../ledger/types";
 import type { ProjectionMessage } from "../projection/jobs";
 import { quarantineDelivery } from "../projection/quarantine";
-import type { AuthMaterial, Delivery, Issue, VendorAdapter } from "../vendors/index";
+import {
+  type AuthMaterial,
+  type Delivery,
+  type Issue,
+  settingsFor,
+  type VendorAdapter,
+} from "../vendors/index";
 import type { LedgerGateway } from "./ledger-gateway";
 
 export interface IngestDeps {
@@ -99,7 +105,7 @@ export async function ingestDelivery(
   if (request.method !== "POST") {
     throw new ApiError("method_not_allowed", "Webhook endpoints accept POST only.");
   }
-  const settings = readSettings(env);
+  const settings = settingsFor(adapter, readSettings(env), env);
   checkDeclaredLength(request, settings.maxBodyBytes);
   const delivery: Delivery = { request, params, settings, receivedAt: started, fetch: deps.fetch };
   await adapter.admit(delivery);
@@ -164,7 +170,7 @@ export async function retryDelivery(
   const delivery: Delivery = {
     request: adapter.replayRequest(auth),
     params: {},
-    settings: readSettings(env),
+    settings: settingsFor(adapter, readSettings(env), env),
     receivedAt: stored.receivedAt,
     fetch: deps.fetch,
   };

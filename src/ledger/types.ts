@@ -2,9 +2,10 @@
  * @module The one type that crosses from the vendor adapters to the ledger ({@link NormalizedEvent}),
  * and the shapes the ledger answers with. Nothing below the adapters knows a vendor's field names.
  */
+import type { Source } from "../vendors/registry";
 
-export const SOURCES = ["extend", "alfred"] as const;
-export type Source = (typeof SOURCES)[number];
+/** A job's source: a registered vendor's name (the registry, `vendors/registry.ts`, derives it). */
+export type { Source };
 
 /** Normalized status (CONTRACT §4); the vendor's own value is kept beside it as `vendorStatus`. */
 export const STATUSES = [

@@ -1,13 +1,15 @@
 /**
- * @module The vendor adapter interface and the registry of vendors. An adapter turns one
- * authenticated delivery into a {@link NormalizedEvent}, a quarantine verdict, or a direct reply;
- * the ingest pipeline (src/ingest) runs the steps in the contract's order for every vendor.
- * A third vendor is one folder under `vendors/` and one line in {@link VENDORS}.
+ * @module The vendor adapter interface. An adapter turns one authenticated delivery into a
+ * {@link NormalizedEvent}, a quarantine verdict, or a direct reply; the ingest pipeline (src/ingest)
+ * runs the steps in the contract's order for every vendor. An adapter also declares what the rest
+ * of the Worker needs to know about its vendor — its webhook routes, its own environment variables
+ * and how to parse them, whether its jobs carry a company id — so that a new vendor is one folder
+ * under `vendors/` and one line in the registry (`vendors/registry.ts`; README "Adding a vendor").
  */
 import type * as v from "valibot";
 import type { Settings } from "../config";
 import type { ApiError } from "../http/errors";
-import type { NormalizedEvent, Source } from "../ledger/types";
+import type { NormalizedEvent } from "../ledger/types";
 
 /** One validation issue, as the quarantine API shows it. */
 export interface Issue {
@@ -15,11 +17,21 @@ export interface Issue {
   message: string;
 }
 
-export interface Delivery {
+/**
+ * What a vendor's steps read: the shared settings (body limit, signature tolerance …) and the
+ * vendor's own, parsed by its {@link VendorAdapter.readSettings}. An adapter's own settings may not
+ * reuse a shared name, so neither hides the other.
+ */
+export type VendorSettings<Own extends OwnSettings = OwnSettings> = Settings & Omit<Own, keyof Settings>;
+
+/** A vendor's own settings: any object whose names differ from the shared {@link Settings}. */
+export type OwnSettings = object & { readonly [Name in keyof Settings]?: never };
+
+export interface Delivery<Own extends OwnSettings = OwnSettings> {
   request: Request;
-  /** Route parameters (Alfred's URL token). */
+  /** The parameters of the route the delivery came in on (Alfred's URL token). */
   params: Record<string, string | undefined>;
-  settings: Settings;
+  settings: VendorSettings<Own>;
   /** Milliseconds since the epoch. */
   receivedAt: number;
   /** Outbound fetch, for Extend's signed-URL payloads. */
@@ -41,22 +53,80 @@ export interface AuthMaterial {
   values: Record<string, string>;
 }
 
-export interface VendorAdapter {
-  source: Source;
+/**
+ * One vendor. `Name` is its source (the first part of its job keys, a token's `--source`); `Own`
+ * the settings it parses from its `Variable`s. Write one with {@link defineVendor}, which infers
+ * all three, and register it in `vendors/registry.ts`.
+ */
+export interface VendorAdapter<
+  Name extends string = string,
+  Own extends OwnSettings = OwnSettings,
+  Variable extends string = string,
+> {
+  source: Name;
   /** The name of the scheme {@link VendorAdapter.verifyStored} checks (`extend-hmac-sha256`, …). */
   scheme: string;
+  /**
+   * The webhook routes (Hono paths, any method: the pipeline answers 405 to all but POST) the
+   * vendor posts to. A route's parameters reach {@link Delivery.params}.
+   */
+  routes: readonly string[];
+  /** The vendor's own environment variables (secrets and vars), each with what it holds. */
+  variables: Readonly<Record<Variable, string>>;
+  /** Parses the vendor's own variables — `read` gives one's raw text, or undefined when unset. */
+  readSettings(read: (variable: Variable) => string | undefined): Own;
+  /**
+   * Whether the vendor's jobs carry a company id. A company-scoped read token sees only jobs of
+   * such sources, and only its company's (CONTRACT §5).
+   */
+  companyScoped: boolean;
   /** Checks that need no body: signature headers present, URL token. Throws {@link ApiError}. */
-  admit(delivery: Delivery): Promise<void>;
+  admit(delivery: Delivery<Own>): Promise<void>;
   /** Authenticates the raw bytes before anything parses them. Throws {@link ApiError}. */
-  authenticate(delivery: Delivery, body: Uint8Array): Promise<void>;
+  authenticate(delivery: Delivery<Own>, body: Uint8Array): Promise<void>;
   /** Parses, validates and normalizes an authenticated body. */
-  interpret(delivery: Delivery, text: string): Promise<Interpretation>;
+  interpret(delivery: Delivery<Own>, text: string): Promise<Interpretation>;
   /** What to keep of an authenticated delivery to re-verify its bytes later. */
-  authMaterial(delivery: Delivery): Promise<AuthMaterial>;
+  authMaterial(delivery: Delivery<Own>): Promise<AuthMaterial>;
   /** Checks stored bytes again with the material kept at receipt, against today's settings; freshness aside. */
-  verifyStored(material: AuthMaterial, body: Uint8Array, settings: Settings): Promise<boolean>;
+  verifyStored(material: AuthMaterial, body: Uint8Array, settings: VendorSettings<Own>): Promise<boolean>;
   /** The request a stored delivery arrived as, rebuilt from its material, to run it through `interpret` again. */
   replayRequest(material: AuthMaterial | null): Request;
+}
+
+/**
+ * Declares an adapter with its types inferred from it: the source name as a literal (so the
+ * registry can derive the `Source` union), its own settings, and the variables `read` may ask for.
+ *
+ * @example
+ * export const acmeAdapter = defineVendor({
+ *   source: "acme",
+ *   variables: { ACME_SECRETS: "Comma-separated signing secrets." },
+ *   readSettings: (read) => ({ secrets: commaList(read("ACME_SECRETS")) }),
+ *   // … routes, scheme, companyScoped and the steps
+ * });
+ */
+export function defineVendor<const Name extends string, Own extends OwnSettings, Variable extends string>(
+  adapter: VendorAdapter<Name, Own, Variable>,
+): VendorAdapter<Name, Own, Variable> {
+  return adapter;
+}
+
+/**
+ * The shared settings and `adapter`'s own, read from the Worker's environment. An adapter's
+ * variables are not in the `Env` interface's own members (the registry adds them), so each is
+ * looked up by name and kept only if it is text.
+ */
+export function settingsFor<Own extends OwnSettings, Variable extends string>(
+  adapter: VendorAdapter<string, Own, Variable>,
+  shared: Settings,
+  env: object,
+): VendorSettings<Own> {
+  const own = adapter.readSettings((variable) => {
+    const value: unknown = Reflect.get(env, variable);
+    return typeof value === "string" ? value : undefined;
+  });
+  return { ...shared, ...own };
 }
 
 /** Where a replayed delivery claims to come from: it never leaves the Worker. */

@@ -4,8 +4,9 @@
  * `url_verification` handshake, and the optional company allow-list.
  */
 import * as v from "valibot";
+import { commaList } from "../../config";
 import { ApiError } from "../../http/errors";
-import { type Interpretation, parseJson, REPLAY_URL, toIssues, type VendorAdapter } from "../index";
+import { defineVendor, type Interpretation, parseJson, REPLAY_URL, toIssues } from "../index";
 import { normalizeAlfredEvent } from "./normalize";
 import { envelopeSchema, handshakeSchema } from "./schema";
 
@@ -36,9 +37,22 @@ async function sha256Hex(text: string): Promise<string> {
   return [...new Uint8Array(digest)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
 }
 
-export const alfredAdapter: VendorAdapter = {
+export const alfredAdapter = defineVendor({
   source: "alfred",
   scheme: SCHEME,
+  // Not strict routing (src/app.ts): `/webhooks/alfred/` reaches the second route, whose missing
+  // token is answered 401 like any wrong token, not 404.
+  routes: ["/webhooks/alfred/:token", "/webhooks/alfred"],
+  variables: {
+    ALFRED_WEBHOOK_TOKENS: "Comma-separated URL tokens: Alfred posts to `/webhooks/alfred/<token>`.",
+    ALFRED_COMPANY_IDS: "Optional comma-separated allow-list of Alfred `company_id`; empty means any.",
+  },
+  readSettings: (read) => ({
+    alfredTokens: commaList(read("ALFRED_WEBHOOK_TOKENS")),
+    alfredCompanyIds: commaList(read("ALFRED_COMPANY_IDS")),
+  }),
+  // Alfred events name their company (`event.company_id`): company-scoped tokens see these jobs.
+  companyScoped: true,
 
   async admit(delivery) {
     // The URL token needs no body, so it is checked before the body is read (CONTRACT §3.3).
@@ -96,4 +110,4 @@ export const alfredAdapter: VendorAdapter = {
   replayRequest() {
     return new Request(REPLAY_URL, { method: "POST" });
   },
-};
+});

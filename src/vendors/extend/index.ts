@@ -5,16 +5,10 @@
  * event kept and served back.
  */
 import * as v from "valibot";
+import { commaList } from "../../config";
 import { readBodyWithLimit } from "../../http/body";
 import { ApiError } from "../../http/errors";
-import {
-  type Delivery,
-  type Interpretation,
-  parseJson,
-  REPLAY_URL,
-  toIssues,
-  type VendorAdapter,
-} from "../index";
+import { type Delivery, defineVendor, type Interpretation, parseJson, REPLAY_URL, toIssues } from "../index";
 import { normalizeExtendEvent } from "./normalize";
 import { envelopeSchema, signedDataUrlSchema } from "./schema";
 import { verifyExtendSignature } from "./verify";
@@ -63,9 +57,16 @@ async function fetchSignedPayload(delivery: Delivery, url: string): Promise<Fetc
 
 const SCHEME = "extend-hmac-sha256";
 
-export const extendAdapter: VendorAdapter = {
+export const extendAdapter = defineVendor({
   source: "extend",
   scheme: SCHEME,
+  routes: ["/webhooks/extend"],
+  variables: {
+    EXTEND_SIGNING_SECRETS:
+      "Comma-separated Extend endpoint signing secrets (`wss_…`); a delivery passes if any verifies.",
+  },
+  readSettings: (read) => ({ extendSecrets: commaList(read("EXTEND_SIGNING_SECRETS")) }),
+  companyScoped: false,
 
   async admit(delivery) {
     const headers = delivery.request.headers;
@@ -180,4 +181,4 @@ export const extendAdapter: VendorAdapter = {
     }
     return new Request(REPLAY_URL, { method: "POST", headers });
   },
-};
+});

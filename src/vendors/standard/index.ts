@@ -1,0 +1,115 @@
+/**
+ * @module The Standard Webhooks adapter: `POST /webhooks/standard`, for any sender that follows the
+ * open spec (https://www.standardwebhooks.com): `webhook-id`, `webhook-timestamp` and
+ * `webhook-signature` headers, signed with a `whsec_…` secret from `STANDARD_WEBHOOK_SECRETS`. The
+ * checks and answers are Extend's (CONTRACT §3.3): all three headers before the body is read
+ * (`missing_signature`), the raw bytes verified before parsing (`invalid_signature`, then
+ * `stale_timestamp`), an authentic body that does not parse quarantined.
+ */
+import { commaList } from "../../config";
+import { ApiError } from "../../http/errors";
+import { defineVendor, type Interpretation, parseJson, REPLAY_URL } from "../index";
+import { normalizeStandardEvent } from "./normalize";
+import { verifyStandardSignature } from "./verify";
+
+const ID_HEADER = "webhook-id";
+const TIMESTAMP_HEADER = "webhook-timestamp";
+const SIGNATURE_HEADER = "webhook-signature";
+const SCHEME = "standard-webhooks-hmac-sha256";
+
+/** The three headers as received (trimmed), empty when absent. */
+function signatureHeaders(request: Request) {
+  const headers = request.headers;
+  return {
+    id: (headers.get(ID_HEADER) ?? "").trim(),
+    timestamp: (headers.get(TIMESTAMP_HEADER) ?? "").trim(),
+    signature: (headers.get(SIGNATURE_HEADER) ?? "").trim(),
+  };
+}
+
+export const standardAdapter = defineVendor({
+  source: "standard",
+  scheme: SCHEME,
+  routes: ["/webhooks/standard"],
+  variables: {
+    STANDARD_WEBHOOK_SECRETS:
+      "Comma-separated Standard Webhooks secrets (`whsec_<base64 key>`); a delivery passes if any verifies.",
+  },
+  readSettings: (read) => ({ standardSecrets: commaList(read("STANDARD_WEBHOOK_SECRETS")) }),
+  companyScoped: false,
+
+  async admit(delivery) {
+    const headers = delivery.request.headers;
+    if (
+      headers.get(ID_HEADER) === null ||
+      headers.get(TIMESTAMP_HEADER) === null ||
+      headers.get(SIGNATURE_HEADER) === null
+    ) {
+      throw new ApiError(
+        "missing_signature",
+        `The ${ID_HEADER}, ${TIMESTAMP_HEADER} and ${SIGNATURE_HEADER} headers are all required.`,
+      );
+    }
+  },
+
+  async authenticate(delivery, body) {
+    const verdict = await verifyStandardSignature({
+      ...signatureHeaders(delivery.request),
+      secrets: delivery.settings.standardSecrets,
+      body,
+      nowSeconds: Math.floor(delivery.receivedAt / 1000),
+      toleranceSeconds: delivery.settings.toleranceSeconds,
+    });
+    if (verdict === "invalid_signature") {
+      throw new ApiError("invalid_signature", "The signature does not match any configured secret.");
+    }
+    if (verdict === "stale_timestamp") {
+      throw new ApiError("stale_timestamp", "The signature timestamp is outside the allowed window.");
+    }
+  },
+
+  async interpret(delivery, text): Promise<Interpretation> {
+    const json = parseJson(text);
+    if (!json.ok) return { outcome: "quarantine", issues: json.issues };
+    const { id, timestamp } = signatureHeaders(delivery.request);
+    const normalized = normalizeStandardEvent(json.value, {
+      eventId: id,
+      signedAt: Number(timestamp),
+      receivedAt: delivery.receivedAt,
+    });
+    return normalized.ok
+      ? { outcome: "event", event: normalized.event }
+      : { outcome: "quarantine", issues: normalized.issues };
+  },
+
+  async authMaterial(delivery) {
+    // The three headers: with the stored bytes, they are the whole signed content.
+    return { scheme: SCHEME, values: signatureHeaders(delivery.request) };
+  },
+
+  async verifyStored(material, body, settings) {
+    if (material.scheme !== SCHEME) return false;
+    const timestamp = material.values.timestamp ?? "";
+    // Freshness aside: the check is made as of the signature's own time.
+    const verdict = await verifyStandardSignature({
+      secrets: settings.standardSecrets,
+      id: material.values.id ?? "",
+      timestamp,
+      signature: material.values.signature ?? "",
+      body,
+      nowSeconds: Number(timestamp),
+      toleranceSeconds: settings.toleranceSeconds,
+    });
+    return verdict === "ok";
+  },
+
+  replayRequest(material) {
+    const headers = new Headers();
+    if (material?.scheme === SCHEME) {
+      headers.set(ID_HEADER, material.values.id ?? "");
+      headers.set(TIMESTAMP_HEADER, material.values.timestamp ?? "");
+      headers.set(SIGNATURE_HEADER, material.values.signature ?? "");
+    }
+    return new Request(REPLAY_URL, { method: "POST", headers });
+  },
+});
