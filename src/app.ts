@@ -6,10 +6,16 @@
 import { Hono } from "hono";
 import { type ApiEnv, requireAdmin, requireToken } from "./api/auth";
 import { changesRoute } from "./api/changes";
-import { getJobRoute } from "./api/get-job";
+import { anyJobRoute, jobDetailRoute, jobStreamRoute, rawEventRoute, verificationRoute } from "./api/get-job";
 import { listJobsRoute } from "./api/list-jobs";
-import { openApiDocument } from "./api/openapi";
+import { openApiRoute, routeDocs, webhookDoc } from "./api/openapi";
 import { getQuarantinedRoute, listQuarantineRoute, retryQuarantinedRoute } from "./api/quarantine";
+import {
+  changesQuerySchema,
+  listJobsQuerySchema,
+  listQuarantineQuerySchema,
+  validQuery,
+} from "./api/schemas";
 import { consoleFile, consolePage } from "./console";
 import type { Env } from "./env";
 import { ApiError, errorResponse } from "./http/errors";
@@ -65,16 +71,19 @@ export function createApp(seams: AppSeams = {}) {
     async (c) => (await consoleFile(c)) ?? errorResponse(new ApiError("not_found", "No such route.")),
   );
 
-  app.get("/healthz", (c) => c.json({ ok: true }));
-  // The console (CONTRACT §8): one page whose script renders the view for its path.
+  // The console (CONTRACT §8): one page whose script renders the view for its path. Not API: not
+  // in the typed client nor in /openapi.json.
   app.get("/", consolePage);
   app.get("/quarantine", consolePage);
   app.get("/jobs/*", consolePage);
-  app.get("/openapi.json", (c) => c.json(openApiDocument()));
 
+  // Webhooks (CONTRACT §3). Every method reaches the pipeline, which answers 405 to all but POST;
+  // the POST entry before each route only carries its description for /openapi.json.
+  app.post("/webhooks/extend", webhookDoc(ingest("extend")));
   app.all("/webhooks/extend", (c) =>
     ingestDelivery(ingest("extend"), c.req.raw, {}, c.env, deps(c.env, c.executionCtx)),
   );
+  app.post("/webhooks/alfred/:token", webhookDoc(ingest("alfred")));
   app.all("/webhooks/alfred/:token", (c) =>
     ingestDelivery(
       ingest("alfred"),
@@ -84,24 +93,46 @@ export function createApp(seams: AppSeams = {}) {
       deps(c.env, c.executionCtx),
     ),
   );
+  // No token: answered 401 like a wrong one; not a route of its own in /openapi.json.
   app.all("/webhooks/alfred", (c) =>
     ingestDelivery(ingest("alfred"), c.req.raw, { token: undefined }, c.env, deps(c.env, c.executionCtx)),
   );
 
-  app.use("/v1/*", requireToken);
-  app.get("/v1/jobs", listJobsRoute);
-  app.get("/v1/changes", changesRoute);
-  app.get("/v1/jobs/*", (c) =>
-    getJobRoute(c, seams.ledgers?.(c.env) ?? durableObjectLedgers(c.env), seams.streamHeartbeatMs),
-  );
-  app.get("/v1/quarantine", listQuarantineRoute);
-  app.get("/v1/quarantine/:id", getQuarantinedRoute);
-  // Operating (CONTRACT §9): admin tokens only.
-  app.post("/v1/quarantine/:id/retry", requireAdmin, (c) =>
-    retryQuarantinedRoute(c, deps(c.env, c.executionCtx)),
-  );
+  const ledgers = (env: Env) => seams.ledgers?.(env) ?? durableObjectLedgers(env);
 
-  return app;
+  // The API, chained so that its type (`App`) tells `hc<App>()` each route's parameters and
+  // answers. Each route: its description (src/api/openapi.ts), then its checks, then its handler.
+  return (
+    app
+      .get("/healthz", routeDocs.health, (c) => c.json({ ok: true as const }))
+      .get("/openapi.json", routeDocs.openApi, openApiRoute(app))
+      .use("/v1/*", requireToken)
+      .get("/v1/jobs", routeDocs.listJobs, validQuery(listJobsQuerySchema), (c) =>
+        listJobsRoute(c, c.req.valid("query")),
+      )
+      .get("/v1/changes", routeDocs.listChanges, validQuery(changesQuerySchema), (c) =>
+        changesRoute(c, c.req.valid("query")),
+      )
+      .get("/v1/jobs/:jobKey", routeDocs.getJob, (c) => jobDetailRoute(c, ledgers(c.env)))
+      .get("/v1/jobs/:jobKey/stream", routeDocs.streamJob, (c) =>
+        jobStreamRoute(c, ledgers(c.env), seams.streamHeartbeatMs),
+      )
+      .get("/v1/jobs/:jobKey/events/:eventId", routeDocs.getEvent, (c) => rawEventRoute(c, ledgers(c.env)))
+      .get("/v1/jobs/:jobKey/events/:eventId/verification", routeDocs.verifyEvent, (c) =>
+        verificationRoute(c, ledgers(c.env)),
+      )
+      // A job key holding `/` as is spans path segments, which `:jobKey` (one segment) cannot match.
+      .get("/v1/jobs/*", (c) => anyJobRoute(c, ledgers(c.env), seams.streamHeartbeatMs))
+      .get("/v1/quarantine", routeDocs.listQuarantine, validQuery(listQuarantineQuerySchema), (c) =>
+        listQuarantineRoute(c, c.req.valid("query")),
+      )
+      .get("/v1/quarantine/:id", routeDocs.getQuarantined, getQuarantinedRoute)
+      // Operating (CONTRACT §9): admin tokens only.
+      .post("/v1/quarantine/:id/retry", routeDocs.retryQuarantined, requireAdmin, (c) =>
+        retryQuarantinedRoute(c, deps(c.env, c.executionCtx)),
+      )
+  );
 }
 
+/** The API's type, for the typed client: `hc<App>(baseUrl)` from `hono/client` (README, "Typed client"). */
 export type App = ReturnType<typeof createApp>;

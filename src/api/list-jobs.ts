@@ -8,10 +8,10 @@ import { listJobs, rowToSummary } from "../projection/jobs";
 import type { ApiEnv } from "./auth";
 import { encodeCursor } from "./cursor";
 import { within } from "./query";
-import { listJobsQuerySchema, parseQuery } from "./schemas";
+import type { ListJobsQuery } from "./schemas";
 
-export async function listJobsRoute(c: Context<ApiEnv>): Promise<Response> {
-  const params = parseQuery(listJobsQuerySchema, new URL(c.req.url));
+/** `params`: the query as `validQuery(listJobsQuerySchema)` validated it. */
+export async function listJobsRoute(c: Context<ApiEnv>, params: ListJobsQuery) {
   const scope = c.get("scope");
   // A company scope sees only that company's Alfred jobs.
   const sources = within(within(params.source, scope.source), scope.companyId === null ? null : "alfred");

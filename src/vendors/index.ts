@@ -41,8 +41,29 @@ export interface AuthMaterial {
   values: Record<string, string>;
 }
 
+/**
+ * How `/openapi.json` describes a vendor's webhook endpoint: what only this vendor sends and gets.
+ * The answers every vendor gets (CONTRACT §3.3) are added by src/api/openapi.ts.
+ */
+export interface WebhookDoc {
+  summary: string;
+  description: string;
+  /** The headers that authenticate a delivery. */
+  headers?: { name: string; description: string }[];
+  /** Descriptions of the route's path parameters (Alfred's URL token). */
+  pathParameters?: Record<string, string>;
+  /** What a 401 means for this vendor (its codes). */
+  unauthorized: string;
+  /** Refusals of this vendor only, by status (Alfred's company allow-list: 403). */
+  refusals?: Record<string, string>;
+  /** A 200 answer besides the stored-delivery one (Alfred's URL-verification handshake). */
+  reply?: v.GenericSchema;
+}
+
 export interface VendorAdapter {
   source: Source;
+  /** Its webhook endpoint in `/openapi.json`. */
+  webhook: WebhookDoc;
   /** The name of the scheme {@link VendorAdapter.verifyStored} checks (`extend-hmac-sha256`, …). */
   scheme: string;
   /** Checks that need no body: signature headers present, URL token. Throws {@link ApiError}. */
