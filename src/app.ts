@@ -6,7 +6,7 @@
 import { Hono } from "hono";
 import { type ApiEnv, requireAdmin, requireToken } from "./api/auth";
 import { changesRoute } from "./api/changes";
-import { anyJobRoute, jobDetailRoute, jobStreamRoute, rawEventRoute, verificationRoute } from "./api/get-job";
+import { jobRoutes } from "./api/get-job";
 import { listJobsRoute } from "./api/list-jobs";
 import { openApiRoute, routeDocs, webhookDoc } from "./api/openapi";
 import { getQuarantinedRoute, listQuarantineRoute, retryQuarantinedRoute } from "./api/quarantine";
@@ -98,7 +98,7 @@ export function createApp(seams: AppSeams = {}) {
     ingestDelivery(ingest("alfred"), c.req.raw, { token: undefined }, c.env, deps(c.env, c.executionCtx)),
   );
 
-  const ledgers = (env: Env) => seams.ledgers?.(env) ?? durableObjectLedgers(env);
+  const jobs = jobRoutes((env) => seams.ledgers?.(env) ?? durableObjectLedgers(env), seams.streamHeartbeatMs);
 
   // The API, chained so that its type (`App`) tells `hc<App>()` each route's parameters and
   // answers. Each route: its description (src/api/openapi.ts), then its checks, then its handler.
@@ -113,16 +113,12 @@ export function createApp(seams: AppSeams = {}) {
       .get("/v1/changes", routeDocs.listChanges, validQuery(changesQuerySchema), (c) =>
         changesRoute(c, c.req.valid("query")),
       )
-      .get("/v1/jobs/:jobKey", routeDocs.getJob, (c) => jobDetailRoute(c, ledgers(c.env)))
-      .get("/v1/jobs/:jobKey/stream", routeDocs.streamJob, (c) =>
-        jobStreamRoute(c, ledgers(c.env), seams.streamHeartbeatMs),
-      )
-      .get("/v1/jobs/:jobKey/events/:eventId", routeDocs.getEvent, (c) => rawEventRoute(c, ledgers(c.env)))
-      .get("/v1/jobs/:jobKey/events/:eventId/verification", routeDocs.verifyEvent, (c) =>
-        verificationRoute(c, ledgers(c.env)),
-      )
+      .get("/v1/jobs/:jobKey", routeDocs.getJob, jobs.detail)
+      .get("/v1/jobs/:jobKey/stream", routeDocs.streamJob, jobs.stream)
+      .get("/v1/jobs/:jobKey/events/:eventId", routeDocs.getEvent, jobs.rawEvent)
+      .get("/v1/jobs/:jobKey/events/:eventId/verification", routeDocs.verifyEvent, jobs.verification)
       // A job key holding `/` as is spans path segments, which `:jobKey` (one segment) cannot match.
-      .get("/v1/jobs/*", (c) => anyJobRoute(c, ledgers(c.env), seams.streamHeartbeatMs))
+      .get("/v1/jobs/*", jobs.any)
       .get("/v1/quarantine", routeDocs.listQuarantine, validQuery(listQuarantineQuerySchema), (c) =>
         listQuarantineRoute(c, c.req.valid("query")),
       )

@@ -1,10 +1,11 @@
 /**
- * @module `GET /v1/jobs/:jobKey` and `GET /v1/jobs/:jobKey/events/:eventId`, answered from the job's
- * Durable Object, so they reflect every event that got a 2xx (CONTRACT §3.3 "Consistency", §5).
+ * @module `GET /v1/jobs/:jobKey`, its `/stream`, `/events/:eventId` and `/events/:eventId/verification`,
+ * answered from the job's Durable Object, so they reflect every event that got a 2xx (CONTRACT §3.3 "Consistency", §5).
  * The job key may appear as is (`extend:classify_run:clr_x`) or percent-encoded.
  */
 import type { Context } from "hono";
 import { readSettings } from "../config";
+import type { Env } from "../env";
 import { ApiError } from "../http/errors";
 import type { LedgerGateway } from "../ingest/ledger-gateway";
 import { isoTime, type JobDetail } from "../ledger/types";
@@ -69,67 +70,79 @@ async function visibleJob(c: Context<ApiEnv>, ledgers: LedgerGateway, jobKey: st
   return detail;
 }
 
-/*
- * One handler per job route. Each reads the key from the raw path with `target`, which for the path
- * its route matches (`:jobKey` is one segment) is always of that route's kind; `anyJobRoute` serves
- * keys that hold `/` as is, which no one-segment parameter matches.
- */
-
-/** `GET /v1/jobs/:jobKey`. */
-export async function jobDetailRoute(c: Context<ApiEnv>, ledgers: LedgerGateway) {
-  return c.json(await visibleJob(c, ledgers, target(c).jobKey));
-}
-
-/** `GET /v1/jobs/:jobKey/stream`: its 404 is answered as JSON before any stream starts (CONTRACT §7). */
-export async function jobStreamRoute(c: Context<ApiEnv>, ledgers: LedgerGateway, heartbeatMs?: number) {
-  const { jobKey } = target(c);
-  await visibleJob(c, ledgers, jobKey);
-  return streamJob(ledgers, jobKey, heartbeatMs);
-}
-
-/** `GET /v1/jobs/:jobKey/events/:eventId`: the body as received, byte for byte. */
-export async function rawEventRoute(c: Context<ApiEnv>, ledgers: LedgerGateway): Promise<Response> {
-  const found = target(c);
-  const eventId = "eventId" in found ? found.eventId : "";
-  await visibleJob(c, ledgers, found.jobKey);
-  const raw = eventId.length === 0 ? null : await ledgers.rawEvent(found.jobKey, eventId);
-  if (raw === null) throw notFound("The event");
-  return new Response(raw, { headers: { "content-type": "application/json" } });
-}
-
 /**
- * `GET /v1/jobs/:jobKey/events/:eventId/verification` (CONTRACT §9): the stored bytes checked again
- * with what authenticated the event's first accepted delivery, against today's secrets, freshness
- * aside. An event stored before that material was kept cannot be verified: `verified` is false.
+ * The handlers of the job routes, one per kind. Each reads the job key and event id from the raw
+ * path with {@link target}, the one reading of it, whichever route Hono matched; `any` serves the
+ * keys that hold `/` as is, which no one-segment `:jobKey` matches, by what the raw path names.
  */
-export async function verificationRoute(c: Context<ApiEnv>, ledgers: LedgerGateway) {
-  const found = target(c);
-  const eventId = "eventId" in found ? found.eventId : "";
-  const { source } = await visibleJob(c, ledgers, found.jobKey);
-  const stored = eventId.length === 0 ? null : await ledgers.verification(found.jobKey, eventId);
-  const adapter = VENDORS[source];
-  if (stored === null || adapter === undefined) throw notFound("The event");
-  const material = stored.auth === null ? null : (JSON.parse(stored.auth) as AuthMaterial);
-  const verified =
-    material !== null &&
-    (await adapter.verifyStored(material, new Uint8Array(stored.raw), readSettings(c.env)));
-  return c.json({ verified, scheme: adapter.scheme, receivedAt: isoTime(stored.receivedAt) });
-}
+export function jobRoutes(ledgersOf: (env: Env) => LedgerGateway, heartbeatMs?: number) {
+  /**
+   * Hono matches without a trailing slash (`strict: false`): `/v1/jobs/K/stream/` reaches the stream
+   * route while its raw path names the detail of a job `K/stream/`. Such a path gets what its raw path
+   * names, as it always did. Typed `never`: it is no answer of the route that matched, and the typed
+   * client never sends one.
+   */
+  const asRawPathSays = (c: Context<ApiEnv>) => any(c) as Promise<never>;
 
-/** `GET /v1/jobs/*`: a job key holding `/` as is spans segments; the raw path says which route it is. */
-export async function anyJobRoute(
-  c: Context<ApiEnv>,
-  ledgers: LedgerGateway,
-  heartbeatMs?: number,
-): Promise<Response> {
-  switch (target(c).kind) {
-    case "detail":
-      return jobDetailRoute(c, ledgers);
-    case "stream":
-      return jobStreamRoute(c, ledgers, heartbeatMs);
-    case "event":
-      return rawEventRoute(c, ledgers);
-    case "verification":
-      return verificationRoute(c, ledgers);
+  async function detail(c: Context<ApiEnv>) {
+    const found = target(c);
+    if (found.kind !== "detail") return asRawPathSays(c);
+    return c.json(await visibleJob(c, ledgersOf(c.env), found.jobKey));
   }
+
+  /** Its 404 is answered as JSON before any stream starts (CONTRACT §7). */
+  async function stream(c: Context<ApiEnv>): Promise<Response> {
+    const found = target(c);
+    if (found.kind !== "stream") return asRawPathSays(c);
+    const ledgers = ledgersOf(c.env);
+    await visibleJob(c, ledgers, found.jobKey);
+    return streamJob(ledgers, found.jobKey, heartbeatMs);
+  }
+
+  /** The body as received, byte for byte. */
+  async function rawEvent(c: Context<ApiEnv>): Promise<Response> {
+    const found = target(c);
+    if (found.kind !== "event") return asRawPathSays(c);
+    const ledgers = ledgersOf(c.env);
+    await visibleJob(c, ledgers, found.jobKey);
+    const raw = found.eventId.length === 0 ? null : await ledgers.rawEvent(found.jobKey, found.eventId);
+    if (raw === null) throw notFound("The event");
+    return new Response(raw, { headers: { "content-type": "application/json" } });
+  }
+
+  /**
+   * CONTRACT §9: the stored bytes checked again with what authenticated the event's first accepted
+   * delivery, against today's secrets, freshness aside. An event stored before that material was
+   * kept cannot be verified: `verified` is false.
+   */
+  async function verification(c: Context<ApiEnv>) {
+    const found = target(c);
+    if (found.kind !== "verification") return asRawPathSays(c);
+    const ledgers = ledgersOf(c.env);
+    const { source } = await visibleJob(c, ledgers, found.jobKey);
+    const stored =
+      found.eventId.length === 0 ? null : await ledgers.verification(found.jobKey, found.eventId);
+    const adapter = VENDORS[source];
+    if (stored === null || adapter === undefined) throw notFound("The event");
+    const material = stored.auth === null ? null : (JSON.parse(stored.auth) as AuthMaterial);
+    const verified =
+      material !== null &&
+      (await adapter.verifyStored(material, new Uint8Array(stored.raw), readSettings(c.env)));
+    return c.json({ verified, scheme: adapter.scheme, receivedAt: isoTime(stored.receivedAt) });
+  }
+
+  async function any(c: Context<ApiEnv>): Promise<Response> {
+    switch (target(c).kind) {
+      case "detail":
+        return detail(c);
+      case "stream":
+        return stream(c);
+      case "event":
+        return rawEvent(c);
+      case "verification":
+        return verification(c);
+    }
+  }
+
+  return { detail, stream, rawEvent, verification, any };
 }
