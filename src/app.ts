@@ -6,10 +6,16 @@
 import { Hono } from "hono";
 import { type ApiEnv, requireAdmin, requireToken } from "./api/auth";
 import { changesRoute } from "./api/changes";
-import { getJobRoute } from "./api/get-job";
+import { jobRoutes } from "./api/get-job";
 import { listJobsRoute } from "./api/list-jobs";
-import { openApiDocument } from "./api/openapi";
+import { openApiRoute, routeDocs, webhookDoc } from "./api/openapi";
 import { getQuarantinedRoute, listQuarantineRoute, retryQuarantinedRoute } from "./api/quarantine";
+import {
+  changesQuerySchema,
+  listJobsQuerySchema,
+  listQuarantineQuerySchema,
+  validQuery,
+} from "./api/schemas";
 import { consoleFile, consolePage } from "./console";
 import type { Env } from "./env";
 import { ApiError, errorResponse } from "./http/errors";
@@ -58,36 +64,56 @@ export function createApp(seams: AppSeams = {}) {
     async (c) => (await consoleFile(c)) ?? errorResponse(new ApiError("not_found", "No such route.")),
   );
 
-  app.get("/healthz", (c) => c.json({ ok: true }));
-  // The console (CONTRACT §8): one page whose script renders the view for its path.
+  // The console (CONTRACT §8): one page whose script renders the view for its path. Not API: not
+  // in the typed client nor in /openapi.json.
   app.get("/", consolePage);
   app.get("/quarantine", consolePage);
   app.get("/jobs/*", consolePage);
-  app.get("/openapi.json", (c) => c.json(openApiDocument()));
 
-  // Each vendor's webhook routes, as its adapter declares them (src/vendors/registry.ts).
+  // Each vendor's webhook routes, as its adapter declares them (src/vendors/registry.ts). Every
+  // method reaches the pipeline, which answers 405 to all but POST; the POST entry before a vendor's
+  // first route only carries its description for /openapi.json (a route like Alfred's token-less
+  // one, always answered 401, is not described).
   for (const adapter of Object.values(VENDORS)) {
-    for (const route of adapter.routes) {
+    for (const [n, route] of adapter.routes.entries()) {
+      if (n === 0) app.post(route, webhookDoc(adapter));
       app.all(route, (c) =>
         ingestDelivery(adapter, c.req.raw, c.req.param(), c.env, deps(c.env, c.executionCtx)),
       );
     }
   }
 
-  app.use("/v1/*", requireToken);
-  app.get("/v1/jobs", listJobsRoute);
-  app.get("/v1/changes", changesRoute);
-  app.get("/v1/jobs/*", (c) =>
-    getJobRoute(c, seams.ledgers?.(c.env) ?? durableObjectLedgers(c.env), seams.streamHeartbeatMs),
-  );
-  app.get("/v1/quarantine", listQuarantineRoute);
-  app.get("/v1/quarantine/:id", getQuarantinedRoute);
-  // Operating (CONTRACT §9): admin tokens only.
-  app.post("/v1/quarantine/:id/retry", requireAdmin, (c) =>
-    retryQuarantinedRoute(c, deps(c.env, c.executionCtx)),
-  );
+  const jobs = jobRoutes((env) => seams.ledgers?.(env) ?? durableObjectLedgers(env), seams.streamHeartbeatMs);
 
-  return app;
+  // The API, chained so that its type (`App`) tells `hc<App>()` each route's parameters and
+  // answers. Each route: its description (src/api/openapi.ts), then its checks, then its handler.
+  return (
+    app
+      .get("/healthz", routeDocs.health, (c) => c.json({ ok: true as const }))
+      .get("/openapi.json", routeDocs.openApi, openApiRoute(app))
+      .use("/v1/*", requireToken)
+      .get("/v1/jobs", routeDocs.listJobs, validQuery(listJobsQuerySchema), (c) =>
+        listJobsRoute(c, c.req.valid("query")),
+      )
+      .get("/v1/changes", routeDocs.listChanges, validQuery(changesQuerySchema), (c) =>
+        changesRoute(c, c.req.valid("query")),
+      )
+      .get("/v1/jobs/:jobKey", routeDocs.getJob, jobs.detail)
+      .get("/v1/jobs/:jobKey/stream", routeDocs.streamJob, jobs.stream)
+      .get("/v1/jobs/:jobKey/events/:eventId", routeDocs.getEvent, jobs.rawEvent)
+      .get("/v1/jobs/:jobKey/events/:eventId/verification", routeDocs.verifyEvent, jobs.verification)
+      // A job key holding `/` as is spans path segments, which `:jobKey` (one segment) cannot match.
+      .get("/v1/jobs/*", jobs.any)
+      .get("/v1/quarantine", routeDocs.listQuarantine, validQuery(listQuarantineQuerySchema), (c) =>
+        listQuarantineRoute(c, c.req.valid("query")),
+      )
+      .get("/v1/quarantine/:id", routeDocs.getQuarantined, getQuarantinedRoute)
+      // Operating (CONTRACT §9): admin tokens only.
+      .post("/v1/quarantine/:id/retry", routeDocs.retryQuarantined, requireAdmin, (c) =>
+        retryQuarantinedRoute(c, deps(c.env, c.executionCtx)),
+      )
+  );
 }
 
+/** The API's type, for the typed client: `hc<App>(baseUrl)` from `hono/client` (README, "Typed client"). */
 export type App = ReturnType<typeof createApp>;

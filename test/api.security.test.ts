@@ -169,6 +169,24 @@ describe("job keys in the path", () => {
     await expectError(await apiGet("/v1/jobs/not-a-job-key", token), 404, "not_found");
     await expectError(await apiGet("/v1/jobs/%E0%A4%A", token), 404, "not_found");
   });
+
+  it("a key holding `/` as is is read from the raw path, whichever job route its shape matches", async () => {
+    // Routes match without a trailing slash, so `…/stream/` reaches the stream route; the raw path
+    // names the detail of a job whose id ends in `/stream/`, and that is what it answers.
+    const id = `exr_${crypto.randomUUID()}/stream/`;
+    const event = extendEvent("extract_run.processed", { id, status: "PROCESSED" });
+    expect((await sendExtend(event)).status).toBe(200);
+    for (const path of [`extend:extract_run:${id}`, encodeURIComponent(`extend:extract_run:${id}`)]) {
+      const response = await apiGet(`/v1/jobs/${path}`, token);
+      expect(response.status, path).toBe(200);
+      expect(response.headers.get("content-type")).toContain("application/json");
+      expect(await response.json()).toMatchObject({ jobKey: `extend:extract_run:${id}` });
+    }
+    const eventPath = `/v1/jobs/extend:extract_run:${id}/events/${event.eventId}`;
+    expect(await apiGet(eventPath, token).then((r) => r.status)).toBe(200);
+    const verification = await apiGet(`${eventPath}/verification`, token);
+    expect(await verification.json()).toMatchObject({ verified: true });
+  });
 });
 
 describe("token scopes", () => {

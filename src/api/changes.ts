@@ -12,15 +12,15 @@ import { currentSequence, listChanges, rowToSummary } from "../projection/jobs";
 import type { ApiEnv } from "./auth";
 import { encodeChangeCursor } from "./cursor";
 import { within } from "./query";
-import { changesQuerySchema, parseQuery } from "./schemas";
+import type { ChangesQuery } from "./schemas";
 import { sourcesInScope } from "./tokens";
 
 function unavailable(): never {
   throw new ApiError("storage_unavailable", "The change feed is unavailable; retry later.");
 }
 
-export async function changesRoute(c: Context<ApiEnv>): Promise<Response> {
-  const params = parseQuery(changesQuerySchema, new URL(c.req.url));
+/** `params`: the query as `validQuery(changesQuerySchema)` validated it. */
+export async function changesRoute(c: Context<ApiEnv>, params: ChangesQuery) {
   const scope = c.get("scope");
   const db = c.env.DB;
   const sources = sourcesInScope(params.source, scope);

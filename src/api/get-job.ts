@@ -1,13 +1,14 @@
 /**
- * @module `GET /v1/jobs/:jobKey` and `GET /v1/jobs/:jobKey/events/:eventId`, answered from the job's
- * Durable Object, so they reflect every event that got a 2xx (CONTRACT §3.3 "Consistency", §5).
+ * @module `GET /v1/jobs/:jobKey`, its `/stream`, `/events/:eventId` and `/events/:eventId/verification`,
+ * answered from the job's Durable Object, so they reflect every event that got a 2xx (CONTRACT §3.3 "Consistency", §5).
  * The job key may appear as is (`extend:classify_run:clr_x`) or percent-encoded.
  */
 import type { Context } from "hono";
 import { readSettings } from "../config";
+import type { Env } from "../env";
 import { ApiError } from "../http/errors";
 import type { LedgerGateway } from "../ingest/ledger-gateway";
-import { isoTime, type Source } from "../ledger/types";
+import { isoTime, type JobDetail } from "../ledger/types";
 import { type AuthMaterial, settingsFor } from "../vendors/index";
 import { vendorFor } from "../vendors/registry";
 import type { ApiEnv } from "./auth";
@@ -30,74 +31,122 @@ function decode(segment: string): string {
   }
 }
 
-type Target = { jobKey: string; eventId: string | null; stream: boolean; verification?: boolean };
+type Target =
+  | { kind: "detail" | "stream"; jobKey: string }
+  | { kind: "event" | "verification"; jobKey: string; eventId: string };
 
-/** Splits `/v1/jobs/<key>[/events/<eventId> | /stream]` on the raw path, before any decoding. */
+/**
+ * Splits `/v1/jobs/<key>[/events/<eventId>[/verification] | /stream]` on the raw path, before any
+ * decoding: the one reading of the path for every job route, whichever of them matched.
+ */
 function target(c: Context<ApiEnv>): Target {
   const rest = new URL(c.req.url).pathname.slice(PREFIX.length);
   const segments = rest.split("/");
   if (segments.length >= 4 && segments.at(-1) === "verification" && segments.at(-3) === "events") {
     return {
+      kind: "verification",
       jobKey: decode(segments.slice(0, -3).join("/")),
       eventId: decode(segments.at(-2) ?? ""),
-      stream: false,
-      verification: true,
     };
   }
   if (segments.length >= 3 && segments.at(-2) === "events") {
     return {
+      kind: "event",
       jobKey: decode(segments.slice(0, -2).join("/")),
       eventId: decode(segments.at(-1) ?? ""),
-      stream: false,
     };
   }
   if (segments.length >= 2 && segments.at(-1) === "stream") {
-    return { jobKey: decode(segments.slice(0, -1).join("/")), eventId: null, stream: true };
+    return { kind: "stream", jobKey: decode(segments.slice(0, -1).join("/")) };
   }
-  return { jobKey: decode(rest), eventId: null, stream: false };
+  return { kind: "detail", jobKey: decode(rest) };
 }
 
-export async function getJobRoute(
-  c: Context<ApiEnv>,
-  ledgers: LedgerGateway,
-  streamHeartbeatMs?: number,
-): Promise<Response> {
-  const { jobKey, eventId, stream, verification } = target(c);
+/** The job's detail, if it exists and the token may see it; else 404 `not_found`. */
+async function visibleJob(c: Context<ApiEnv>, ledgers: LedgerGateway, jobKey: string): Promise<JobDetail> {
   if (!JOB_KEY.test(jobKey)) throw notFound("The job");
-  // Also for the stream: its 404 is answered as JSON before any stream starts (CONTRACT §7).
   const detail = await ledgers.detail(jobKey);
   if (detail === null || !canSee(c.get("scope"), detail)) throw notFound("The job");
-  if (stream) return streamJob(ledgers, jobKey, streamHeartbeatMs);
-  if (eventId === null) return c.json(detail);
-  if (verification === true) return verifyEvent(c, ledgers, detail.source, jobKey, eventId);
-
-  const raw = eventId.length === 0 ? null : await ledgers.rawEvent(jobKey, eventId);
-  if (raw === null) throw notFound("The event");
-  return new Response(raw, { headers: { "content-type": "application/json" } });
+  return detail;
 }
 
 /**
- * `GET /v1/jobs/:jobKey/events/:eventId/verification` (CONTRACT §9): the stored bytes checked again
- * with what authenticated the event's first accepted delivery, against today's secrets, freshness
- * aside. An event stored before that material was kept cannot be verified: `verified` is false.
+ * The handlers of the job routes, one per kind. Each reads the job key and event id from the raw
+ * path with {@link target}, the one reading of it, whichever route Hono matched; `any` serves the
+ * keys that hold `/` as is, which no one-segment `:jobKey` matches, by what the raw path names.
  */
-async function verifyEvent(
-  c: Context<ApiEnv>,
-  ledgers: LedgerGateway,
-  source: Source,
-  jobKey: string,
-  eventId: string,
-): Promise<Response> {
-  const stored = eventId.length === 0 ? null : await ledgers.verification(jobKey, eventId);
-  const adapter = vendorFor(source);
-  if (stored === null || adapter === undefined) throw notFound("The event");
-  const material = stored.auth === null ? null : (JSON.parse(stored.auth) as AuthMaterial);
-  const verified =
-    material !== null &&
-    (await adapter.verifyStored(
-      material,
-      new Uint8Array(stored.raw),
-      settingsFor(adapter, readSettings(c.env), c.env),
-    ));
-  return c.json({ verified, scheme: adapter.scheme, receivedAt: isoTime(stored.receivedAt) });
+export function jobRoutes(ledgersOf: (env: Env) => LedgerGateway, heartbeatMs?: number) {
+  /**
+   * Hono matches without a trailing slash (`strict: false`): `/v1/jobs/K/stream/` reaches the stream
+   * route while its raw path names the detail of a job `K/stream/`. Such a path gets what its raw path
+   * names, as it always did. Typed `never`: it is no answer of the route that matched, and the typed
+   * client never sends one.
+   */
+  const asRawPathSays = (c: Context<ApiEnv>) => any(c) as Promise<never>;
+
+  async function detail(c: Context<ApiEnv>) {
+    const found = target(c);
+    if (found.kind !== "detail") return asRawPathSays(c);
+    return c.json(await visibleJob(c, ledgersOf(c.env), found.jobKey));
+  }
+
+  /** Its 404 is answered as JSON before any stream starts (CONTRACT §7). */
+  async function stream(c: Context<ApiEnv>): Promise<Response> {
+    const found = target(c);
+    if (found.kind !== "stream") return asRawPathSays(c);
+    const ledgers = ledgersOf(c.env);
+    await visibleJob(c, ledgers, found.jobKey);
+    return streamJob(ledgers, found.jobKey, heartbeatMs);
+  }
+
+  /** The body as received, byte for byte. */
+  async function rawEvent(c: Context<ApiEnv>): Promise<Response> {
+    const found = target(c);
+    if (found.kind !== "event") return asRawPathSays(c);
+    const ledgers = ledgersOf(c.env);
+    await visibleJob(c, ledgers, found.jobKey);
+    const raw = found.eventId.length === 0 ? null : await ledgers.rawEvent(found.jobKey, found.eventId);
+    if (raw === null) throw notFound("The event");
+    return new Response(raw, { headers: { "content-type": "application/json" } });
+  }
+
+  /**
+   * CONTRACT §9: the stored bytes checked again with what authenticated the event's first accepted
+   * delivery, against today's secrets, freshness aside. An event stored before that material was
+   * kept cannot be verified: `verified` is false.
+   */
+  async function verification(c: Context<ApiEnv>) {
+    const found = target(c);
+    if (found.kind !== "verification") return asRawPathSays(c);
+    const ledgers = ledgersOf(c.env);
+    const { source } = await visibleJob(c, ledgers, found.jobKey);
+    const stored =
+      found.eventId.length === 0 ? null : await ledgers.verification(found.jobKey, found.eventId);
+    const adapter = vendorFor(source);
+    if (stored === null || adapter === undefined) throw notFound("The event");
+    const material = stored.auth === null ? null : (JSON.parse(stored.auth) as AuthMaterial);
+    const verified =
+      material !== null &&
+      (await adapter.verifyStored(
+        material,
+        new Uint8Array(stored.raw),
+        settingsFor(adapter, readSettings(c.env), c.env),
+      ));
+    return c.json({ verified, scheme: adapter.scheme, receivedAt: isoTime(stored.receivedAt) });
+  }
+
+  async function any(c: Context<ApiEnv>): Promise<Response> {
+    switch (target(c).kind) {
+      case "detail":
+        return detail(c);
+      case "stream":
+        return stream(c);
+      case "event":
+        return rawEvent(c);
+      case "verification":
+        return verification(c);
+    }
+  }
+
+  return { detail, stream, rawEvent, verification, any };
 }

@@ -8,11 +8,11 @@ import { listJobs, rowToSummary } from "../projection/jobs";
 import type { ApiEnv } from "./auth";
 import { encodeCursor } from "./cursor";
 import { within } from "./query";
-import { listJobsQuerySchema, parseQuery } from "./schemas";
+import type { ListJobsQuery } from "./schemas";
 import { sourcesInScope } from "./tokens";
 
-export async function listJobsRoute(c: Context<ApiEnv>): Promise<Response> {
-  const params = parseQuery(listJobsQuerySchema, new URL(c.req.url));
+/** `params`: the query as `validQuery(listJobsQuerySchema)` validated it. */
+export async function listJobsRoute(c: Context<ApiEnv>, params: ListJobsQuery) {
   const scope = c.get("scope");
   const sources = sourcesInScope(params.source, scope);
   const companies = within(params.company, scope.companyId);

@@ -1,178 +1,404 @@
 /**
- * @module `GET /openapi.json` — the OpenAPI 3.1 document of the read API, generated with
- * `@valibot/to-json-schema` from the same valibot schemas the routes validate queries with and the
- * tests check responses against (src/api/schemas.ts). `@valibot/to-json-schema` was chosen over a
- * Hono OpenAPI integration because it adds no framework of its own: the routes stay plain Hono.
+ * @module `GET /openapi.json` — the OpenAPI 3.1 document of the Worker's API, generated from the
+ * routes themselves: each route carries its description as a middleware ({@link describeRoute},
+ * {@link webhookDoc}), the document walks the app's routes for them, query parameters come from the
+ * schema the route's `validQuery` middleware validates with, and answers from the valibot schemas
+ * of src/api/schemas.ts that the tests check real answers against, converted by
+ * `@valibot/to-json-schema`. A route registered without a description is missing from the document,
+ * and test/openapi.test.ts says which.
+ *
+ * Not hono-openapi: it reaches its schema converters through a dynamic import per validation
+ * library, and esbuild bundles each one it can resolve — zod (installed for the test pool) made the
+ * Worker 2.9 times its size, for no use.
  */
-import { type ConversionConfig, type JsonSchema, toJsonSchema } from "@valibot/to-json-schema";
-import type * as v from "valibot";
+import {
+  type ConversionConfig,
+  type JsonSchema,
+  toJsonSchema,
+  toJsonSchemaDefs,
+} from "@valibot/to-json-schema";
+import type { Context, Hono, MiddlewareHandler } from "hono";
+import { findTargetHandler } from "hono/utils/handler";
+import * as v from "valibot";
+import type { VendorAdapter } from "../vendors/index";
+import type { ApiEnv } from "./auth";
 import {
   changesPageSchema,
-  changesQuerySchema,
+  deliveryQuarantinedSchema,
+  deliveryStoredSchema,
   errorSchema,
+  failureSchema,
+  healthSchema,
+  historyEntrySchema,
   jobDetailSchema,
   jobListSchema,
-  listJobsQuerySchema,
-  listQuarantineQuerySchema,
+  jobSummarySchema,
+  linkedJobSchema,
+  QUERY_SCHEMA,
+  quarantineEntrySchema,
   quarantineListSchema,
   retryResultSchema,
   verificationSchema,
 } from "./schemas";
 
-const CONVERSION: ConversionConfig = { target: "draft-2020-12", typeMode: "input", errorMode: "ignore" };
-const OUTPUT: ConversionConfig = { ...CONVERSION, typeMode: "output" };
+/** Shapes shared by several answers: `components/schemas`, referred to by name wherever they occur. */
+const COMPONENTS = {
+  JobSummary: jobSummarySchema,
+  HistoryEntry: historyEntrySchema,
+  JobDetail: jobDetailSchema,
+  LinkedJob: linkedJobSchema,
+  Failure: failureSchema,
+  JobList: jobListSchema,
+  ChangesPage: changesPageSchema,
+  QuarantineEntry: quarantineEntrySchema,
+  QuarantineList: quarantineListSchema,
+  RetryResult: retryResultSchema,
+  Verification: verificationSchema,
+  DeliveryStored: deliveryStoredSchema,
+  DeliveryQuarantined: deliveryQuarantinedSchema,
+  Error: errorSchema,
+};
 
-function schemaOf(schema: v.GenericSchema, config = OUTPUT): JsonSchema {
-  const { $schema: _, ...rest } = toJsonSchema(schema, config);
+/** Answers are described as the handlers produce them (valibot's output types). */
+const COMPONENT_CONFIG: ConversionConfig = {
+  target: "draft-2020-12",
+  typeMode: "output",
+  errorMode: "ignore",
+  overrideRef: ({ referenceId }) => `#/components/schemas/${referenceId}`,
+};
+const ANSWERS: ConversionConfig = { ...COMPONENT_CONFIG, definitions: COMPONENTS };
+/** Query parameters are described as sent (strings), not as the handler receives them. */
+const QUERIES: ConversionConfig = { target: "draft-2020-12", typeMode: "input", errorMode: "ignore" };
+
+type Schema = v.GenericSchema | JsonSchema;
+
+interface ResponseDoc {
+  description: string;
+  headers?: Record<string, { description: string; schema: JsonSchema }>;
+  /** By media type; a valibot schema is converted, a JSON Schema kept as is. */
+  content?: Record<string, { schema: Schema }>;
+}
+
+export interface OperationDoc {
+  /** The name clients know the operation by (unique in the document). */
+  operationId: string;
+  summary: string;
+  description?: string;
+  tags?: string[];
+  /** Routes that need no bearer token (health, this document, the webhooks). */
+  public?: true;
+  /** Descriptions of the route's `:name` parameters (each is listed, described or not). */
+  pathParameters?: Record<string, string>;
+  /** Headers the route requires. */
+  headers?: { name: string; description: string }[];
+  requestBody?: { description: string; content: Record<string, { schema: Schema }> };
+  responses: Record<string, ResponseDoc>;
+}
+
+const OPERATION = Symbol("operation");
+
+/** A middleware that does nothing but carry its route's description, for {@link openApiDocument}. */
+export function describeRoute(operation: OperationDoc): MiddlewareHandler {
+  const middleware: MiddlewareHandler = async (_c, next) => {
+    await next();
+  };
+  return Object.assign(middleware, { [OPERATION]: operation });
+}
+
+function isValibot(schema: Schema): schema is v.GenericSchema {
+  return "~standard" in schema;
+}
+
+function jsonSchema(schema: Schema, config: ConversionConfig): JsonSchema {
+  if (!isValibot(schema)) return schema;
+  const { $schema: _, $defs: __, ...rest } = toJsonSchema(schema, config);
   return rest;
 }
 
-/** Query parameters, one per entry of an object schema, described by their input type. */
-function queryParameters(schema: { entries: v.ObjectEntries }) {
-  return Object.entries(schema.entries).map(([name, entry]) => ({
+function content(media: Record<string, { schema: Schema }>) {
+  return Object.fromEntries(
+    Object.entries(media).map(([type, { schema }]) => [type, { schema: jsonSchema(schema, ANSWERS) }]),
+  );
+}
+
+/** One query parameter per entry of the route's strict-object query schema. */
+function queryParameters(schema: v.GenericSchema) {
+  const entries = "entries" in schema ? (schema.entries as v.ObjectEntries) : {};
+  return Object.entries(entries).map(([name, entry]) => ({
     name,
     in: "query",
     required: false,
-    schema: schemaOf(entry, CONVERSION),
+    schema: jsonSchema(entry, QUERIES),
   }));
 }
 
-const json = (schema: JsonSchema, description: string) => ({
+function operation(path: string, doc: OperationDoc, query: v.GenericSchema | undefined) {
+  const pathNames = [...path.matchAll(/:(\w+)/g)].map((match) => match[1] ?? "");
+  const parameters = [
+    ...pathNames.map((name) => ({
+      name,
+      in: "path",
+      required: true,
+      ...(doc.pathParameters?.[name] === undefined ? {} : { description: doc.pathParameters[name] }),
+      schema: { type: "string" },
+    })),
+    ...(doc.headers ?? []).map(({ name, description }) => ({
+      name,
+      in: "header",
+      required: true,
+      description,
+      schema: { type: "string" },
+    })),
+    ...(query === undefined ? [] : queryParameters(query)),
+  ];
+  return {
+    operationId: doc.operationId,
+    summary: doc.summary,
+    ...(doc.description === undefined ? {} : { description: doc.description }),
+    ...(doc.tags === undefined ? {} : { tags: doc.tags }),
+    ...(doc.public ? { security: [] } : {}),
+    ...(parameters.length === 0 ? {} : { parameters }),
+    ...(doc.requestBody === undefined
+      ? {}
+      : {
+          requestBody: {
+            required: true,
+            description: doc.requestBody.description,
+            content: content(doc.requestBody.content),
+          },
+        }),
+    responses: Object.fromEntries(
+      Object.entries(doc.responses).map(([status, response]) => [
+        status,
+        {
+          description: response.description,
+          ...(response.headers === undefined ? {} : { headers: response.headers }),
+          ...(response.content === undefined ? {} : { content: content(response.content) }),
+        },
+      ]),
+    ),
+  };
+}
+
+/**
+ * The document of `app`: every route whose middleware carries a description, at its path (`:name`
+ * as `{name}`) and method, in the order the routes were registered.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: any app's routes, whatever its environment and schema.
+export function openApiDocument(app: Hono<any, any, any>): Record<string, unknown> {
+  const found = new Map<
+    string,
+    { path: string; method: string; doc?: OperationDoc; query?: v.GenericSchema }
+  >();
+  for (const route of app.routes) {
+    const handler = findTargetHandler(route.handler) as MiddlewareHandler & {
+      [OPERATION]?: OperationDoc;
+      [QUERY_SCHEMA]?: v.GenericSchema;
+    };
+    const doc = handler[OPERATION];
+    const query = handler[QUERY_SCHEMA];
+    if (doc === undefined && query === undefined) continue;
+    const key = `${route.method} ${route.path}`;
+    const entry = found.get(key) ?? { path: route.path, method: route.method.toLowerCase() };
+    found.set(key, { ...entry, ...(doc && { doc }), ...(query && { query }) });
+  }
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const { path, method, doc, query } of found.values()) {
+    // A validated query without a description is a route the document cannot name: leave it out
+    // (test/openapi.test.ts finds it missing).
+    if (doc === undefined) continue;
+    const openApiPath = path.replace(/:(\w+)/g, "{$1}");
+    paths[openApiPath] = { ...paths[openApiPath], [method]: operation(path, doc, query) };
+  }
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: "runledger",
+      version: "1",
+      description:
+        "Job summaries and exact, ordered job histories of vendor webhooks (CONTRACT §5–§9), and the webhook endpoints that receive them (§3).",
+    },
+    tags: [{ name: "webhooks", description: "Called by the vendors, not by API clients." }],
+    security: [{ bearer: [] }],
+    paths,
+    components: {
+      schemas: toJsonSchemaDefs(COMPONENTS, COMPONENT_CONFIG),
+      securitySchemes: { bearer: { type: "http", scheme: "bearer" } },
+    },
+  };
+}
+
+/** `GET /openapi.json`: the document of `app`, made on the first request, once all routes exist. */
+export function openApiRoute(app: Hono<ApiEnv>) {
+  let document: Record<string, unknown> | undefined;
+  return (c: Context) => {
+    document ??= openApiDocument(app);
+    return c.json(document);
+  };
+}
+
+const json = (schema: Schema, description: string): ResponseDoc => ({
   description,
   content: { "application/json": { schema } },
 });
 
-const errors = {
-  "400": json(schemaOf(errorSchema), "Invalid query parameter (`invalid_request`)."),
-  "401": json(schemaOf(errorSchema), "Missing, unknown or revoked token (`unauthorized`)."),
-  "503": json(schemaOf(errorSchema), "Storage unavailable (`storage_unavailable`); see Retry-After."),
+const error = (description: string) => json(errorSchema, description);
+
+const retryAfter = {
+  "Retry-After": { description: "Seconds to wait before retrying.", schema: { type: "integer" as const } },
 };
-const notFound = {
-  "404": json(schemaOf(errorSchema), "Unknown, or outside the token's scope (`not_found`)."),
+
+const unauthorized = error("Missing, unknown or revoked token (`unauthorized`).");
+const unavailable = {
+  ...error("Storage unavailable (`storage_unavailable`); retry after Retry-After."),
+  headers: retryAfter,
 };
-const rawJson = {
+const invalidQuery = error(
+  "An unknown, repeated or invalid query parameter (`invalid_request`); the message names it.",
+);
+const notFound = error("Unknown, or outside the token's scope (`not_found`).");
+
+/** Answers of a read route with a validated query. */
+const queryErrors = { "400": invalidQuery, "401": unauthorized, "503": unavailable };
+/** Answers of a read route about one job, event or quarantine entry. */
+const itemErrors = { "401": unauthorized, "404": notFound, "503": unavailable };
+
+const rawBody: ResponseDoc = {
   description: "The body exactly as received, byte for byte.",
   content: { "application/json": { schema: {} } },
 };
-const jobKeyParameter = {
-  name: "jobKey",
-  in: "path",
-  required: true,
-  description: "`source:kind:id`, as is or percent-encoded.",
-  schema: { type: "string" },
+
+const jobKey = {
+  jobKey:
+    "`source:kind:id`, as is or percent-encoded (a key holding `/` as is also works, outside this template).",
 };
 
-let cached: Record<string, unknown> | undefined;
+/** The description of every route but the webhooks, one middleware each. */
+export const routeDocs = {
+  health: describeRoute({
+    operationId: "health",
+    summary: "Liveness",
+    public: true,
+    responses: { "200": json(healthSchema, "Alive.") },
+  }),
+  openApi: describeRoute({
+    operationId: "openApi",
+    summary: "This document",
+    public: true,
+    responses: { "200": json({ type: "object" }, "OpenAPI 3.1.") },
+  }),
+  listJobs: describeRoute({
+    operationId: "listJobs",
+    summary: "List jobs, newest lastEventAt first, then jobKey",
+    responses: { "200": json(jobListSchema, "A page of job summaries."), ...queryErrors },
+  }),
+  listChanges: describeRoute({
+    operationId: "listChanges",
+    summary: "The change feed: jobs in the order D1 accepted their latest change",
+    description:
+      "Resumable and complete: from any returned cursor, every job that changes afterwards appears in a later page, at least as new as that change. `after=latest` starts at the current end; `wait` long-polls.",
+    responses: { "200": json(changesPageSchema, "A page of changed jobs."), ...queryErrors },
+  }),
+  getJob: describeRoute({
+    operationId: "getJob",
+    summary: "A job's summary, ordered history and links",
+    pathParameters: jobKey,
+    responses: { "200": json(jobDetailSchema, "The job."), ...itemErrors },
+  }),
+  streamJob: describeRoute({
+    operationId: "streamJob",
+    summary: "The job live, as Server-Sent Events: a snapshot, then one change per delivery",
+    pathParameters: jobKey,
+    responses: {
+      "200": {
+        description:
+          "`event: snapshot` (the job detail), then `event: change` with `id: <version>` and data `{summary, entry}`; comment lines as heartbeats.",
+        content: { "text/event-stream": { schema: { type: "string" } } },
+      },
+      ...itemErrors,
+    },
+  }),
+  getEvent: describeRoute({
+    operationId: "getEvent",
+    summary: "One event's raw body",
+    pathParameters: jobKey,
+    responses: { "200": rawBody, ...itemErrors },
+  }),
+  verifyEvent: describeRoute({
+    operationId: "verifyEvent",
+    summary: "Re-verify a stored event with the authentication material kept at receipt",
+    pathParameters: jobKey,
+    responses: { "200": json(verificationSchema, "The verdict."), ...itemErrors },
+  }),
+  listQuarantine: describeRoute({
+    operationId: "listQuarantine",
+    summary: "Authentic deliveries that could not be parsed, newest first",
+    responses: { "200": json(quarantineListSchema, "A page of quarantine entries."), ...queryErrors },
+  }),
+  getQuarantined: describeRoute({
+    operationId: "getQuarantined",
+    summary: "One quarantined body, byte for byte",
+    responses: { "200": rawBody, ...itemErrors },
+  }),
+  retryQuarantined: describeRoute({
+    operationId: "retryQuarantined",
+    summary: "Run a quarantined delivery through today's parser (admin tokens only)",
+    responses: {
+      "200": json(retryResultSchema, "Stored, or already stored."),
+      "401": unauthorized,
+      "403": error("Not an admin token (`forbidden`)."),
+      "404": notFound,
+      "422": error("Today's parser still refuses it (`still_invalid`)."),
+      "503": unavailable,
+    },
+  }),
+};
 
-export function openApiDocument(): Record<string, unknown> {
-  cached ??= {
-    openapi: "3.1.0",
-    info: {
-      title: "runledger read API",
-      version: "1",
-      description: "Job summaries and exact, ordered job histories of Extend and Alfred webhooks.",
+/** A vendor's webhook endpoint: its own authentication from its adapter, the answers of CONTRACT §3.3. */
+export function webhookDoc(adapter: VendorAdapter): MiddlewareHandler {
+  const {
+    summary,
+    description,
+    headers,
+    pathParameters,
+    unauthorized,
+    refusals = {},
+    reply,
+  } = adapter.webhook;
+  const stored = "Stored (`duplicate: false`), or a repeat counted (`duplicate: true`).";
+  return describeRoute({
+    operationId: `receive${adapter.source.charAt(0).toUpperCase()}${adapter.source.slice(1)}Webhook`,
+    summary,
+    description: `${description} Any other method is answered 405 \`method_not_allowed\`.`,
+    tags: ["webhooks"],
+    public: true,
+    ...(headers === undefined ? {} : { headers }),
+    ...(pathParameters === undefined ? {} : { pathParameters }),
+    requestBody: {
+      description: "The vendor's event, authenticated on its raw bytes before it is parsed.",
+      content: { "application/json": { schema: {} } },
     },
-    components: {
-      securitySchemes: { bearer: { type: "http", scheme: "bearer" } },
-    },
-    security: [{ bearer: [] }],
-    paths: {
-      "/v1/jobs": {
-        get: {
-          summary: "List jobs, newest lastEventAt first",
-          parameters: queryParameters(listJobsQuerySchema),
-          responses: { "200": json(schemaOf(jobListSchema), "A page of job summaries."), ...errors },
-        },
-      },
-      "/v1/changes": {
-        get: {
-          summary: "The change feed: jobs in the order D1 accepted their latest change",
-          description:
-            "Resumable and complete: from any returned cursor, every job that changes afterwards appears in a later page, at least as new as that change. `after=latest` starts at the current end; `wait` long-polls.",
-          parameters: queryParameters(changesQuerySchema),
-          responses: { "200": json(schemaOf(changesPageSchema), "A page of changed jobs."), ...errors },
-        },
-      },
-      "/v1/jobs/{jobKey}": {
-        get: {
-          summary: "A job's summary, ordered history and links",
-          parameters: [jobKeyParameter],
-          responses: { "200": json(schemaOf(jobDetailSchema), "The job."), ...notFound, ...errors },
-        },
-      },
-      "/v1/jobs/{jobKey}/events/{eventId}": {
-        get: {
-          summary: "One event's raw body",
-          parameters: [
-            jobKeyParameter,
-            { name: "eventId", in: "path", required: true, schema: { type: "string" } },
-          ],
-          responses: { "200": rawJson, ...notFound, ...errors },
-        },
-      },
-      "/v1/jobs/{jobKey}/events/{eventId}/verification": {
-        get: {
-          summary: "Re-verify a stored event with the authentication material kept at receipt",
-          parameters: [
-            jobKeyParameter,
-            { name: "eventId", in: "path", required: true, schema: { type: "string" } },
-          ],
-          responses: { "200": json(schemaOf(verificationSchema), "The verdict."), ...notFound, ...errors },
-        },
-      },
-      "/v1/jobs/{jobKey}/stream": {
-        get: {
-          summary: "The job live, as Server-Sent Events: a snapshot, then one change per delivery",
-          parameters: [jobKeyParameter],
-          responses: {
-            "200": {
-              description:
-                "`event: snapshot` (the job detail), then `event: change` with `id: <version>` and data `{summary, entry}`; comment lines as heartbeats.",
-              content: { "text/event-stream": { schema: { type: "string" } } },
-            },
-            ...notFound,
-            ...errors,
-          },
-        },
-      },
-      "/v1/quarantine": {
-        get: {
-          summary: "Authentic deliveries that could not be parsed, newest first",
-          parameters: queryParameters(listQuarantineQuerySchema),
-          responses: {
-            "200": json(schemaOf(quarantineListSchema), "A page of quarantine entries."),
-            ...errors,
-          },
-        },
-      },
-      "/v1/quarantine/{id}": {
-        get: {
-          summary: "One quarantined body, byte for byte",
-          parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }],
-          responses: { "200": rawJson, ...notFound, ...errors },
-        },
-      },
-      "/v1/quarantine/{id}/retry": {
-        post: {
-          summary: "Run a quarantined delivery through today's parser (admin tokens only)",
-          parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }],
-          responses: {
-            "200": json(schemaOf(retryResultSchema), "Stored, or already stored."),
-            "403": json(schemaOf(errorSchema), "Not an admin token (`forbidden`)."),
-            "422": json(schemaOf(errorSchema), "Today's parser still refuses it (`still_invalid`)."),
-            ...notFound,
-            ...errors,
-          },
-        },
-      },
-      "/healthz": {
-        get: {
-          summary: "Liveness",
-          security: [],
-          responses: { "200": json({ type: "object", properties: { ok: { const: true } } }, "Alive.") },
-        },
+    responses: {
+      "200":
+        reply === undefined
+          ? json(deliveryStoredSchema, stored)
+          : json(
+              v.union([deliveryStoredSchema, reply]),
+              `${stored} Or the reply to a handshake, which stores nothing.`,
+            ),
+      "202": json(
+        deliveryQuarantinedSchema,
+        "Authentic, but not JSON, not a valid envelope, or failing its event schema: kept in quarantine (`GET /v1/quarantine`).",
+      ),
+      "401": error(unauthorized),
+      ...Object.fromEntries(Object.entries(refusals).map(([status, text]) => [status, error(text)])),
+      "413": error("The body is over `MAX_BODY_BYTES` (`payload_too_large`)."),
+      "503": {
+        ...error(
+          "Storage unavailable (`storage_unavailable`), or a signed payload could not be fetched (`payload_fetch_failed`): the vendor retries.",
+        ),
+        headers: retryAfter,
       },
     },
-  };
-  return cached;
+  });
 }

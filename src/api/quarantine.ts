@@ -11,14 +11,14 @@ import { vendorFor } from "../vendors/registry";
 import type { ApiEnv } from "./auth";
 import { encodeCursor } from "./cursor";
 import { within } from "./query";
-import { listQuarantineQuerySchema, parseQuery } from "./schemas";
+import type { ListQuarantineQuery } from "./schemas";
 
 function unavailable(): never {
   throw new ApiError("storage_unavailable", "The quarantine is unavailable; retry later.");
 }
 
-export async function listQuarantineRoute(c: Context<ApiEnv>): Promise<Response> {
-  const params = parseQuery(listQuarantineQuerySchema, new URL(c.req.url));
+/** `params`: the query as `validQuery(listQuarantineQuerySchema)` validated it. */
+export async function listQuarantineRoute(c: Context<ApiEnv>, params: ListQuarantineQuery) {
   const scope = c.get("scope");
   const sources = within(params.source, scope.source);
   const size = params.limit;
@@ -52,7 +52,7 @@ export async function getQuarantinedRoute(c: Context<ApiEnv>): Promise<Response>
 }
 
 /** `POST /v1/quarantine/:id/retry` (admin, CONTRACT §9). */
-export async function retryQuarantinedRoute(c: Context<ApiEnv>, deps: IngestDeps): Promise<Response> {
+export async function retryQuarantinedRoute(c: Context<ApiEnv>, deps: IngestDeps) {
   const id = c.req.param("id") ?? "";
   const scope = c.get("scope");
   const stored = await readQuarantined(c.env.DB, id).catch(unavailable);
@@ -69,8 +69,8 @@ export async function retryQuarantinedRoute(c: Context<ApiEnv>, deps: IngestDeps
   // Retrying an entry a retry already stored changes nothing: it is not another delivery.
   if (stored.resolved !== null) {
     return c.json({
-      ok: true,
-      outcome: "duplicate",
+      ok: true as const,
+      outcome: "duplicate" as const,
       jobKey: stored.resolved.jobKey,
       eventId: stored.resolved.eventId,
     });
@@ -87,5 +87,10 @@ export async function retryQuarantinedRoute(c: Context<ApiEnv>, deps: IngestDeps
     jobKey: result.jobKey,
     eventId: result.eventId,
   }).catch(unavailable);
-  return c.json({ ok: true, outcome: result.outcome, jobKey: result.jobKey, eventId: result.eventId });
+  return c.json({
+    ok: true as const,
+    outcome: result.outcome,
+    jobKey: result.jobKey,
+    eventId: result.eventId,
+  });
 }

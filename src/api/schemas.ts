@@ -3,10 +3,12 @@
  * response shapes (CONTRACT §5). `/openapi.json` is generated from these same schemas, and the
  * tests check responses against them.
  */
+import type { MiddlewareHandler } from "hono";
 import * as v from "valibot";
 import { ApiError } from "../http/errors";
 import { STATUSES } from "../ledger/types";
 import { SCHEMES, SOURCES } from "../vendors/registry";
+import type { ApiEnv } from "./auth";
 import { decodeChangeCursor, decodeCursor } from "./cursor";
 
 export const DEFAULT_LIMIT = 50;
@@ -121,6 +123,9 @@ export const changesQuerySchema = v.strictObject(
   UNKNOWN_PARAMETER,
 );
 
+export type ListJobsQuery = v.InferOutput<typeof listJobsQuerySchema>;
+export type ChangesQuery = v.InferOutput<typeof changesQuerySchema>;
+
 export const listQuarantineQuerySchema = v.strictObject(
   {
     source: v.optional(csv("Sources, comma-separated.", SOURCES)),
@@ -129,6 +134,8 @@ export const listQuarantineQuerySchema = v.strictObject(
   },
   UNKNOWN_PARAMETER,
 );
+
+export type ListQuarantineQuery = v.InferOutput<typeof listQuarantineQuerySchema>;
 
 const time = v.pipe(v.string(), v.isoTimestamp(), v.description("ISO 8601 UTC with milliseconds."));
 const nullableText = v.nullable(v.string());
@@ -223,6 +230,22 @@ export const quarantineListSchema = v.object({
 
 export const errorSchema = v.object({ error: v.object({ code: v.string(), message: v.string() }) });
 
+/** The answers of the webhook endpoints (CONTRACT §3.3), for `/openapi.json`. */
+export const deliveryStoredSchema = v.object({
+  ok: v.literal(true),
+  eventId: v.string(),
+  jobKey: v.string(),
+  duplicate: v.boolean(),
+});
+
+export const deliveryQuarantinedSchema = v.object({
+  ok: v.literal(true),
+  quarantined: v.literal(true),
+  quarantineId: v.string(),
+});
+
+export const healthSchema = v.object({ ok: v.literal(true) });
+
 /** Validates query parameters, answering 400 `invalid_request` that names the first bad one. */
 export function parseQuery<S extends v.GenericSchema<Record<string, string | undefined>, unknown>>(
   schema: S,
@@ -237,6 +260,29 @@ export function parseQuery<S extends v.GenericSchema<Record<string, string | und
   if (result.success) return result.output;
   const [issue] = result.issues;
   throw invalidParameter(v.getDotPath(issue) ?? "query", issue.message);
+}
+
+type QuerySchema = v.GenericSchema<Record<string, string | undefined>, unknown>;
+
+/** Where a {@link validQuery} middleware keeps its schema, for `/openapi.json` (src/api/openapi.ts). */
+export const QUERY_SCHEMA = Symbol("query schema");
+
+/**
+ * The route middleware that validates a route's query with {@link parseQuery}: handlers read the
+ * result with `c.req.valid("query")`, the typed client (`hc<App>`) knows the parameters, and
+ * `/openapi.json` lists them from the schema the middleware carries, so a route's documented
+ * parameters are the ones it validates. Not Hono's `validator()`: that one reads the query through
+ * Hono's own parser (a repeated key becomes an array, malformed escapes decode differently), which
+ * would change the 400s the API answers.
+ */
+export function validQuery<S extends QuerySchema>(
+  schema: S,
+): MiddlewareHandler<ApiEnv, string, { in: { query: v.InferInput<S> }; out: { query: v.InferOutput<S> } }> {
+  const middleware: MiddlewareHandler<ApiEnv> = async (c, next) => {
+    c.req.addValidatedData("query", parseQuery(schema, new URL(c.req.url)) as Record<string, unknown>);
+    await next();
+  };
+  return Object.assign(middleware, { [QUERY_SCHEMA]: schema });
 }
 
 function invalidParameter(name: string, reason: string): ApiError {

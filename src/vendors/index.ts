@@ -54,6 +54,25 @@ export interface AuthMaterial {
 }
 
 /**
+ * How `/openapi.json` describes a vendor's webhook endpoint: what only this vendor sends and gets.
+ * The answers every vendor gets (CONTRACT §3.3) are added by src/api/openapi.ts.
+ */
+export interface WebhookDoc {
+  summary: string;
+  description: string;
+  /** The headers that authenticate a delivery. */
+  headers?: { name: string; description: string }[];
+  /** Descriptions of the route's path parameters (Alfred's URL token). */
+  pathParameters?: Record<string, string>;
+  /** What a 401 means for this vendor (its codes). */
+  unauthorized: string;
+  /** Refusals of this vendor only, by status (Alfred's company allow-list: 403). */
+  refusals?: Record<string, string>;
+  /** A 200 answer besides the stored-delivery one (Alfred's URL-verification handshake). */
+  reply?: v.GenericSchema;
+}
+
+/**
  * One vendor. `Name` is its source (the first part of its job keys, a token's `--source`); `Own`
  * the settings it parses from its `Variable`s. Write one with {@link defineVendor}, which infers
  * all three, and register it in `vendors/registry.ts`.
@@ -64,6 +83,8 @@ export interface VendorAdapter<
   Variable extends string = string,
 > {
   source: Name;
+  /** Its webhook endpoint in `/openapi.json`. */
+  webhook: WebhookDoc;
   /** The name of the scheme {@link VendorAdapter.verifyStored} checks (`extend-hmac-sha256`, …). */
   scheme: string;
   /**

@@ -37,6 +37,9 @@ async function sha256Hex(text: string): Promise<string> {
   return [...new Uint8Array(digest)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
 }
 
+/** The answer to Alfred's `url_verification` handshake. */
+const challengeReplySchema = v.object({ challenge: v.string() });
+
 export const alfredAdapter = defineVendor({
   source: "alfred",
   scheme: SCHEME,
@@ -53,6 +56,15 @@ export const alfredAdapter = defineVendor({
   }),
   // Alfred events name their company (`event.company_id`): company-scoped tokens see these jobs.
   companyScoped: true,
+  webhook: {
+    summary: "Receive an Alfred webhook event",
+    description:
+      "Alfred signs nothing: the URL token authenticates the delivery. A `url_verification` handshake is answered with its challenge and stores nothing.",
+    pathParameters: { token: "One of `ALFRED_WEBHOOK_TOKENS`." },
+    unauthorized: "The URL token is missing or not valid (`unauthorized`).",
+    refusals: { "403": "The event's company is not in `ALFRED_COMPANY_IDS` (`forbidden_company`)." },
+    reply: challengeReplySchema,
+  },
 
   async admit(delivery) {
     // The URL token needs no body, so it is checked before the body is read (CONTRACT §3.3).

@@ -67,6 +67,20 @@ export const extendAdapter = defineVendor({
   },
   readSettings: (read) => ({ extendSecrets: commaList(read("EXTEND_SIGNING_SECRETS")) }),
   companyScoped: false,
+  webhook: {
+    summary: "Receive an Extend webhook event",
+    description:
+      "Signed with HMAC-SHA256 over `v0:<timestamp>:<raw body>` with one of `EXTEND_SIGNING_SECRETS`. A `signed_data_url` payload is fetched before the event is stored.",
+    headers: [
+      {
+        name: TIMESTAMP_HEADER,
+        description: "Unix seconds; older than the tolerance or over 60 s ahead → `stale_timestamp`.",
+      },
+      { name: SIGNATURE_HEADER, description: "Hex HMAC-SHA256 of `v0:<timestamp>:<raw body>`, any case." },
+    ],
+    unauthorized:
+      "A signature header is missing (`missing_signature`), wrong (`invalid_signature`) or stale (`stale_timestamp`).",
+  },
 
   async admit(delivery) {
     const headers = delivery.request.headers;

@@ -37,6 +37,24 @@ export const standardAdapter = defineVendor({
   },
   readSettings: (read) => ({ standardSecrets: commaList(read("STANDARD_WEBHOOK_SECRETS")) }),
   companyScoped: false,
+  webhook: {
+    summary: "Receive a Standard Webhooks event",
+    description:
+      'Signed as the Standard Webhooks spec says: `v1,<base64 HMAC-SHA256 of "<webhook-id>.<webhook-timestamp>.<raw body>">` with one of `STANDARD_WEBHOOK_SECRETS`. The body is `{type, timestamp, data: {id, …}}`; the job key is `standard:<type up to its first dot>:<data.id>`.',
+    headers: [
+      { name: ID_HEADER, description: "The event id: repeats of one id are one event." },
+      {
+        name: TIMESTAMP_HEADER,
+        description: "Unix seconds; older than the tolerance or over 60 s ahead → `stale_timestamp`.",
+      },
+      {
+        name: SIGNATURE_HEADER,
+        description: "Space-separated `v1,<base64 signature>` entries; the delivery passes if any verifies.",
+      },
+    ],
+    unauthorized:
+      "A header is missing (`missing_signature`), the signature wrong (`invalid_signature`) or stale (`stale_timestamp`).",
+  },
 
   async admit(delivery) {
     const headers = delivery.request.headers;
