@@ -11,6 +11,7 @@ import { isoTime, type Source } from "../ledger/types";
 import type { AuthMaterial } from "../vendors/index";
 import { VENDORS } from "../vendors/registry";
 import type { ApiEnv } from "./auth";
+import { jobDetailQuerySchema, parseQuery } from "./schemas";
 import { streamJob } from "./stream-job";
 import { canSee } from "./tokens";
 
@@ -63,9 +64,23 @@ export async function getJobRoute(
   streamHeartbeatMs?: number,
 ): Promise<Response> {
   const { jobKey, eventId, stream, verification } = target(c);
+  const whole = eventId === null && !stream;
+  // The detail's pages (README "Read API"); a misspelt parameter is refused, not ignored, so a
+  // client walking pages never gets the first page again for ever.
+  const query = whole ? parseQuery(jobDetailQuerySchema, new URL(c.req.url)) : null;
   if (!JOB_KEY.test(jobKey)) throw notFound("The job");
-  // Also for the stream: its 404 is answered as JSON before any stream starts (CONTRACT §7).
-  const detail = await ledgers.detail(jobKey);
+  // Also for the stream: its 404 is answered as JSON before any stream starts (CONTRACT §7). The
+  // other routes only need to know the job and its scope, so they read one history entry.
+  const detail = await ledgers.detail(
+    jobKey,
+    query === null
+      ? { historyLimit: 1 }
+      : {
+          historyAfter: query.historyCursor,
+          historyLimit: query.historyLimit,
+          filesAfter: query.filesCursor,
+        },
+  );
   if (detail === null || !canSee(c.get("scope"), detail)) throw notFound("The job");
   if (stream) return streamJob(ledgers, jobKey, streamHeartbeatMs);
   if (eventId === null) return c.json(detail);

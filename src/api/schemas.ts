@@ -5,8 +5,9 @@
  */
 import * as v from "valibot";
 import { ApiError } from "../http/errors";
+import { HISTORY_PAGE, HISTORY_PAGE_MAX } from "../ledger/pages";
 import { SOURCES, STATUSES } from "../ledger/types";
-import { decodeChangeCursor, decodeCursor } from "./cursor";
+import { decodeChangeCursor, decodeCursor, decodeFilesCursor, decodeHistoryCursor } from "./cursor";
 
 export const DEFAULT_LIMIT = 50;
 export const MAX_LIMIT = 200;
@@ -78,6 +79,43 @@ const changeCursor = v.pipe(
   }),
 );
 
+const historyCursor = v.pipe(
+  v.string(),
+  v.description("Where the history continues: the historyNextCursor of the previous answer."),
+  v.rawTransform(({ dataset, addIssue, NEVER }) => {
+    const position = decodeHistoryCursor(dataset.value);
+    if (position === null) {
+      addIssue({ message: "not a history cursor returned by this API" });
+      return NEVER;
+    }
+    return position.h;
+  }),
+);
+
+const historyLimit = v.pipe(
+  v.string(),
+  v.regex(/^\d+$/, `must be an integer from 1 to ${HISTORY_PAGE_MAX}`),
+  v.description(
+    `History entries per page, 1–${HISTORY_PAGE_MAX} (default ${HISTORY_PAGE}); a page is also cut at 700 KB for jobs of more than 100 entries.`,
+  ),
+  v.transform(Number),
+  v.minValue(1, `must be an integer from 1 to ${HISTORY_PAGE_MAX}`),
+  v.maxValue(HISTORY_PAGE_MAX, `must be an integer from 1 to ${HISTORY_PAGE_MAX}`),
+);
+
+const filesCursor = v.pipe(
+  v.string(),
+  v.description("Where the job's files continue: the filesNextCursor of the previous answer."),
+  v.rawTransform(({ dataset, addIssue, NEVER }) => {
+    const position = decodeFilesCursor(dataset.value);
+    if (position === null) {
+      addIssue({ message: "not a files cursor returned by this API" });
+      return NEVER;
+    }
+    return position.f;
+  }),
+);
+
 export const MAX_WAIT_SECONDS = 25;
 
 const wait = v.pipe(
@@ -116,6 +154,15 @@ export const changesQuerySchema = v.strictObject(
     kind: v.optional(csv("Job kinds (e.g. classify_run, job, file), comma-separated.")),
     status: v.optional(csv("Normalized statuses, comma-separated.", STATUSES)),
     company: v.optional(csv("Alfred company ids, comma-separated.")),
+  },
+  UNKNOWN_PARAMETER,
+);
+
+export const jobDetailQuerySchema = v.strictObject(
+  {
+    historyCursor: v.optional(historyCursor),
+    historyLimit: v.optional(historyLimit),
+    filesCursor: v.optional(filesCursor),
   },
   UNKNOWN_PARAMETER,
 );
@@ -175,8 +222,22 @@ export const linkedJobSchema = v.object({ jobKey: v.string(), status: v.picklist
 
 export const jobDetailSchema = v.object({
   ...jobSummarySchema.entries,
-  history: v.array(historyEntrySchema),
-  files: v.optional(v.array(linkedJobSchema)),
+  history: v.pipe(
+    v.array(historyEntrySchema),
+    v.description("One page of the history, oldest first: the whole history for a job of up to 100 entries."),
+  ),
+  historyNextCursor: v.optional(
+    v.pipe(
+      v.string(),
+      v.description("Present when more history follows: pass it as `historyCursor` for the next page."),
+    ),
+  ),
+  files: v.optional(
+    v.pipe(v.array(linkedJobSchema), v.description("On a job: one page of its linked files, by key.")),
+  ),
+  filesNextCursor: v.optional(
+    v.pipe(v.string(), v.description("Present when more of a job's files follow: pass it as `filesCursor`.")),
+  ),
   job: v.optional(v.nullable(linkedJobSchema)),
 });
 

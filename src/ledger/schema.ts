@@ -123,6 +123,13 @@ function backfillState(sql: SqlStorage): void {
 /** Version 3: each event keeps what authenticated its first delivery, for re-verification (CONTRACT §9). */
 const V3 = "ALTER TABLE events ADD COLUMN auth TEXT;";
 
+/**
+ * Version 4: a file's ledger pushes its status to its job's ledger, with the file's version, so a
+ * job's detail reads its files' statuses from its own links (no call per file) and an older push
+ * never overwrites a newer one. NULL: a link made before pushes existed (its status is asked once).
+ */
+const V4 = "ALTER TABLE links ADD COLUMN status_version INTEGER;";
+
 const STEPS: ((sql: SqlStorage) => void)[] = [
   (sql) => sql.exec(SCHEMA_V1),
   (sql) => {
@@ -130,6 +137,7 @@ const STEPS: ((sql: SqlStorage) => void)[] = [
     backfillState(sql);
   },
   (sql) => sql.exec(V3),
+  (sql) => sql.exec(V4),
 ];
 
 /** The schema version this code writes. */
