@@ -176,12 +176,12 @@ describe("a job's history a page at a time", () => {
     const overRun = "wr_pages_big";
     await storeAll(
       `extend:workflow_run:${overRun}`,
-      Array.from({ length: 150 }, (_, index) =>
+      Array.from({ length: 120 }, (_, index) =>
         stepEvent(overRun, `evt_${index}`, T0 + index * 10, big(index)),
       ),
     );
     const walk = await walkHistory(`extend:workflow_run:${overRun}`, null);
-    expect(walk.ids).toEqual(Array.from({ length: 150 }, (_, index) => `evt_${index}`));
+    expect(walk.ids).toEqual(Array.from({ length: 120 }, (_, index) => `evt_${index}`));
     expect(walk.pages).toBeGreaterThan(1);
 
     const wholeRun = "wr_pages_big_100";

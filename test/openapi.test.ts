@@ -36,6 +36,16 @@ describe("GET /openapi.json", () => {
       "cursor",
     ]);
     expect(JSON.stringify(doc.paths["/v1/jobs/{jobKey}"]?.get.responses["200"])).toContain("history");
+    // The detail's pages (README "Pages of a job's detail").
+    expect(doc.paths["/v1/jobs/{jobKey}"]?.get.parameters?.map((p) => p.name)).toEqual([
+      "jobKey",
+      "historyCursor",
+      "historyLimit",
+      "filesCursor",
+    ]);
+    expect(JSON.stringify(doc.paths["/v1/jobs/{jobKey}"]?.get.responses["200"])).toContain(
+      "historyNextCursor",
+    );
   });
 
   it("matches what the routes answer: responses validate against the documented schemas", async () => {

@@ -217,31 +217,40 @@ export class JobLedger extends DurableObject<Env> {
       const [jobKey] = this.linked("job");
       detail.job = jobKey === undefined ? null : await this.briefOf("job", jobKey);
     } else {
-      const after = page.filesAfter;
-      const rows = this.sql.exec<FileLinkRow>(
-        `SELECT job_key, last_status, status_version FROM links
-         WHERE rel = 'file' ${after === undefined ? "" : "AND job_key > ?"} ORDER BY job_key`,
-        ...(after === undefined ? [] : [after]),
-      );
-      // The statuses the files' ledgers pushed: no call per file. A file linked before pushes
-      // existed (schema v4) has none yet; it is asked once, and its answer kept.
-      const unpushed = new Set<string>();
-      const files = takePage(
-        rows,
-        (row): LinkedJob => {
-          if (row.status_version === null) unpushed.add(row.job_key);
-          return { jobKey: row.job_key, status: (row.last_status as Status | null) ?? DEFAULT_STATUS };
-        },
-        FILES_PAGE,
-        FILES_PAGE_BYTES,
-      );
-      detail.files = await Promise.all(
-        files.items.map((file) => (unpushed.has(file.jobKey) ? this.briefOf("file", file.jobKey) : file)),
-      );
-      if (files.more && files.last !== null)
-        detail.filesNextCursor = encodeFilesCursor({ f: files.last.job_key });
+      const files = await this.filesPage(page.filesAfter);
+      detail.files = files.items;
+      if (files.next !== undefined) detail.filesNextCursor = files.next;
     }
     return detail;
+  }
+
+  /**
+   * One page of this job's files, in key order, with the statuses the files' ledgers pushed: no
+   * call per file. A file linked before pushes existed (schema v4) has none yet; it is asked once,
+   * and its answer kept.
+   */
+  private async filesPage(after?: string): Promise<{ items: LinkedJob[]; next?: string }> {
+    const rows = this.sql.exec<FileLinkRow>(
+      `SELECT job_key, last_status, status_version FROM links
+       WHERE rel = 'file' ${after === undefined ? "" : "AND job_key > ?"} ORDER BY job_key`,
+      ...(after === undefined ? [] : [after]),
+    );
+    const unpushed = new Set<string>();
+    const page = takePage(
+      rows,
+      (row): LinkedJob => {
+        if (row.status_version === null) unpushed.add(row.job_key);
+        return { jobKey: row.job_key, status: (row.last_status as Status | null) ?? DEFAULT_STATUS };
+      },
+      FILES_PAGE,
+      FILES_PAGE_BYTES,
+    );
+    const items = await Promise.all(
+      page.items.map((file) => (unpushed.has(file.jobKey) ? this.briefOf("file", file.jobKey) : file)),
+    );
+    return page.more && page.last !== null
+      ? { items, next: encodeFilesCursor({ f: page.last.job_key }) }
+      : { items };
   }
 
   /**
