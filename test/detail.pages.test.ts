@@ -20,7 +20,7 @@ import { alfredEvent } from "./fixtures/alfred/events";
 import { apiGet, createToken, errorCode, type JobDetailBody, jobDetail, sendAlfredStored } from "./helpers";
 
 /** The bound of the issue: one answer of the detail stays under 1 MB, however big the job. */
-const MAX_ANSWER_BYTES = 1024 * 1024;
+const MAX_ANSWER_BYTES = 1_000_000;
 const T0 = Date.UTC(2026, 0, 1);
 
 type Page = JobDetailBody & { historyNextCursor?: string; filesNextCursor?: string };
@@ -174,14 +174,30 @@ describe("a job's history a page at a time", () => {
     const big = (i: number) =>
       Object.fromEntries(Array.from({ length: 15 }, (_, k) => [`part${k}`, `${i}${"中".repeat(999)}`]));
     const overRun = "wr_pages_big";
-    await storeAll(
-      `extend:workflow_run:${overRun}`,
-      Array.from({ length: 120 }, (_, index) =>
+    // The summary as big as it gets: a failure of NULs, each 6 bytes of JSON (\u0000), and a name.
+    const failed: NormalizedEvent = {
+      ...stepEvent(overRun, "evt_failed", T0 + 120 * 10, big(120)),
+      eventType: "workflow_run.failed",
+      status: "failed",
+      terminal: true,
+      rank: 9,
+      name: "\u0000".repeat(5_000),
+      failure: {
+        reason: "\u0000".repeat(5_000),
+        messages: Array.from({ length: 20 }, () => "\u0000".repeat(5_000)),
+      },
+    };
+    await storeAll(`extend:workflow_run:${overRun}`, [
+      ...Array.from({ length: 120 }, (_, index) =>
         stepEvent(overRun, `evt_${index}`, T0 + index * 10, big(index)),
       ),
-    );
+      failed,
+    ]);
+    const first = await readPage(`extend:workflow_run:${overRun}`, "");
+    expect(first.status).toBe("failed");
+    expect(JSON.stringify(first.failure).length).toBeGreaterThan(100_000);
     const walk = await walkHistory(`extend:workflow_run:${overRun}`, null);
-    expect(walk.ids).toEqual(Array.from({ length: 120 }, (_, index) => `evt_${index}`));
+    expect(walk.ids).toEqual([...Array.from({ length: 120 }, (_, index) => `evt_${index}`), "evt_failed"]);
     expect(walk.pages).toBeGreaterThan(1);
 
     const wholeRun = "wr_pages_big_100";

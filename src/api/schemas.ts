@@ -96,7 +96,7 @@ const historyLimit = v.pipe(
   v.string(),
   v.regex(/^\d+$/, `must be an integer from 1 to ${HISTORY_PAGE_MAX}`),
   v.description(
-    `History entries per page, 1–${HISTORY_PAGE_MAX} (default ${HISTORY_PAGE}); a page is also cut at 700 KB for jobs of more than 100 entries.`,
+    `History entries per page, 1–${HISTORY_PAGE_MAX} (default ${HISTORY_PAGE}); for a job of more than 100 entries a page is also cut so the whole answer stays under 1 MB.`,
   ),
   v.transform(Number),
   v.minValue(1, `must be an integer from 1 to ${HISTORY_PAGE_MAX}`),

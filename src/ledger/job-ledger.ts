@@ -14,11 +14,13 @@ import { d1ProjectionReader, type ProjectionMessage, type ProjectionReader } fro
 import type { ProjectionQueue } from "../projection/queue";
 import { applyEvent, EMPTY_STATE, type JobState } from "./order";
 import {
+  ANSWER_BYTES,
+  CURSOR_BYTES,
   FILES_PAGE,
   FILES_PAGE_BYTES,
   HISTORY_PAGE,
-  HISTORY_PAGE_BYTES,
   HISTORY_WHOLE,
+  jsonBytes,
   takePage,
 } from "./pages";
 import { migrateLedger } from "./schema";
@@ -193,8 +195,22 @@ export class JobLedger extends DurableObject<Env> {
    * an event inserted before the cursor cannot shift the entries after it.
    */
   async detail(page: DetailPage = {}): Promise<JobDetail | null> {
+    const role = this.jobRow()?.role;
+    if (role === undefined) return null;
+    // Links of CONTRACT §4/§5: a file names its job; every other job lists its files. Read first,
+    // as they may wait on another ledger; the summary and history are then read together.
+    const links: Pick<JobDetail, "files" | "filesNextCursor" | "job"> = {};
+    if (role === "file") {
+      const [jobKey] = this.linked("job");
+      links.job = jobKey === undefined ? null : await this.briefOf("job", jobKey);
+    } else {
+      const files = await this.filesPage(page.filesAfter);
+      links.files = files.items;
+      if (files.next !== undefined) links.filesNextCursor = files.next;
+    }
     const job = this.jobRow();
     if (job === null) return null;
+    const summary = summaryOf(job);
     const after = page.historyAfter;
     const rows = this.sql.exec<HistoryRow>(
       `SELECT ${HISTORY_COLUMNS}, ${IN_ORDER} FROM events
@@ -202,26 +218,20 @@ export class JobLedger extends DurableObject<Env> {
        ORDER BY ${IN_ORDER}`,
       ...(after ?? []),
     );
-    // CONTRACT §5: a job of up to 100 entries gets them all; only bigger ones are cut by bytes.
-    const maxBytes = job.event_count <= HISTORY_WHOLE ? Number.POSITIVE_INFINITY : HISTORY_PAGE_BYTES;
+    // CONTRACT §5: a job of up to 100 entries gets them all; a bigger one's answer stays ≤ 1 MB.
+    const maxBytes =
+      job.event_count <= HISTORY_WHOLE
+        ? Number.POSITIVE_INFINITY
+        : ANSWER_BYTES - CURSOR_BYTES - jsonBytes({ ...summary, history: [], ...links });
     const history = takePage(rows, historyEntry, page.historyLimit ?? HISTORY_PAGE, maxBytes);
-    const detail: JobDetail = { ...summaryOf(job), history: history.items };
+    const detail: JobDetail = { ...summary, history: history.items };
     if (history.more && history.last !== null) {
       const last = history.last;
       detail.historyNextCursor = encodeHistoryCursor({
         h: ORDER_COLUMNS.map((column) => Number(last[column])),
       });
     }
-    // Links of CONTRACT §4/§5: a file names its job; every other job lists its files.
-    if (job.role === "file") {
-      const [jobKey] = this.linked("job");
-      detail.job = jobKey === undefined ? null : await this.briefOf("job", jobKey);
-    } else {
-      const files = await this.filesPage(page.filesAfter);
-      detail.files = files.items;
-      if (files.next !== undefined) detail.filesNextCursor = files.next;
-    }
-    return detail;
+    return { ...detail, ...links };
   }
 
   /**

@@ -11,15 +11,24 @@ export const HISTORY_WHOLE = 100;
 export const HISTORY_PAGE = 500;
 export const HISTORY_PAGE_MAX = 1_000;
 /**
- * The JSON bytes of one history page, for jobs of more than {@link HISTORY_WHOLE} entries. An entry
- * is at most ~60 KB (a 16 KB summary, 1 KB ids and texts, src/ledger/bounds.ts), so a page always
- * holds at least one; with the files page and the summary (under 100 KB) the default answer of a
- * big job stays under 1 MB.
+ * The JSON bytes of one answer of a job of more than {@link HISTORY_WHOLE} entries: its history
+ * page gets what the summary, the links and a cursor leave of this. An entry is at most ~60 KB (a
+ * 16 KB summary, 1 KB ids and texts, src/ledger/bounds.ts) and the rest at most ~350 KB, so a page
+ * always has room for entries — and it always takes its first one.
  */
-export const HISTORY_PAGE_BYTES = 700 * 1024;
+export const ANSWER_BYTES = 1_000_000;
+/** Room kept for the history cursor itself (four integers, base64url). */
+export const CURSOR_BYTES = 200;
 /** Linked files in one page of a job's detail, and their JSON bytes (a file key is ≤ ~1 KB). */
 export const FILES_PAGE = 500;
 export const FILES_PAGE_BYTES = 128 * 1024;
+
+/** The UTF-8 bytes of a value's JSON. */
+export function jsonBytes(value: unknown): number {
+  return encoder.encode(JSON.stringify(value)).byteLength;
+}
+
+const encoder = new TextEncoder();
 
 export interface Page<R, T> {
   items: T[];
@@ -28,8 +37,6 @@ export interface Page<R, T> {
   /** Whether a row was left for the next page. */
   more: boolean;
 }
-
-const encoder = new TextEncoder();
 
 /**
  * Takes rows in order while the page has fewer than `limit` items and stays within `maxBytes` of
@@ -48,7 +55,7 @@ export function takePage<R, T>(
   for (const row of rows) {
     if (items.length >= limit) return { items, last, more: true };
     const item = toItem(row);
-    bytes += encoder.encode(JSON.stringify(item)).byteLength + 1;
+    bytes += jsonBytes(item) + 1;
     if (items.length > 0 && bytes > maxBytes) return { items, last, more: true };
     items.push(item);
     last = row;
