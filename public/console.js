@@ -322,6 +322,39 @@ function lateEntries(history) {
   return late;
 }
 
+/**
+ * The whole job, or null if it is unknown: the detail's first answer, then the following pages of
+ * its history and files (a big job's detail comes a page at a time; README "Read API"). An event
+ * that lands behind the walk's cursor shows as a history shorter than `eventCount`: walk again.
+ */
+async function loadJob(jobKey) {
+  const path = `/v1/jobs/${encodeURIComponent(jobKey)}`;
+  for (let attempt = 1; ; attempt++) {
+    const response = await api(path);
+    if (response.status === 404) return null;
+    if (!response.ok) throw new Error(`The job could not be read (${response.status}).`);
+    const job = await response.json();
+    let history = job.historyNextCursor;
+    let files = job.filesNextCursor;
+    while (history !== undefined || files !== undefined) {
+      // A list already complete is asked for as little as possible: one history entry.
+      const query = new URLSearchParams(
+        history === undefined ? { historyLimit: "1" } : { historyCursor: history },
+      );
+      if (files !== undefined) query.set("filesCursor", files);
+      const page = await apiJson(`${path}?${query}`);
+      if (history !== undefined) job.history.push(...page.history);
+      if (files !== undefined) job.files.push(...page.files);
+      history = history === undefined ? undefined : page.historyNextCursor;
+      files = files === undefined ? undefined : page.filesNextCursor;
+      if (page.eventCount > job.eventCount) job.eventCount = page.eventCount;
+    }
+    delete job.historyNextCursor;
+    delete job.filesNextCursor;
+    if (job.history.length >= job.eventCount || attempt === 3) return job;
+  }
+}
+
 function renderJob(jobKey) {
   const expanded = new Map();
   const header = h("section", { "aria-labelledby": "job-title" });
@@ -508,8 +541,8 @@ function renderJob(jobKey) {
     refreshing = (async () => {
       do {
         again = false;
-        const response = await api(`/v1/jobs/${encodeURIComponent(jobKey)}`);
-        if (response.status === 404) {
+        const job = await loadJob(jobKey);
+        if (job === null) {
           header.replaceChildren(
             h("h1", { id: "job-title" }, "No such job"),
             h("p", {}, `${jobKey} is unknown, or outside your token's scope.`),
@@ -517,7 +550,7 @@ function renderJob(jobKey) {
           timeline.replaceChildren();
           return false;
         }
-        draw(await response.json());
+        draw(job);
       } while (again);
       return true;
     })().finally(() => {
@@ -545,8 +578,12 @@ function renderJob(jobKey) {
             buffer = buffer.slice(end + 2);
             const event = /^event: (.+)$/m.exec(block)?.[1];
             const data = /^data: (.+)$/m.exec(block)?.[1];
-            if (event === "snapshot" && data) draw(JSON.parse(data));
-            else if (event === "change") refresh().catch(() => undefined);
+            if (event === "snapshot" && data) {
+              // The snapshot is the detail's first answer: a big job's other pages are read.
+              const snapshot = JSON.parse(data);
+              if (snapshot.historyNextCursor || snapshot.filesNextCursor) refresh().catch(() => undefined);
+              else draw(snapshot);
+            } else if (event === "change") refresh().catch(() => undefined);
             end = buffer.indexOf("\n\n");
           }
         }

@@ -12,6 +12,7 @@ import { openApiRoute, routeDocs, webhookDoc } from "./api/openapi";
 import { getQuarantinedRoute, listQuarantineRoute, retryQuarantinedRoute } from "./api/quarantine";
 import {
   changesQuerySchema,
+  jobDetailQuerySchema,
   listJobsQuerySchema,
   listQuarantineQuerySchema,
   validQuery,
@@ -98,7 +99,7 @@ export function createApp(seams: AppSeams = {}) {
       .get("/v1/changes", routeDocs.listChanges, validQuery(changesQuerySchema), (c) =>
         changesRoute(c, c.req.valid("query")),
       )
-      .get("/v1/jobs/:jobKey", routeDocs.getJob, jobs.detail)
+      .get("/v1/jobs/:jobKey", routeDocs.getJob, validQuery(jobDetailQuerySchema), jobs.detail)
       .get("/v1/jobs/:jobKey/stream", routeDocs.streamJob, jobs.stream)
       .get("/v1/jobs/:jobKey/events/:eventId", routeDocs.getEvent, jobs.rawEvent)
       .get("/v1/jobs/:jobKey/events/:eventId/verification", routeDocs.verifyEvent, jobs.verification)

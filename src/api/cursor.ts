@@ -1,7 +1,7 @@
 /**
  * @module Opaque cursors: base64url of a small JSON position, never an offset. The list's keyset
- * position (CONTRACT §5) and the change feed's sequence position (§6) have different shapes, so a
- * cursor of one route is refused by the other.
+ * position (CONTRACT §5), the change feed's sequence position (§6) and the job detail's history and
+ * files positions have different shapes, so a cursor of one route or list is refused by another.
  */
 import * as v from "valibot";
 
@@ -10,6 +10,20 @@ export type Position = v.InferOutput<typeof positionSchema>;
 
 const changePositionSchema = v.strictObject({ c: v.pipe(v.number(), v.integer(), v.minValue(0)) });
 export type ChangePosition = v.InferOutput<typeof changePositionSchema>;
+
+/**
+ * A place in a job's history: the history-order key of the last entry a page held — the ledger's
+ * four order columns (`order_at, terminal, rank, arrival`), in its order. All are integers, and
+ * `arrival` makes the key unique.
+ */
+const historyPositionSchema = v.strictObject({
+  h: v.pipe(v.array(v.pipe(v.number(), v.safeInteger())), v.length(4)),
+});
+export type HistoryPosition = v.InferOutput<typeof historyPositionSchema>;
+
+/** A place in a job's files: the key of the last file a page held (files are in key order). */
+const filesPositionSchema = v.strictObject({ f: v.string() });
+export type FilesPosition = v.InferOutput<typeof filesPositionSchema>;
 
 function encode(value: unknown): string {
   const bytes = new TextEncoder().encode(JSON.stringify(value));
@@ -46,4 +60,22 @@ export function encodeChangeCursor(position: ChangePosition): string {
 /** The position in a change-feed cursor, or null if the cursor is not one of the feed's. */
 export function decodeChangeCursor(cursor: string): ChangePosition | null {
   return decode(changePositionSchema, cursor);
+}
+
+export function encodeHistoryCursor(position: HistoryPosition): string {
+  return encode(position);
+}
+
+/** The position in a history cursor, or null if the cursor is not one of the detail's history. */
+export function decodeHistoryCursor(cursor: string): HistoryPosition | null {
+  return decode(historyPositionSchema, cursor);
+}
+
+export function encodeFilesCursor(position: FilesPosition): string {
+  return encode(position);
+}
+
+/** The position in a files cursor, or null if the cursor is not one of the detail's files. */
+export function decodeFilesCursor(cursor: string): FilesPosition | null {
+  return decode(filesPositionSchema, cursor);
 }

@@ -8,10 +8,11 @@ import { readSettings } from "../config";
 import type { Env } from "../env";
 import { ApiError } from "../http/errors";
 import type { LedgerGateway } from "../ingest/ledger-gateway";
-import { isoTime, type JobDetail } from "../ledger/types";
+import { type DetailPage, isoTime, type JobDetail } from "../ledger/types";
 import { type AuthMaterial, settingsFor } from "../vendors/index";
 import { vendorFor } from "../vendors/registry";
 import type { ApiEnv } from "./auth";
+import { jobDetailQuerySchema, parseQuery } from "./schemas";
 import { streamJob } from "./stream-job";
 import { canSee } from "./tokens";
 
@@ -62,10 +63,18 @@ function target(c: Context<ApiEnv>): Target {
   return { kind: "detail", jobKey: decode(rest) };
 }
 
-/** The job's detail, if it exists and the token may see it; else 404 `not_found`. */
-async function visibleJob(c: Context<ApiEnv>, ledgers: LedgerGateway, jobKey: string): Promise<JobDetail> {
+/**
+ * The job's detail, if it exists and the token may see it; else 404 `not_found`. Routes that only
+ * need to know the job and its scope read one history entry.
+ */
+async function visibleJob(
+  c: Context<ApiEnv>,
+  ledgers: LedgerGateway,
+  jobKey: string,
+  page: DetailPage = { historyLimit: 1 },
+): Promise<JobDetail> {
   if (!JOB_KEY.test(jobKey)) throw notFound("The job");
-  const detail = await ledgers.detail(jobKey);
+  const detail = await ledgers.detail(jobKey, page);
   if (detail === null || !canSee(c.get("scope"), detail)) throw notFound("The job");
   return detail;
 }
@@ -87,7 +96,16 @@ export function jobRoutes(ledgersOf: (env: Env) => LedgerGateway, heartbeatMs?: 
   async function detail(c: Context<ApiEnv>) {
     const found = target(c);
     if (found.kind !== "detail") return asRawPathSays(c);
-    return c.json(await visibleJob(c, ledgersOf(c.env), found.jobKey));
+    // The detail's pages (README "Pages of a job's detail"). Parsed here, not only by the route's
+    // `validQuery`, because keys holding `/` reach this handler through the `/v1/jobs/*` route. A
+    // misspelt parameter is refused, not ignored, so a walk never gets the first page for ever.
+    const query = parseQuery(jobDetailQuerySchema, new URL(c.req.url));
+    const page: DetailPage = {
+      historyAfter: query.historyCursor,
+      historyLimit: query.historyLimit,
+      filesAfter: query.filesCursor,
+    };
+    return c.json(await visibleJob(c, ledgersOf(c.env), found.jobKey, page));
   }
 
   /** Its 404 is answered as JSON before any stream starts (CONTRACT §7). */

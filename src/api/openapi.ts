@@ -302,6 +302,8 @@ export const routeDocs = {
   getJob: describeRoute({
     operationId: "getJob",
     summary: "A job's summary, ordered history and links",
+    description:
+      "The history and a job's files come a page at a time. A job of up to 100 entries gets its whole history. A bigger one gets up to `historyLimit` entries (default 500), cut so that the whole answer stays under 1 MB (1,000,000 bytes): follow `historyNextCursor` with `historyCursor` while it is present (likewise `filesNextCursor` with `filesCursor`, 500 files or 128 KB a page). Cursors are keyset positions: the pages hold every entry exactly once, in order; an event that arrives during the walk appears once in its place if it sorts after the cursor, and not in this walk otherwise.",
     pathParameters: jobKey,
     responses: { "200": json(jobDetailSchema, "The job."), ...itemErrors },
   }),

@@ -6,10 +6,11 @@
 import type { MiddlewareHandler } from "hono";
 import * as v from "valibot";
 import { ApiError } from "../http/errors";
+import { HISTORY_PAGE, HISTORY_PAGE_MAX } from "../ledger/pages";
 import { STATUSES } from "../ledger/types";
 import { SCHEMES, SOURCES } from "../vendors/registry";
 import type { ApiEnv } from "./auth";
-import { decodeChangeCursor, decodeCursor } from "./cursor";
+import { decodeChangeCursor, decodeCursor, decodeFilesCursor, decodeHistoryCursor } from "./cursor";
 
 export const DEFAULT_LIMIT = 50;
 export const MAX_LIMIT = 200;
@@ -81,6 +82,43 @@ const changeCursor = v.pipe(
   }),
 );
 
+const historyCursor = v.pipe(
+  v.string(),
+  v.description("Where the history continues: the historyNextCursor of the previous answer."),
+  v.rawTransform(({ dataset, addIssue, NEVER }) => {
+    const position = decodeHistoryCursor(dataset.value);
+    if (position === null) {
+      addIssue({ message: "not a history cursor returned by this API" });
+      return NEVER;
+    }
+    return position.h;
+  }),
+);
+
+const historyLimit = v.pipe(
+  v.string(),
+  v.regex(/^\d+$/, `must be an integer from 1 to ${HISTORY_PAGE_MAX}`),
+  v.description(
+    `History entries per page, 1–${HISTORY_PAGE_MAX} (default ${HISTORY_PAGE}); for a job of more than 100 entries a page is also cut so the whole answer stays under 1 MB.`,
+  ),
+  v.transform(Number),
+  v.minValue(1, `must be an integer from 1 to ${HISTORY_PAGE_MAX}`),
+  v.maxValue(HISTORY_PAGE_MAX, `must be an integer from 1 to ${HISTORY_PAGE_MAX}`),
+);
+
+const filesCursor = v.pipe(
+  v.string(),
+  v.description("Where the job's files continue: the filesNextCursor of the previous answer."),
+  v.rawTransform(({ dataset, addIssue, NEVER }) => {
+    const position = decodeFilesCursor(dataset.value);
+    if (position === null) {
+      addIssue({ message: "not a files cursor returned by this API" });
+      return NEVER;
+    }
+    return position.f;
+  }),
+);
+
 export const MAX_WAIT_SECONDS = 25;
 
 const wait = v.pipe(
@@ -123,8 +161,18 @@ export const changesQuerySchema = v.strictObject(
   UNKNOWN_PARAMETER,
 );
 
+export const jobDetailQuerySchema = v.strictObject(
+  {
+    historyCursor: v.optional(historyCursor),
+    historyLimit: v.optional(historyLimit),
+    filesCursor: v.optional(filesCursor),
+  },
+  UNKNOWN_PARAMETER,
+);
+
 export type ListJobsQuery = v.InferOutput<typeof listJobsQuerySchema>;
 export type ChangesQuery = v.InferOutput<typeof changesQuerySchema>;
+export type JobDetailQuery = v.InferOutput<typeof jobDetailQuerySchema>;
 
 export const listQuarantineQuerySchema = v.strictObject(
   {
@@ -183,8 +231,22 @@ export const linkedJobSchema = v.object({ jobKey: v.string(), status: v.picklist
 
 export const jobDetailSchema = v.object({
   ...jobSummarySchema.entries,
-  history: v.array(historyEntrySchema),
-  files: v.optional(v.array(linkedJobSchema)),
+  history: v.pipe(
+    v.array(historyEntrySchema),
+    v.description("One page of the history, oldest first: the whole history for a job of up to 100 entries."),
+  ),
+  historyNextCursor: v.optional(
+    v.pipe(
+      v.string(),
+      v.description("Present when more history follows: pass it as `historyCursor` for the next page."),
+    ),
+  ),
+  files: v.optional(
+    v.pipe(v.array(linkedJobSchema), v.description("On a job: one page of its linked files, by key.")),
+  ),
+  filesNextCursor: v.optional(
+    v.pipe(v.string(), v.description("Present when more of a job's files follow: pass it as `filesCursor`.")),
+  ),
   job: v.optional(v.nullable(linkedJobSchema)),
 });
 

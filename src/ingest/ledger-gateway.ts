@@ -7,7 +7,7 @@ import { withDeadline } from "../deadline";
 import type { Env } from "../env";
 import { ApiError } from "../http/errors";
 import { boundEvent } from "../ledger/bounds";
-import type { IngestResult, JobDetail, OrderedEvent } from "../ledger/types";
+import type { DetailPage, IngestResult, JobDetail, OrderedEvent } from "../ledger/types";
 
 /**
  * Longest the edge waits for a ledger before answering 503: long enough that a burst on one busy
@@ -20,7 +20,8 @@ export const LEDGER_TIMEOUT_MS = 15_000;
 export interface LedgerGateway {
   /** Stores a delivery; `auth` is the JSON of what authenticated it (kept for re-verification). */
   ingest(event: OrderedEvent, raw: ArrayBuffer, auth: string | null): Promise<IngestResult>;
-  detail(jobKey: string): Promise<JobDetail | null>;
+  /** The job's detail; `page` picks a page of its history and files (the first by default). */
+  detail(jobKey: string, page?: DetailPage): Promise<JobDetail | null>;
   rawEvent(jobKey: string, eventId: string): Promise<ArrayBuffer | null>;
   /** Opens a live view of the job: a WebSocket on which its ledger sends a snapshot, then changes. */
   watch(jobKey: string): Promise<WebSocket>;
@@ -51,7 +52,7 @@ async function guarded<T>(work: () => Promise<T>, ms: number): Promise<T> {
 /** What the gateway calls on a job's ledger: the Durable Object stub's RPC methods. */
 export interface LedgerStub {
   ingest(event: OrderedEvent, raw: ArrayBuffer, auth: string | null): Promise<IngestResult>;
-  detail(): Promise<JobDetail | null>;
+  detail(page?: DetailPage): Promise<JobDetail | null>;
   rawEvent(eventId: string): Promise<ArrayBuffer | null>;
   fetch(request: Request): Promise<Response>;
   verification(eventId: string): Promise<StoredVerification | null>;
@@ -89,7 +90,7 @@ export function durableObjectLedgers(env: Env, options: GatewayOptions = {}): Le
     // a 10,000-level summary would not even cross the RPC, and for the ledger's 2 MB rows.
     ingest: (event, raw, auth) =>
       guarded(() => ledgerOf(event.jobKey).ingest(boundEvent(event), raw, auth), timeoutMs),
-    detail: (jobKey) => guarded(() => ledgerOf(jobKey).detail(), timeoutMs),
+    detail: (jobKey, page) => guarded(() => ledgerOf(jobKey).detail(page), timeoutMs),
     rawEvent: (jobKey, eventId) => guarded(() => ledgerOf(jobKey).rawEvent(eventId), timeoutMs),
     verification: (jobKey, eventId) => guarded(() => ledgerOf(jobKey).verification(eventId), timeoutMs),
     watch: (jobKey) =>

@@ -7,13 +7,25 @@
  * safety alarm checks later that D1 holds the latest version and re-sends it if not.
  */
 import { DurableObject } from "cloudflare:workers";
+import { encodeFilesCursor, encodeHistoryCursor } from "../api/cursor";
 import { withDeadline } from "../deadline";
 import type { Env } from "../env";
 import { d1ProjectionReader, type ProjectionMessage, type ProjectionReader } from "../projection/jobs";
 import type { ProjectionQueue } from "../projection/queue";
 import { applyEvent, EMPTY_STATE, type JobState } from "./order";
+import {
+  ANSWER_BYTES,
+  CURSOR_BYTES,
+  FILES_PAGE,
+  FILES_PAGE_BYTES,
+  HISTORY_PAGE,
+  HISTORY_WHOLE,
+  jsonBytes,
+  takePage,
+} from "./pages";
 import { migrateLedger } from "./schema";
 import {
+  type DetailPage,
   type HistoryEntry,
   type IngestResult,
   isoTime,
@@ -37,7 +49,10 @@ export const RETRY_FIRST_MS = 1_000;
 export const RETRY_MAX_MS = 60_000;
 /** How long one call from the alarm (a D1 read, a queue send, a link) may take. */
 export const ALARM_CALL_MS = 10_000;
-/** How long a detail waits for a linked job's status before showing the last one it knows. */
+/**
+ * How long a detail waits for a linked job's status before showing the last one it knows: a file's
+ * job, or a file linked before files pushed their status (schema v5), asked once.
+ */
 export const LINK_READ_MS = 2_000;
 /** How long a delivery waits to link a file into its job before leaving it to the alarm. */
 export const INLINE_LINK_MS = 1_000;
@@ -50,15 +65,23 @@ const DEFAULT_STATUS: Status = "pending";
 
 /** History order, oldest first: `compareEvents` in ./order, over `order_at` (`orderTime`). */
 const IN_ORDER = "order_at, terminal, rank, arrival";
+/** The history order's columns: a history page's cursor is the last entry's values of these. */
+const ORDER_COLUMNS = IN_ORDER.split(", ");
 /** What a history entry is made of. */
 const HISTORY_COLUMNS =
   "event_id, event_type, status, vendor_status, occurred_at, received_at, deliveries, summary";
 
 type LinkRel = "file" | "job";
 
+/** A file's status as its own ledger pushes it to its job's ledger, with the file's version. */
+export interface PushedStatus {
+  status: Status;
+  version: number;
+}
+
 /** What one ledger asks of another about links. */
 export interface LinkedLedger {
-  linkFile(fileKey: string, occurredAt: number, jobKey?: string): Promise<void>;
+  linkFile(fileKey: string, occurredAt: number, jobKey?: string, pushed?: PushedStatus): Promise<void>;
   brief(jobKey: string): Promise<LinkedJob>;
 }
 
@@ -88,6 +111,13 @@ interface HistoryRow extends Record<string, SqlStorageValue> {
   received_at: number;
   deliveries: number;
   summary: string;
+}
+
+/** A file linked to this job, with the status its ledger last pushed (null: never pushed). */
+interface FileLinkRow extends Record<string, SqlStorageValue> {
+  job_key: string;
+  last_status: string | null;
+  status_version: number | null;
 }
 
 /** What the ledger sends its watchers (CONTRACT §7). */
@@ -135,8 +165,8 @@ export class JobLedger extends DurableObject<Env> {
 
   /** Arms the safety check if this job has a change D1 is not known to hold and no alarm is set. */
   private async resumeOnStart(): Promise<void> {
-    const job = this.jobRow();
-    if (job === null) return;
+    // Read, not cached: the job row cache is filled by the first request that needs it.
+    if (this.sql.exec("SELECT 1 FROM job").toArray().length === 0) return;
     const { projectedVersion, version, pendingLinks } = await this.projectionState();
     if (projectedVersion < version || pendingLinks > 0) await this.armAlarm(Date.now() + RETRY_FIRST_MS);
   }
@@ -147,20 +177,22 @@ export class JobLedger extends DurableObject<Env> {
    */
   async ingest(event: OrderedEvent, raw: ArrayBuffer, auth: string | null = null): Promise<IngestResult> {
     let result: IngestResult;
+    let linksQueued: boolean;
     try {
       const stored = this.ctx.storage.transactionSync(() => this.store(event, raw, auth));
       this.job = stored.job;
       result = stored.result;
+      linksQueued = stored.linksQueued;
     } catch (error) {
       this.job = undefined;
       throw error;
     }
     this.broadcast({ type: "change", summary: result.summary, entry: result.entry });
     await this.armAlarm(Date.now() + PROJECTION_CHECK_MS);
-    if (!result.duplicate && event.linkToJob !== null) {
-      // Link at once so the job's detail shows the file as soon as this delivery is answered. The
-      // event is already stored: if the other ledger is slow or unreachable, answer anyway and let
-      // the alarm retry the link from the outbox row written above.
+    if (linksQueued) {
+      // Link (or push the file's new status) at once, so the job's detail shows it as soon as this
+      // delivery is answered. The event is already stored: if the other ledger is slow or
+      // unreachable, answer anyway and let the alarm retry from the outbox rows written above.
       await withDeadline(this.deliverLinks(), INLINE_LINK_MS, "linking").catch(() =>
         this.armAlarm(Date.now() + RETRY_FIRST_MS),
       );
@@ -168,23 +200,78 @@ export class JobLedger extends DurableObject<Env> {
     return result;
   }
 
-  /** The job's summary, history and links, or null if this job has no event. */
-  async detail(): Promise<JobDetail | null> {
+  /**
+   * The job's summary, one page of its history and of its files, and its links, or null if this
+   * job has no event. Pages seek on the history order and the file key (./pages), never offsets:
+   * an event inserted before the cursor cannot shift the entries after it.
+   */
+  async detail(page: DetailPage = {}): Promise<JobDetail | null> {
+    const role = this.jobRow()?.role;
+    if (role === undefined) return null;
+    // Links of CONTRACT §4/§5: a file names its job; every other job lists its files. Read first,
+    // as they may wait on another ledger; the summary and history are then read together.
+    const links: Pick<JobDetail, "files" | "filesNextCursor" | "job"> = {};
+    if (role === "file") {
+      const [jobKey] = this.linked("job");
+      links.job = jobKey === undefined ? null : await this.briefOf("job", jobKey);
+    } else {
+      const files = await this.filesPage(page.filesAfter);
+      links.files = files.items;
+      if (files.next !== undefined) links.filesNextCursor = files.next;
+    }
     const job = this.jobRow();
     if (job === null) return null;
-    const history = this.sql
-      .exec<HistoryRow>(`SELECT ${HISTORY_COLUMNS} FROM events ORDER BY ${IN_ORDER}`)
-      .toArray()
-      .map(historyEntry);
-    const detail: JobDetail = { ...summaryOf(job), history };
-    // Links of CONTRACT §4/§5: a file names its job; every other job lists its files.
-    if (job.role === "file") {
-      const [jobKey] = this.linked("job");
-      detail.job = jobKey === undefined ? null : await this.briefOf("job", jobKey);
-    } else {
-      detail.files = await Promise.all(this.linked("file").map((key) => this.briefOf("file", key)));
+    const summary = summaryOf(job);
+    const after = page.historyAfter;
+    const rows = this.sql.exec<HistoryRow>(
+      `SELECT ${HISTORY_COLUMNS}, ${IN_ORDER} FROM events
+       ${after === undefined ? "" : `WHERE (${IN_ORDER}) > (${ORDER_COLUMNS.map(() => "?").join(", ")})`}
+       ORDER BY ${IN_ORDER}`,
+      ...(after ?? []),
+    );
+    // CONTRACT §5: a job of up to 100 entries gets them all; a bigger one's answer stays ≤ 1 MB.
+    const maxBytes =
+      job.event_count <= HISTORY_WHOLE
+        ? Number.POSITIVE_INFINITY
+        : ANSWER_BYTES - CURSOR_BYTES - jsonBytes({ ...summary, history: [], ...links });
+    const history = takePage(rows, historyEntry, page.historyLimit ?? HISTORY_PAGE, maxBytes);
+    const detail: JobDetail = { ...summary, history: history.items };
+    if (history.more && history.last !== null) {
+      const last = history.last;
+      detail.historyNextCursor = encodeHistoryCursor({
+        h: ORDER_COLUMNS.map((column) => Number(last[column])),
+      });
     }
-    return detail;
+    return { ...detail, ...links };
+  }
+
+  /**
+   * One page of this job's files, in key order, with the statuses the files' ledgers pushed: no
+   * call per file. A file linked before pushes existed (schema v5) has none yet; it is asked once,
+   * and its answer kept.
+   */
+  private async filesPage(after?: string): Promise<{ items: LinkedJob[]; next?: string }> {
+    const rows = this.sql.exec<FileLinkRow>(
+      `SELECT job_key, last_status, status_version FROM links
+       WHERE rel = 'file' ${after === undefined ? "" : "AND job_key > ?"} ORDER BY job_key`,
+      ...(after === undefined ? [] : [after]),
+    );
+    const unpushed = new Set<string>();
+    const page = takePage(
+      rows,
+      (row): LinkedJob => {
+        if (row.status_version === null) unpushed.add(row.job_key);
+        return { jobKey: row.job_key, status: (row.last_status as Status | null) ?? DEFAULT_STATUS };
+      },
+      FILES_PAGE,
+      FILES_PAGE_BYTES,
+    );
+    const items = await Promise.all(
+      page.items.map((file) => (unpushed.has(file.jobKey) ? this.briefOf("file", file.jobKey) : file)),
+    );
+    return page.more && page.last !== null
+      ? { items, next: encodeFilesCursor({ f: page.last.job_key }) }
+      : { items };
   }
 
   /**
@@ -277,11 +364,12 @@ export class JobLedger extends DurableObject<Env> {
   }
 
   /**
-   * Records that `fileKey` belongs to this job (called by the file's own ledger). A job known only
-   * from such a link gets a row with no event, so its detail answers (`pending`, its files)
-   * instead of 404.
+   * Records that `fileKey` belongs to this job, with the file's current status (called by the
+   * file's own ledger when it is linked and whenever its status changes). A push older than the
+   * one kept (a lower file version) changes nothing. A job known only from such a link gets a row
+   * with no event, so its detail answers (`pending`, its files) instead of 404.
    */
-  async linkFile(fileKey: string, occurredAt: number, jobKey?: string): Promise<void> {
+  async linkFile(fileKey: string, occurredAt: number, jobKey?: string, pushed?: PushedStatus): Promise<void> {
     if (jobKey !== undefined && this.jobRow() === null) {
       const [source = "", kind = "", ...rest] = jobKey.split(":");
       this.sql.exec(
@@ -298,10 +386,14 @@ export class JobLedger extends DurableObject<Env> {
       this.job = undefined;
     }
     this.sql.exec(
-      `INSERT INTO links (rel, job_key, occurred_at) VALUES ('file', ?, ?)
-       ON CONFLICT (rel, job_key) DO UPDATE SET occurred_at = max(occurred_at, excluded.occurred_at)`,
+      `INSERT INTO links (rel, job_key, occurred_at, last_status, status_version) VALUES ('file', ?, ?, ?, ?)
+       ON CONFLICT (rel, job_key) DO UPDATE SET occurred_at = max(occurred_at, excluded.occurred_at),
+         last_status = iif(excluded.status_version >= coalesce(status_version, -1), excluded.last_status, last_status),
+         status_version = iif(excluded.status_version >= coalesce(status_version, -1), excluded.status_version, status_version)`,
       fileKey,
       occurredAt,
+      pushed?.status ?? null,
+      pushed?.version ?? null,
     );
   }
 
@@ -366,7 +458,7 @@ export class JobLedger extends DurableObject<Env> {
     event: OrderedEvent,
     raw: ArrayBuffer,
     auth: string | null,
-  ): { result: IngestResult; job: JobRow } {
+  ): { result: IngestResult; job: JobRow; linksQueued: boolean } {
     const now = event.receivedAt;
     const job = this.jobRow();
     const arrival = (job?.event_count ?? 0) + 1;
@@ -419,7 +511,7 @@ export class JobLedger extends DurableObject<Env> {
         next.last_received_at,
         next.version,
       );
-      return { result: { duplicate, summary: summaryOf(next), entry }, job: next };
+      return { result: { duplicate, summary: summaryOf(next), entry }, job: next, linksQueued: false };
     }
 
     if (!inline) {
@@ -432,7 +524,8 @@ export class JobLedger extends DurableObject<Env> {
         );
       }
     }
-    const state = applyEvent(job === null ? EMPTY_STATE : parseState(job.state), event, arrival);
+    const previous = job === null ? EMPTY_STATE : parseState(job.state);
+    const state = applyEvent(previous, event, arrival);
     // A job known so far only from a link has a row but no event: its times start with this one.
     const known = job !== null && job.event_count > 0 ? job : null;
     const next: JobRow = {
@@ -475,6 +568,7 @@ export class JobLedger extends DurableObject<Env> {
       next.state,
       next.projected_version,
     );
+    let linksQueued = false;
     if (event.linkToJob !== null) {
       this.sql.exec(
         `INSERT INTO links (rel, job_key, occurred_at) VALUES ('job', ?, ?)
@@ -487,8 +581,18 @@ export class JobLedger extends DurableObject<Env> {
         event.linkToJob.jobKey,
         now,
       );
+      linksQueued = true;
+    } else if (next.role === "file" && state.status?.value.status !== previous.status?.value.status) {
+      // The file's status changed: its jobs' details show it from what this file pushes them, so
+      // queue a push to each (sent at once by ingest, retried by the alarm until delivered).
+      const queued = this.sql.exec(
+        `INSERT INTO outbox (kind, target, created_at)
+         SELECT 'link', job_key, ? FROM links WHERE rel = 'job' RETURNING seq`,
+        now,
+      );
+      linksQueued = queued.toArray().length > 0;
     }
-    return { result: { duplicate, summary: summaryOf(next), entry }, job: next };
+    return { result: { duplicate, summary: summaryOf(next), entry }, job: next, linksQueued };
   }
 
   /**
@@ -528,16 +632,20 @@ export class JobLedger extends DurableObject<Env> {
     );
   }
 
-  /** Tells each linked job about this file; an entry leaves the outbox only once delivered. */
+  /**
+   * Tells each linked job about this file and its current status (read when sent, with the file's
+   * version, so a later push always wins). Outbox rows leave only once delivered, and only those
+   * read here: a status change stored while a push is on its way queues a row of its own.
+   */
   private async deliverLinks(): Promise<void> {
-    const job = this.jobRow();
-    if (job === null) return;
     const links = this.sql
       .exec<{ seq: number; target: string }>(
-        "SELECT seq, target FROM outbox WHERE kind = 'link' ORDER BY seq",
+        "SELECT max(seq) AS seq, target FROM outbox WHERE kind = 'link' GROUP BY target ORDER BY min(seq)",
       )
       .toArray();
     for (const link of links) {
+      const job = this.jobRow();
+      if (job === null) return;
       const occurredAt =
         this.sql
           .exec<{ occurred_at: number }>(
@@ -545,12 +653,20 @@ export class JobLedger extends DurableObject<Env> {
             link.target,
           )
           .toArray()[0]?.occurred_at ?? 0;
+      const pushed: PushedStatus = {
+        status: parseState(job.state).status?.value.status ?? DEFAULT_STATUS,
+        version: job.version,
+      };
       await withDeadline(
-        this.linkedLedger(link.target).linkFile(job.job_key, occurredAt, link.target),
+        this.linkedLedger(link.target).linkFile(job.job_key, occurredAt, link.target, pushed),
         ALARM_CALL_MS,
         "linking",
       );
-      this.sql.exec("DELETE FROM outbox WHERE seq = ?", link.seq);
+      this.sql.exec(
+        "DELETE FROM outbox WHERE kind = 'link' AND target = ? AND seq <= ?",
+        link.target,
+        link.seq,
+      );
     }
   }
 
@@ -566,8 +682,10 @@ export class JobLedger extends DurableObject<Env> {
         LINK_READ_MS,
         "a linked ledger",
       );
+      // A file's answer is kept only while its ledger has pushed nothing: a push is newer.
       this.sql.exec(
-        "UPDATE links SET last_status = ? WHERE rel = ? AND job_key = ?",
+        `UPDATE links SET last_status = ?, status_version = coalesce(status_version, 0)
+         WHERE rel = ? AND job_key = ? AND (rel = 'job' OR status_version IS NULL)`,
         brief.status,
         rel,
         jobKey,

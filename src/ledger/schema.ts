@@ -137,6 +137,13 @@ DROP INDEX IF EXISTS events_in_order;
 CREATE INDEX IF NOT EXISTS events_in_order_v4 ON events (order_at, terminal, rank, arrival);
 `;
 
+/**
+ * Version 5: a file's ledger pushes its status to its job's ledger, with the file's version, so a
+ * job's detail reads its files' statuses from its own links (no call per file) and an older push
+ * never overwrites a newer one. NULL: a link made before pushes existed (its status is asked once).
+ */
+const V5 = "ALTER TABLE links ADD COLUMN status_version INTEGER;";
+
 const STEPS: ((sql: SqlStorage) => void)[] = [
   (sql) => sql.exec(SCHEMA_V1),
   (sql) => {
@@ -148,6 +155,7 @@ const STEPS: ((sql: SqlStorage) => void)[] = [
     sql.exec(V4);
     backfillState(sql);
   },
+  (sql) => sql.exec(V5),
 ];
 
 /** The schema version this code writes. */

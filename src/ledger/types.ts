@@ -123,11 +123,28 @@ export interface LinkedJob {
 }
 
 export interface JobDetail extends JobSummary {
+  /** One page of the history, in history order (the whole history for a job of ≤ 100 entries). */
   history: HistoryEntry[];
-  /** On a job: the files linked to it (Alfred). */
+  /**
+   * Where the history continues (`historyCursor=`); absent when this page ends it, so the detail of
+   * a job that fits one page has exactly the fields it always had.
+   */
+  historyNextCursor?: string;
+  /** On a job: one page of the files linked to it (Alfred), in key order. */
   files?: LinkedJob[];
+  /** On a job: where its files continue (`filesCursor=`); absent when this page ends them. */
+  filesNextCursor?: string;
   /** On a file: the job it belongs to, if known. */
   job?: LinkedJob | null;
+}
+
+/** Which page of a job's detail to read (README "Read API"); absent fields mean the first page. */
+export interface DetailPage {
+  /** The history-order key of the last entry already read. */
+  historyAfter?: number[];
+  historyLimit?: number;
+  /** The key of the last file already read. */
+  filesAfter?: string;
 }
 
 export interface IngestResult {
