@@ -10,6 +10,7 @@ import { getJobRoute } from "./api/get-job";
 import { listJobsRoute } from "./api/list-jobs";
 import { openApiDocument } from "./api/openapi";
 import { getQuarantinedRoute, listQuarantineRoute, retryQuarantinedRoute } from "./api/quarantine";
+import { reprojectRoute } from "./api/reproject";
 import { consoleFile, consolePage } from "./console";
 import type { Env } from "./env";
 import { ApiError, errorResponse } from "./http/errors";
@@ -100,6 +101,7 @@ export function createApp(seams: AppSeams = {}) {
   app.post("/v1/quarantine/:id/retry", requireAdmin, (c) =>
     retryQuarantinedRoute(c, deps(c.env, c.executionCtx)),
   );
+  app.post("/v1/admin/reproject", requireAdmin, reprojectRoute);
 
   return app;
 }

@@ -2,12 +2,15 @@
 import type { ChangeHub } from "./changes/hub";
 import type { JobLedger } from "./ledger/job-ledger";
 import type { ProjectionMessage } from "./projection/jobs";
+import type { KeyRegistry } from "./registry/key-registry";
 
 export interface Env {
   /** Summaries for the list API, read-API token hashes, quarantine. */
   DB: D1Database;
   /** One SQLite-backed object per job key. */
   JOBS: DurableObjectNamespace<JobLedger>;
+  /** Every job key with a ledger, sharded, for reprojection (README, "Operating"); independent of D1. */
+  REGISTRY: DurableObjectNamespace<KeyRegistry>;
   /** The one object long-polling change-feed clients wait in (CONTRACT §6). */
   CHANGES: DurableObjectNamespace<ChangeHub>;
   /** The console's static files (public/). */

@@ -1,9 +1,10 @@
 /**
  * @module Opaque cursors: base64url of a small JSON position, never an offset. The list's keyset
- * position (CONTRACT §5) and the change feed's sequence position (§6) have different shapes, so a
- * cursor of one route is refused by the other.
+ * position (CONTRACT §5), the change feed's sequence position (§6) and reprojection's registry
+ * position have different shapes, so a cursor of one route is refused by the others.
  */
 import * as v from "valibot";
+import { REGISTRY_SHARDS, type RegistryPosition } from "../registry/key-registry";
 
 const positionSchema = v.strictObject({ t: v.pipe(v.number(), v.integer()), k: v.string() });
 export type Position = v.InferOutput<typeof positionSchema>;
@@ -46,4 +47,19 @@ export function encodeChangeCursor(position: ChangePosition): string {
 /** The position in a change-feed cursor, or null if the cursor is not one of the feed's. */
 export function decodeChangeCursor(cursor: string): ChangePosition | null {
   return decode(changePositionSchema, cursor);
+}
+
+const registryPositionSchema = v.strictObject({
+  s: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(REGISTRY_SHARDS - 1)),
+  k: v.string(),
+});
+
+export function encodeRegistryCursor(position: RegistryPosition): string {
+  return encode({ s: position.shard, k: position.after });
+}
+
+/** The position in a reprojection cursor, or null if the cursor is not one of reprojection's. */
+export function decodeRegistryCursor(cursor: string): RegistryPosition | null {
+  const position = decode(registryPositionSchema, cursor);
+  return position === null ? null : { shard: position.s, after: position.k };
 }

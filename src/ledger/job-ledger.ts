@@ -11,7 +11,9 @@ import { withDeadline } from "../deadline";
 import type { Env } from "../env";
 import { d1ProjectionReader, type ProjectionMessage, type ProjectionReader } from "../projection/jobs";
 import type { ProjectionQueue } from "../projection/queue";
+import { shardedRegistrar } from "../registry/key-registry";
 import { applyEvent, EMPTY_STATE, type JobState } from "./order";
+import { LedgerRegistration } from "./registration";
 import { migrateLedger } from "./schema";
 import {
   type HistoryEntry,
@@ -112,6 +114,8 @@ export class JobLedger extends DurableObject<Env> {
   projectionQueue: ProjectionQueue;
   /** Reaches another job's ledger for links: the seam through which tests make one slow or down. */
   linkedLedger: (jobKey: string) => LinkedLedger;
+  /** This job's key in the key registry, for reprojection; `registration.registrar` is a test seam. */
+  readonly registration: LedgerRegistration;
   /** The pending alarm's time as this object last set or read it (undefined: not read yet). */
   private alarmAt: number | null | undefined;
   /**
@@ -128,6 +132,7 @@ export class JobLedger extends DurableObject<Env> {
     this.projector = d1ProjectionReader(env.DB);
     this.projectionQueue = env.PROJECTION;
     this.linkedLedger = (jobKey) => env.JOBS.get(env.JOBS.idFromName(jobKey));
+    this.registration = new LedgerRegistration(this.sql, shardedRegistrar(env));
   }
 
   /**
@@ -146,6 +151,8 @@ export class JobLedger extends DurableObject<Env> {
     }
     this.broadcast({ type: "change", summary: result.summary, entry: result.entry });
     await this.armAlarm(Date.now() + PROJECTION_CHECK_MS);
+    // Not awaited: the answer does not wait for the registry; the alarm just armed retries a failure.
+    this.registration.ensure(result.summary.jobKey).catch(() => undefined);
     if (!result.duplicate && event.linkToJob !== null) {
       // Link at once so the job's detail shows the file as soon as this delivery is answered. The
       // event is already stored: if the other ledger is slow or unreachable, answer anyway and let
@@ -216,6 +223,12 @@ export class JobLedger extends DurableObject<Env> {
         // A watcher that went away; its close handler finishes it.
       }
     }
+  }
+
+  /** The job's summary as this ledger holds it — the truth reprojection writes to D1 — or null if it has no event. */
+  async summary(): Promise<JobSummary | null> {
+    const job = this.jobRow();
+    return job === null || job.event_count === 0 ? null : summaryOf(job);
   }
 
   /** The current status of this job, for the detail of a linked job. */
@@ -314,6 +327,11 @@ export class JobLedger extends DurableObject<Env> {
     } catch (error) {
       failure ??= error;
     }
+    try {
+      if (job.event_count > 0) await this.registration.ensure(job.job_key);
+    } catch (error) {
+      failure ??= error;
+    }
     if (failure !== null) {
       const attempts = job.flush_attempts + 1;
       this.sql.exec("UPDATE job SET flush_attempts = ?", attempts);
@@ -322,7 +340,7 @@ export class JobLedger extends DurableObject<Env> {
       console.log(
         JSON.stringify({
           level: "warn",
-          msg: "projection check or link failed; retrying",
+          msg: "projection check, link or key registration failed; retrying",
           jobKey: job.job_key,
           attempt: attempts,
           retryInMs: delay,
@@ -337,7 +355,8 @@ export class JobLedger extends DurableObject<Env> {
       this.job = undefined;
     }
     const state = await this.projectionState();
-    if (state.projectedVersion < state.version || state.pendingLinks > 0) {
+    const unregistered = job.event_count > 0 && this.registration.pending();
+    if (state.projectedVersion < state.version || state.pendingLinks > 0 || unregistered) {
       await this.armAlarm(Date.now() + PROJECTION_CHECK_MS);
     }
   }

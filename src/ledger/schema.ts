@@ -123,6 +123,18 @@ function backfillState(sql: SqlStorage): void {
 /** Version 3: each event keeps what authenticated its first delivery, for re-verification (CONTRACT §9). */
 const V3 = "ALTER TABLE events ADD COLUMN auth TEXT;";
 
+/**
+ * Version 4, the key registry's acknowledgement (src/ledger/registration.ts): a row here means the
+ * registry holds this job's key. Only a table of its own, so this step may run in any order with
+ * other steps added beside it.
+ */
+const V4_REGISTRY_ACK = `
+CREATE TABLE IF NOT EXISTS registry_ack (
+  singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+  registered_at INTEGER NOT NULL
+);
+`;
+
 const STEPS: ((sql: SqlStorage) => void)[] = [
   (sql) => sql.exec(SCHEMA_V1),
   (sql) => {
@@ -130,6 +142,7 @@ const STEPS: ((sql: SqlStorage) => void)[] = [
     backfillState(sql);
   },
   (sql) => sql.exec(V3),
+  (sql) => sql.exec(V4_REGISTRY_ACK),
 ];
 
 /** The schema version this code writes. */

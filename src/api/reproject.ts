@@ -1,0 +1,152 @@
+/**
+ * @module `POST /v1/admin/reproject` (admin; README, "Operating") — rebuilds the D1 summaries that
+ * `GET /v1/jobs` and `GET /v1/changes` read from the job ledgers, one page of the key registry at a
+ * time: `{cursor?, limit?}` → `{processed, repaired, repairedKeys, nextCursor, …}`. The registry,
+ * not D1, says which jobs exist, so a job whose row was deleted, corrupted or never written is
+ * found. Each page is complete before its cursor is given out; a page that fails answers 503 and is
+ * simply asked again, and asking again changes nothing already right (idempotent, resumable).
+ */
+import type { Context } from "hono";
+import * as v from "valibot";
+import { HUB_NAME } from "../changes/hub";
+import { withDeadline } from "../deadline";
+import type { Env } from "../env";
+import { ApiError } from "../http/errors";
+import type { JobSummary } from "../ledger/types";
+import { repairSummaries, writeSummaries } from "../projection/jobs";
+import { REGISTRY_SHARDS, registryPage, registryTotal } from "../registry/key-registry";
+import type { ApiEnv } from "./auth";
+import { decodeRegistryCursor, encodeRegistryCursor } from "./cursor";
+
+export const REPROJECT_DEFAULT_LIMIT = 100;
+/** Two ledger calls per job: 200 jobs stay far inside a request's subrequest allowance. */
+export const REPROJECT_MAX_LIMIT = 200;
+/** How long one ledger may take to give its summary before the page answers 503. */
+export const SUMMARY_MS = 10_000;
+
+const bodySchema = v.strictObject({
+  cursor: v.optional(v.string()),
+  limit: v.optional(
+    v.pipe(
+      v.number(),
+      v.integer(),
+      v.minValue(1),
+      v.maxValue(REPROJECT_MAX_LIMIT, `must be an integer from 1 to ${REPROJECT_MAX_LIMIT}`),
+    ),
+  ),
+});
+
+/** The answer to one page. */
+export interface ReprojectPage {
+  /** Registered jobs this page read from their ledgers. */
+  processed: number;
+  /** Of those, the jobs whose D1 row was missing or differed, and was written. */
+  repaired: number;
+  repairedKeys: string[];
+  /** The cursor of the next page, or null when every shard has been walked. */
+  nextCursor: string | null;
+  /** Where the walk stands: the registry shard the next page starts in, of `shards`. */
+  shard: number;
+  shards: number;
+  /** Every registered job, on the first page only (counting reads every shard). */
+  total?: number;
+}
+
+function unavailable(what: string): (error: unknown) => never {
+  return (error) => {
+    console.log(
+      JSON.stringify({ level: "error", msg: `reprojection: ${what} unavailable`, error: String(error) }),
+    );
+    throw new ApiError("storage_unavailable", `Reprojection cannot reach ${what}; retry this page later.`);
+  };
+}
+
+async function readBody(request: Request): Promise<v.InferOutput<typeof bodySchema>> {
+  const text = await request.text();
+  let json: unknown = {};
+  if (text.trim() !== "") {
+    try {
+      json = JSON.parse(text);
+    } catch {
+      throw new ApiError("invalid_request", "The body must be JSON: {cursor?, limit?}.");
+    }
+  }
+  const parsed = v.safeParse(bodySchema, json);
+  if (!parsed.success) {
+    const issue = parsed.issues[0];
+    const path = issue.path?.map((item) => String(item.key)).join(".") ?? "";
+    throw new ApiError(
+      "invalid_request",
+      `Invalid body${path === "" ? "" : ` field "${path}"`}: ${issue.message}`,
+    );
+  }
+  return parsed.output;
+}
+
+/** Each job's summary as its ledger holds it (null for a ledger with no event). */
+function summariesOf(env: Env, keys: string[]): Promise<(JobSummary | null)[]> {
+  return Promise.all(
+    keys.map((key) =>
+      withDeadline(env.JOBS.get(env.JOBS.idFromName(key)).summary(), SUMMARY_MS, "a job ledger"),
+    ),
+  );
+}
+
+export async function reprojectRoute(c: Context<ApiEnv>): Promise<Response> {
+  const body = await readBody(c.req.raw);
+  const position = body.cursor === undefined ? { shard: 0, after: "" } : decodeRegistryCursor(body.cursor);
+  if (position === null) {
+    throw new ApiError(
+      "invalid_request",
+      'Invalid body field "cursor": not a cursor returned by this route.',
+    );
+  }
+  const limit = body.limit ?? REPROJECT_DEFAULT_LIMIT;
+  const env = c.env;
+
+  const total =
+    body.cursor === undefined ? await registryTotal(env).catch(unavailable("the key registry")) : undefined;
+  const page = await registryPage(env, position, limit).catch(unavailable("the key registry"));
+  const read = await summariesOf(env, page.keys).catch(unavailable("a job ledger"));
+  const summaries = read.filter((summary) => summary !== null);
+  const { repaired, sequence } = await repairSummaries(env.DB, summaries).catch(unavailable("D1"));
+
+  // A delivery between the read above and the write may have been projected first, and the write
+  // put the older summary over it. Ask again: where a ledger has moved on, its newer summary goes
+  // in under the usual version guard, so D1 ends at least as new as every ledger was after the write.
+  const after = await summariesOf(env, page.keys).catch(unavailable("a job ledger"));
+  const moved = after.filter(
+    (summary, n): summary is JobSummary => summary !== null && summary.version > (read[n]?.version ?? 0),
+  );
+  const caughtUp = await writeSummaries(
+    env.DB,
+    moved.map((summary) => ({ jobKey: summary.jobKey, version: summary.version, summary })),
+  ).catch(unavailable("D1"));
+
+  if (repaired.length > 0 || moved.length > 0) {
+    // Wake the change feed's long polls; best effort, as after a projection write.
+    await env.CHANGES.get(env.CHANGES.idFromName(HUB_NAME))
+      .notify(Math.max(sequence, caughtUp.sequence))
+      .catch(() => undefined);
+  }
+  console.log(
+    JSON.stringify({
+      level: "info",
+      msg: "reprojection page",
+      processed: page.keys.length,
+      repaired: repaired.length,
+      caughtUp: moved.length,
+    }),
+  );
+  const next = page.next;
+  const answer: ReprojectPage = {
+    processed: page.keys.length,
+    repaired: repaired.length,
+    repairedKeys: repaired,
+    nextCursor: next === null ? null : encodeRegistryCursor(next),
+    shard: next?.shard ?? REGISTRY_SHARDS,
+    shards: REGISTRY_SHARDS,
+    ...(total === undefined ? {} : { total }),
+  };
+  return c.json(answer);
+}
