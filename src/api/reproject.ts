@@ -71,6 +71,9 @@ async function readBody(request: Request): Promise<v.InferOutput<typeof bodySche
       throw new ApiError("invalid_request", "The body must be JSON: {cursor?, limit?}.");
     }
   }
+  // Valibot's objects take arrays too; the body is one JSON object.
+  if (Array.isArray(json))
+    throw new ApiError("invalid_request", "The body must be a JSON object: {cursor?, limit?}.");
   const parsed = v.safeParse(bodySchema, json);
   if (!parsed.success) {
     const issue = parsed.issues[0];
