@@ -4,7 +4,8 @@
 // the key registry, by calling POST /v1/admin/reproject page after page (README, "Operating").
 // Prints progress and the cursor after each page, so a stopped run goes on with --cursor; running it
 // again changes nothing that is already right. A page that fails with 503 or a lost connection is
-// asked again, with backoff.
+// asked again, with backoff. With --seed-from-d1 it first registers every job key D1 holds, for
+// ledgers that stored their events before the key registry existed.
 const USAGE = `usage: npm run reproject -- [options]
 
 Rebuilds the D1 job summaries from the job ledgers, page by page (POST /v1/admin/reproject).
@@ -18,6 +19,8 @@ Rebuilds the D1 job summaries from the job ledgers, page by page (POST /v1/admin
   --limit N        jobs per page, 1–200 (default 100)
   --retries N      attempts per page on 503 or a lost connection (default 8; waits
                    200 ms, doubling up to 10 s, between them)
+  --seed-from-d1   first register every job key D1 holds (POST /v1/admin/registry/seed): once,
+                   for jobs whose ledgers stored their events before the key registry existed
   --verbose        list the job keys each page repaired
   --help           this text`;
 
@@ -33,11 +36,12 @@ if (args.includes("--help") || args.includes("-h")) {
   console.log(USAGE);
   process.exit(0);
 }
-const options = { remote: false, verbose: false };
+const options = { remote: false, verbose: false, seed: false };
 for (let i = 0; i < args.length; i++) {
   const arg = args[i];
   if (arg === "--remote") options.remote = true;
   else if (arg === "--verbose") options.verbose = true;
+  else if (arg === "--seed-from-d1") options.seed = true;
   else if (["--url", "--token", "--cursor", "--limit", "--retries"].includes(arg)) {
     const value = args[++i];
     if (value === undefined) fail(`${arg} needs a value\n\n${USAGE}`);
@@ -63,11 +67,11 @@ const retries = Number(options.retries ?? 8);
 if (!(Number.isInteger(retries) && retries >= 1)) fail("--retries must be a positive integer");
 
 /** One page, asked again on 503 or a lost connection; any other refusal ends the run. */
-async function page(cursor) {
+async function page(cursor, route = "reproject") {
   for (let attempt = 1; ; attempt++) {
     let problem;
     try {
-      const response = await fetch(`${base}/v1/admin/reproject`, {
+      const response = await fetch(`${base}/v1/admin/${route}`, {
         method: "POST",
         headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
         body: JSON.stringify({ cursor, limit }),
@@ -88,7 +92,7 @@ async function page(cursor) {
       problem = error instanceof Error ? (error.cause?.message ?? error.message) : String(error);
     }
     if (attempt >= retries) {
-      const resume = cursor === undefined ? "" : ` --cursor ${cursor}`;
+      const resume = cursor === undefined || route !== "reproject" ? "" : ` --cursor ${cursor}`;
       fail(`the page failed ${attempt} times (${problem});\nresume with: npm run reproject --${resume}`, 1);
     }
     const delay = Math.min(200 * 2 ** (attempt - 1), 10_000);
@@ -98,6 +102,18 @@ async function page(cursor) {
 }
 
 const started = Date.now();
+if (options.seed) {
+  let seedCursor;
+  let read = 0;
+  let added = 0;
+  do {
+    const answer = await page(seedCursor, "registry/seed");
+    read += answer.processed;
+    added += answer.registered;
+    seedCursor = answer.nextCursor ?? undefined;
+    console.log(`seeding the key registry from D1: ${read} rows read, ${added} keys new to it`);
+  } while (seedCursor !== undefined);
+}
 let cursor = options.cursor;
 let total;
 let processed = 0;

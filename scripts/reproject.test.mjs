@@ -42,6 +42,8 @@ beforeAll(async () => {
       };
       if (request.headers.authorization !== `Bearer ${ADMIN}`)
         return answer(403, { error: { code: "forbidden", message: "This route needs an admin token." } });
+      if (request.url === "/v1/admin/registry/seed")
+        return answer(200, { processed: 7, registered: 2, nextCursor: null });
       if (body.cursor === "c1" && !failedOnce) {
         failedOnce = true;
         return answer(503, { error: { code: "storage_unavailable", message: "retry" } });
@@ -91,11 +93,15 @@ describe("npm run reproject", () => {
     expect(run.stderr).toContain("page failed (503");
   });
 
-  it("goes on from --cursor", async () => {
+  it("goes on from --cursor; --seed-from-d1 seeds the registry first", async () => {
     requests.length = 0;
-    const run = await reproject("--url", url, "--token", ADMIN, "--cursor", "c2");
+    const run = await reproject("--url", url, "--token", ADMIN, "--cursor", "c2", "--seed-from-d1");
     expect(run.status, run.stderr).toBe(0);
-    expect(requests.map((request) => request.body)).toEqual([{ cursor: "c2" }]);
+    expect(requests.map((request) => [request.path, request.body])).toEqual([
+      ["/v1/admin/registry/seed", {}],
+      ["/v1/admin/reproject", { cursor: "c2" }],
+    ]);
+    expect(run.stdout).toContain("seeding the key registry from D1: 7 rows read, 2 keys new to it");
     expect(run.stdout).toContain("page 1: 1 jobs, 1 repaired");
   });
 

@@ -10,7 +10,7 @@ import { getJobRoute } from "./api/get-job";
 import { listJobsRoute } from "./api/list-jobs";
 import { openApiDocument } from "./api/openapi";
 import { getQuarantinedRoute, listQuarantineRoute, retryQuarantinedRoute } from "./api/quarantine";
-import { reprojectRoute } from "./api/reproject";
+import { reprojectRoute, seedRegistryRoute } from "./api/reproject";
 import { consoleFile, consolePage } from "./console";
 import type { Env } from "./env";
 import { ApiError, errorResponse } from "./http/errors";
@@ -102,6 +102,7 @@ export function createApp(seams: AppSeams = {}) {
     retryQuarantinedRoute(c, deps(c.env, c.executionCtx)),
   );
   app.post("/v1/admin/reproject", requireAdmin, reprojectRoute);
+  app.post("/v1/admin/registry/seed", requireAdmin, seedRegistryRoute);
 
   return app;
 }

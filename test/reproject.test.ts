@@ -15,7 +15,7 @@ import {
 } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { encodeChangeCursor, encodeCursor } from "../src/api/cursor";
-import type { ReprojectPage } from "../src/api/reproject";
+import type { ReprojectPage, SeedPage } from "../src/api/reproject";
 import { createApp } from "../src/app";
 import type { JobLedger } from "../src/ledger/job-ledger";
 import type { JobSummary } from "../src/ledger/types";
@@ -40,8 +40,8 @@ beforeAll(async () => {
   admin = await createToken({ admin: true });
 });
 
-function reproject(body: unknown, token: string | null = admin): Promise<Response> {
-  return SELF.fetch(`${BASE}/v1/admin/reproject`, {
+function reproject(body: unknown, token: string | null = admin, route = "reproject"): Promise<Response> {
+  return SELF.fetch(`${BASE}/v1/admin/${route}`, {
     method: "POST",
     headers: {
       "content-type": "application/json",
@@ -223,6 +223,42 @@ describe("POST /v1/admin/reproject", () => {
     expect(await d1Version(jobKey)).toBe(1);
   });
 
+  it("a ledger from before the registry is found once the registry is seeded from D1", async () => {
+    const jobKey = await stored("exr_rp_legacy");
+    await eventually(async () => {
+      expect(await d1Version(jobKey)).toBe(1);
+      expect(await registered(jobKey)).toBe(true);
+    });
+    // As if it had stored its events before this release: the registry has never heard of it.
+    await runInDurableObject(registryShard(env, shardOf(jobKey)), (_, state) => {
+      state.storage.sql.exec("DELETE FROM job_keys WHERE job_key = ?", jobKey);
+    });
+    await env.DB.prepare("UPDATE jobs SET status = 'running' WHERE job_key = ?").bind(jobKey).run();
+    expect(repairedIn(await reprojectAll())).toEqual([]);
+
+    const seed = async () => {
+      const pages: SeedPage[] = [];
+      let cursor: string | undefined;
+      do {
+        const response = await reproject({ limit: 3, cursor }, admin, "registry/seed");
+        expect(response.status, await response.clone().text()).toBe(200);
+        const page = (await response.json()) as SeedPage;
+        pages.push(page);
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor !== undefined);
+      return pages;
+    };
+    const rows = (await env.DB.prepare("SELECT count(*) AS n FROM jobs").first<{ n: number }>())?.n;
+    const seeded = await seed();
+    expect(seeded.length).toBeGreaterThan(1);
+    expect(seeded.reduce((sum, page) => sum + page.processed, 0)).toBe(rows);
+    expect(seeded.reduce((sum, page) => sum + page.registered, 0)).toBe(1);
+    expect(await registered(jobKey)).toBe(true);
+    expect((await seed()).reduce((sum, page) => sum + page.registered, 0)).toBe(0);
+    expect(repairedIn(await reprojectAll())).toEqual([jobKey]);
+    expect((await listed()).get(jobKey)).toMatchObject({ status: "succeeded" });
+  });
+
   it("a bad cursor, limit or body → 400 invalid_request", async () => {
     const refused = [
       { cursor: "nope" },
@@ -242,19 +278,35 @@ describe("POST /v1/admin/reproject", () => {
       expect(response.status, JSON.stringify(body)).toBe(400);
       expect(await errorCode(response)).toBe("invalid_request");
     }
+    // The seed walks D1 keys: a reprojection cursor is not one of its cursors, nor the reverse.
+    const page = (await (await reproject({ limit: 1 })).json()) as ReprojectPage;
+    const seedPage = (await (await reproject({ limit: 1 }, admin, "registry/seed")).json()) as SeedPage;
+    expect(page.nextCursor).toEqual(expect.any(String));
+    expect(seedPage.nextCursor).toEqual(expect.any(String));
+    for (const [route, cursor] of [
+      ["registry/seed", page.nextCursor],
+      ["reproject", seedPage.nextCursor],
+      ["registry/seed", "nope"],
+    ] as const) {
+      const response = await reproject({ cursor }, admin, route);
+      expect(response.status, `${route} ${cursor}`).toBe(400);
+      expect(await errorCode(response)).toBe("invalid_request");
+    }
   });
 
-  it("no or bad token → 401 unauthorized; a read token → 403 forbidden", async () => {
-    const none = await reproject({}, null);
-    expect(none.status).toBe(401);
-    expect(await errorCode(none)).toBe("unauthorized");
-    const bad = await reproject({}, "rl_bogus");
-    expect(bad.status).toBe(401);
-    expect(await errorCode(bad)).toBe("unauthorized");
-    for (const token of [read, await createToken({ source: "extend" })]) {
-      const forbidden = await reproject({}, token);
-      expect(forbidden.status).toBe(403);
-      expect(await errorCode(forbidden)).toBe("forbidden");
+  it("no or bad token → 401 unauthorized; a read token → 403 forbidden (both routes)", async () => {
+    for (const route of ["reproject", "registry/seed"]) {
+      const none = await reproject({}, null, route);
+      expect(none.status).toBe(401);
+      expect(await errorCode(none)).toBe("unauthorized");
+      const bad = await reproject({}, "rl_bogus", route);
+      expect(bad.status).toBe(401);
+      expect(await errorCode(bad)).toBe("unauthorized");
+      for (const token of [read, await createToken({ source: "extend" })]) {
+        const forbidden = await reproject({}, token, route);
+        expect(forbidden.status).toBe(403);
+        expect(await errorCode(forbidden)).toBe("forbidden");
+      }
     }
   });
 });

@@ -63,3 +63,14 @@ export function decodeRegistryCursor(cursor: string): RegistryPosition | null {
   const position = decode(registryPositionSchema, cursor);
   return position === null ? null : { shard: position.s, after: position.k };
 }
+
+const keyPositionSchema = v.strictObject({ j: v.string() });
+
+/** A position in D1's jobs by key, for seeding the registry from D1. */
+export function encodeKeyCursor(jobKey: string): string {
+  return encode({ j: jobKey });
+}
+
+export function decodeKeyCursor(cursor: string): string | null {
+  return decode(keyPositionSchema, cursor)?.j ?? null;
+}

@@ -5,6 +5,9 @@
  * not D1, says which jobs exist, so a job whose row was deleted, corrupted or never written is
  * found. Each page is complete before its cursor is given out; a page that fails answers 503 and is
  * simply asked again, and asking again changes nothing already right (idempotent, resumable).
+ *
+ * `POST /v1/admin/registry/seed` (admin) walks D1's job keys the same way and registers them, for
+ * ledgers that stored their events before the registry existed.
  */
 import type { Context } from "hono";
 import * as v from "valibot";
@@ -14,9 +17,9 @@ import type { Env } from "../env";
 import { ApiError } from "../http/errors";
 import type { JobSummary } from "../ledger/types";
 import { repairSummaries, writeSummaries } from "../projection/jobs";
-import { REGISTRY_SHARDS, registryPage, registryTotal } from "../registry/key-registry";
+import { REGISTRY_SHARDS, registerKeys, registryPage, registryTotal } from "../registry/key-registry";
 import type { ApiEnv } from "./auth";
-import { decodeRegistryCursor, encodeRegistryCursor } from "./cursor";
+import { decodeKeyCursor, decodeRegistryCursor, encodeKeyCursor, encodeRegistryCursor } from "./cursor";
 
 export const REPROJECT_DEFAULT_LIMIT = 100;
 /** Two ledger calls per job: 200 jobs stay far inside a request's subrequest allowance. */
@@ -150,6 +153,40 @@ export async function reprojectRoute(c: Context<ApiEnv>): Promise<Response> {
     shard: next?.shard ?? REGISTRY_SHARDS,
     shards: REGISTRY_SHARDS,
     ...(total === undefined ? {} : { total }),
+  };
+  return c.json(answer);
+}
+
+/** The answer to one page of seeding. */
+export interface SeedPage {
+  /** D1 rows this page read. */
+  processed: number;
+  /** Of their keys, how many the registry did not hold yet. */
+  registered: number;
+  nextCursor: string | null;
+}
+
+export async function seedRegistryRoute(c: Context<ApiEnv>): Promise<Response> {
+  const body = await readBody(c.req.raw);
+  const after = body.cursor === undefined ? "" : decodeKeyCursor(body.cursor);
+  if (after === null) {
+    throw new ApiError(
+      "invalid_request",
+      'Invalid body field "cursor": not a cursor returned by this route.',
+    );
+  }
+  const limit = body.limit ?? REPROJECT_DEFAULT_LIMIT;
+  const rows = await c.env.DB.prepare("SELECT job_key FROM jobs WHERE job_key > ? ORDER BY job_key LIMIT ?")
+    .bind(after, limit + 1)
+    .all<{ job_key: string }>()
+    .catch(unavailable("D1"));
+  const keys = rows.results.slice(0, limit).map((row) => row.job_key);
+  const registered = await registerKeys(c.env, keys).catch(unavailable("the key registry"));
+  const last = keys.at(-1);
+  const answer: SeedPage = {
+    processed: keys.length,
+    registered,
+    nextCursor: rows.results.length > limit && last !== undefined ? encodeKeyCursor(last) : null,
   };
   return c.json(answer);
 }

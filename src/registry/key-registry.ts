@@ -63,6 +63,22 @@ export class KeyRegistry extends DurableObject<Env> {
     );
   }
 
+  /** Adds many keys (seeding from D1, see {@link registerKeys}); returns how many were new. */
+  async registerMany(jobKeys: string[]): Promise<number> {
+    let added = 0;
+    const now = Date.now();
+    this.ctx.storage.transactionSync(() => {
+      for (const jobKey of jobKeys) {
+        added += this.sql.exec(
+          "INSERT INTO job_keys (job_key, registered_at) VALUES (?, ?) ON CONFLICT (job_key) DO NOTHING",
+          jobKey,
+          now,
+        ).rowsWritten;
+      }
+    });
+    return added;
+  }
+
   /** Up to `limit` keys after `after` (all when empty), in key order. */
   async keysAfter(after: string, limit: number): Promise<string[]> {
     return this.sql
@@ -117,4 +133,18 @@ export async function registryTotal(env: Pick<Env, "REGISTRY">): Promise<number>
     Array.from({ length: REGISTRY_SHARDS }, (_, shard) => registryShard(env, shard).count()),
   );
   return counts.reduce((sum, n) => sum + n, 0);
+}
+
+/**
+ * Registers keys found in D1 — for ledgers that stored their events before the registry existed and
+ * so never registered (D1 is the only place their keys are written down: a Durable Object's id is a
+ * one-way hash of its name). Returns how many keys were new to the registry.
+ */
+export async function registerKeys(env: Pick<Env, "REGISTRY">, jobKeys: readonly string[]): Promise<number> {
+  const byShard = new Map<number, string[]>();
+  for (const key of jobKeys) byShard.set(shardOf(key), [...(byShard.get(shardOf(key)) ?? []), key]);
+  const added = await Promise.all(
+    [...byShard].map(([shard, keys]) => registryShard(env, shard).registerMany(keys)),
+  );
+  return added.reduce((sum, n) => sum + n, 0);
 }
