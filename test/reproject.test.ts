@@ -294,7 +294,7 @@ describe("POST /v1/admin/reproject", () => {
     }
   });
 
-  it("no or bad token → 401 unauthorized; a read token → 403 forbidden (both routes)", async () => {
+  it("no or bad token → 401 unauthorized; a read or a scoped admin token → 403 forbidden (both routes)", async () => {
     for (const route of ["reproject", "registry/seed"]) {
       const none = await reproject({}, null, route);
       expect(none.status).toBe(401);
@@ -302,7 +302,13 @@ describe("POST /v1/admin/reproject", () => {
       const bad = await reproject({}, "rl_bogus", route);
       expect(bad.status).toBe(401);
       expect(await errorCode(bad)).toBe("unauthorized");
-      for (const token of [read, await createToken({ source: "extend" })]) {
+      for (const token of [
+        read,
+        await createToken({ source: "extend" }),
+        // A scoped admin would learn job keys outside its scope from `repairedKeys`.
+        await createToken({ admin: true, source: "extend" }),
+        await createToken({ admin: true, company: "acme" }),
+      ]) {
         const forbidden = await reproject({}, token, route);
         expect(forbidden.status).toBe(403);
         expect(await errorCode(forbidden)).toBe("forbidden");

@@ -64,6 +64,20 @@ function unavailable(what: string): (error: unknown) => never {
   };
 }
 
+/**
+ * Reprojection and seeding work on every job and name the keys they repair: a token scoped to a
+ * source or a company must not learn the keys outside its scope, so these need an unscoped admin.
+ */
+function requireWholeScope(c: Context<ApiEnv>): void {
+  const scope = c.get("scope");
+  if (scope.source !== null || scope.companyId !== null) {
+    throw new ApiError(
+      "forbidden",
+      "Reprojection works on every job: it needs an admin token with no scope.",
+    );
+  }
+}
+
 async function readBody(request: Request): Promise<v.InferOutput<typeof bodySchema>> {
   const text = await request.text();
   let json: unknown = {};
@@ -99,6 +113,7 @@ function summariesOf(env: Env, keys: string[]): Promise<(JobSummary | null)[]> {
 }
 
 export async function reprojectRoute(c: Context<ApiEnv>): Promise<Response> {
+  requireWholeScope(c);
   const body = await readBody(c.req.raw);
   const position = body.cursor === undefined ? { shard: 0, after: "" } : decodeRegistryCursor(body.cursor);
   if (position === null) {
@@ -167,6 +182,7 @@ export interface SeedPage {
 }
 
 export async function seedRegistryRoute(c: Context<ApiEnv>): Promise<Response> {
+  requireWholeScope(c);
   const body = await readBody(c.req.raw);
   const after = body.cursor === undefined ? "" : decodeKeyCursor(body.cursor);
   if (after === null) {
