@@ -22,7 +22,10 @@ import type { ApiEnv } from "./auth";
 import { decodeKeyCursor, decodeRegistryCursor, encodeKeyCursor, encodeRegistryCursor } from "./cursor";
 
 export const REPROJECT_DEFAULT_LIMIT = 100;
-/** Two ledger calls per job: 200 jobs stay far inside a request's subrequest allowance. */
+/**
+ * A page makes two ledger calls per job plus up to 2 × 16 registry calls and a few D1 calls: 200
+ * jobs stay far inside the Workers Paid plan's 10,000 subrequests per request.
+ */
 export const REPROJECT_MAX_LIMIT = 200;
 /** How long one ledger may take to give its summary before the page answers 503. */
 export const SUMMARY_MS = 10_000;
