@@ -225,7 +225,10 @@ export class JobLedger extends DurableObject<Env> {
     }
   }
 
-  /** The job's summary as this ledger holds it — the truth reprojection writes to D1 — or null if it has no event. */
+  /**
+   * The job's summary as this ledger holds it — the truth reprojection writes to D1 — or null if
+   * the job has no event (known only from a link).
+   */
   async summary(): Promise<JobSummary | null> {
     const job = this.jobRow();
     return job === null || job.event_count === 0 ? null : summaryOf(job);
