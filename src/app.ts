@@ -10,6 +10,7 @@ import { jobRoutes } from "./api/get-job";
 import { listJobsRoute } from "./api/list-jobs";
 import { openApiRoute, routeDocs, webhookDoc } from "./api/openapi";
 import { getQuarantinedRoute, listQuarantineRoute, retryQuarantinedRoute } from "./api/quarantine";
+import { reprojectRoute, seedRegistryRoute } from "./api/reproject";
 import {
   changesQuerySchema,
   jobDetailQuerySchema,
@@ -113,6 +114,8 @@ export function createApp(seams: AppSeams = {}) {
       .post("/v1/quarantine/:id/retry", routeDocs.retryQuarantined, requireAdmin, (c) =>
         retryQuarantinedRoute(c, deps(c.env, c.executionCtx)),
       )
+      .post("/v1/admin/reproject", routeDocs.reproject, requireAdmin, reprojectRoute)
+      .post("/v1/admin/registry/seed", routeDocs.seedRegistry, requireAdmin, seedRegistryRoute)
   );
 }
 

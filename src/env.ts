@@ -6,6 +6,7 @@
 import type { ChangeHub } from "./changes/hub";
 import type { JobLedger } from "./ledger/job-ledger";
 import type { ProjectionMessage } from "./projection/jobs";
+import type { KeyRegistry } from "./registry/key-registry";
 import type { VendorVariables } from "./vendors/registry";
 
 export interface Env extends VendorVariables {
@@ -13,6 +14,8 @@ export interface Env extends VendorVariables {
   DB: D1Database;
   /** One SQLite-backed object per job key. */
   JOBS: DurableObjectNamespace<JobLedger>;
+  /** Every job key with a ledger, sharded, for reprojection (README, "Operating"); independent of D1. */
+  REGISTRY: DurableObjectNamespace<KeyRegistry>;
   /** The one object long-polling change-feed clients wait in (CONTRACT §6). */
   CHANGES: DurableObjectNamespace<ChangeHub>;
   /** The console's static files (public/). */

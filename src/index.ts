@@ -1,6 +1,6 @@
 /**
- * @module Worker entry: the Hono app, the projection queue's consumer, and the job ledger Durable
- * Object class.
+ * @module Worker entry: the Hono app, the projection queue's consumer, and the Durable Object
+ * classes (job ledgers, the change hub, the key registry).
  */
 import { createApp } from "./app";
 import type { Env } from "./env";
@@ -8,6 +8,7 @@ import { consumeProjection } from "./projection/queue";
 
 export { ChangeHub } from "./changes/hub";
 export { JobLedger } from "./ledger/job-ledger";
+export { KeyRegistry } from "./registry/key-registry";
 
 const app = createApp();
 

@@ -1,9 +1,11 @@
 /**
  * @module Opaque cursors: base64url of a small JSON position, never an offset. The list's keyset
- * position (CONTRACT §5), the change feed's sequence position (§6) and the job detail's history and
- * files positions have different shapes, so a cursor of one route or list is refused by another.
+ * position (CONTRACT §5), the change feed's sequence position (§6), the job detail's history and
+ * files positions and reprojection's registry position have different shapes, so a cursor of one
+ * route or list is refused by the others.
  */
 import * as v from "valibot";
+import { REGISTRY_SHARDS, type RegistryPosition } from "../registry/key-registry";
 
 const positionSchema = v.strictObject({ t: v.pipe(v.number(), v.integer()), k: v.string() });
 export type Position = v.InferOutput<typeof positionSchema>;
@@ -78,4 +80,30 @@ export function encodeFilesCursor(position: FilesPosition): string {
 /** The position in a files cursor, or null if the cursor is not one of the detail's files. */
 export function decodeFilesCursor(cursor: string): FilesPosition | null {
   return decode(filesPositionSchema, cursor);
+}
+
+const registryPositionSchema = v.strictObject({
+  s: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(REGISTRY_SHARDS - 1)),
+  k: v.string(),
+});
+
+export function encodeRegistryCursor(position: RegistryPosition): string {
+  return encode({ s: position.shard, k: position.after });
+}
+
+/** The position in a reprojection cursor, or null if the cursor is not one of reprojection's. */
+export function decodeRegistryCursor(cursor: string): RegistryPosition | null {
+  const position = decode(registryPositionSchema, cursor);
+  return position === null ? null : { shard: position.s, after: position.k };
+}
+
+const keyPositionSchema = v.strictObject({ j: v.string() });
+
+/** A position in D1's jobs by key, for seeding the registry from D1. */
+export function encodeKeyCursor(jobKey: string): string {
+  return encode({ j: jobKey });
+}
+
+export function decodeKeyCursor(cursor: string): string | null {
+  return decode(keyPositionSchema, cursor)?.j ?? null;
 }

@@ -22,6 +22,7 @@ import { findTargetHandler } from "hono/utils/handler";
 import * as v from "valibot";
 import type { VendorAdapter } from "../vendors/index";
 import type { ApiEnv } from "./auth";
+import { reprojectBodySchema, reprojectPageSchema, seedPageSchema } from "./reproject";
 import {
   changesPageSchema,
   deliveryQuarantinedSchema,
@@ -351,6 +352,38 @@ export const routeDocs = {
       "403": error("Not an admin token (`forbidden`)."),
       "404": notFound,
       "422": error("Today's parser still refuses it (`still_invalid`)."),
+      "503": unavailable,
+    },
+  }),
+  reproject: describeRoute({
+    operationId: "reproject",
+    summary: "Rebuild one page of D1 job summaries from the job ledgers (admin tokens only)",
+    description:
+      "Walks the key registry (every job that stored an event), reads each job's summary from its ledger and writes D1 rows that are missing or differ; repaired rows get a new change sequence. Follow `nextCursor` until it is null; asking a page again changes nothing already right.",
+    requestBody: {
+      description: "`{cursor?, limit? (1–200, default 100)}`; an empty body starts the walk.",
+      content: { "application/json": { schema: reprojectBodySchema } },
+    },
+    responses: {
+      "200": json(reprojectPageSchema, "One page done."),
+      "400": error("A bad body or a cursor that is not reprojection's (`invalid_request`)."),
+      "401": unauthorized,
+      "403": error("Not an unscoped admin token (`forbidden`)."),
+      "503": unavailable,
+    },
+  }),
+  seedRegistry: describeRoute({
+    operationId: "seedRegistry",
+    summary: "Register the job keys D1 holds, for ledgers older than the registry (admin tokens only)",
+    requestBody: {
+      description: "`{cursor?, limit? (1–200, default 100)}`; an empty body starts the walk.",
+      content: { "application/json": { schema: reprojectBodySchema } },
+    },
+    responses: {
+      "200": json(seedPageSchema, "One page of keys registered."),
+      "400": error("A bad body or a cursor that is not the seed's (`invalid_request`)."),
+      "401": unauthorized,
+      "403": error("Not an unscoped admin token (`forbidden`)."),
       "503": unavailable,
     },
   }),

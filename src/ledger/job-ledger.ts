@@ -12,6 +12,7 @@ import { withDeadline } from "../deadline";
 import type { Env } from "../env";
 import { d1ProjectionReader, type ProjectionMessage, type ProjectionReader } from "../projection/jobs";
 import type { ProjectionQueue } from "../projection/queue";
+import { shardedRegistrar } from "../registry/key-registry";
 import { applyEvent, EMPTY_STATE, type JobState } from "./order";
 import {
   ANSWER_BYTES,
@@ -23,6 +24,7 @@ import {
   jsonBytes,
   takePage,
 } from "./pages";
+import { LedgerRegistration } from "./registration";
 import { migrateLedger } from "./schema";
 import {
   type DetailPage,
@@ -142,6 +144,8 @@ export class JobLedger extends DurableObject<Env> {
   projectionQueue: ProjectionQueue;
   /** Reaches another job's ledger for links: the seam through which tests make one slow or down. */
   linkedLedger: (jobKey: string) => LinkedLedger;
+  /** This job's key in the key registry, for reprojection; `registration.registrar` is a test seam. */
+  readonly registration: LedgerRegistration;
   /** The pending alarm's time as this object last set or read it (undefined: not read yet). */
   private alarmAt: number | null | undefined;
   /**
@@ -158,6 +162,7 @@ export class JobLedger extends DurableObject<Env> {
     this.projector = d1ProjectionReader(env.DB);
     this.projectionQueue = env.PROJECTION;
     this.linkedLedger = (jobKey) => env.JOBS.get(env.JOBS.idFromName(jobKey));
+    this.registration = new LedgerRegistration(this.sql, shardedRegistrar(env));
     // An object that stopped between a write and arming its check (a crash, a deploy) would leave
     // D1 behind until the next delivery: on start, anything not yet known in D1 gets its check.
     void ctx.blockConcurrencyWhile(() => this.resumeOnStart());
@@ -168,7 +173,9 @@ export class JobLedger extends DurableObject<Env> {
     // Read, not cached: the job row cache is filled by the first request that needs it.
     if (this.sql.exec("SELECT 1 FROM job").toArray().length === 0) return;
     const { projectedVersion, version, pendingLinks } = await this.projectionState();
-    if (projectedVersion < version || pendingLinks > 0) await this.armAlarm(Date.now() + RETRY_FIRST_MS);
+    if (projectedVersion < version || pendingLinks > 0 || this.registration.pending()) {
+      await this.armAlarm(Date.now() + RETRY_FIRST_MS);
+    }
   }
 
   /**
@@ -189,6 +196,8 @@ export class JobLedger extends DurableObject<Env> {
     }
     this.broadcast({ type: "change", summary: result.summary, entry: result.entry });
     await this.armAlarm(Date.now() + PROJECTION_CHECK_MS);
+    // Not awaited: the answer does not wait for the registry; the alarm just armed retries a failure.
+    this.registration.ensure(result.summary.jobKey).catch(() => undefined);
     if (linksQueued) {
       // Link (or push the file's new status) at once, so the job's detail shows it as soon as this
       // delivery is answered. The event is already stored: if the other ledger is slow or
@@ -316,6 +325,15 @@ export class JobLedger extends DurableObject<Env> {
     }
   }
 
+  /**
+   * The job's summary as this ledger holds it — the truth reprojection writes to D1 — or null if
+   * the job has no event (known only from a link).
+   */
+  async summary(): Promise<JobSummary | null> {
+    const job = this.jobRow();
+    return job === null || job.event_count === 0 ? null : summaryOf(job);
+  }
+
   /** The current status of this job, for the detail of a linked job. */
   async brief(jobKey: string): Promise<LinkedJob> {
     const job = this.jobRow();
@@ -417,6 +435,11 @@ export class JobLedger extends DurableObject<Env> {
     } catch (error) {
       failure ??= error;
     }
+    try {
+      if (job.event_count > 0) await this.registration.ensure(job.job_key);
+    } catch (error) {
+      failure ??= error;
+    }
     if (failure !== null) {
       const attempts = job.flush_attempts + 1;
       this.sql.exec("UPDATE job SET flush_attempts = ?", attempts);
@@ -425,7 +448,7 @@ export class JobLedger extends DurableObject<Env> {
       console.log(
         JSON.stringify({
           level: "warn",
-          msg: "projection check or link failed; retrying",
+          msg: "projection check, link or key registration failed; retrying",
           jobKey: job.job_key,
           attempt: attempts,
           retryInMs: delay,
@@ -440,7 +463,8 @@ export class JobLedger extends DurableObject<Env> {
       this.job = undefined;
     }
     const state = await this.projectionState();
-    if (state.projectedVersion < state.version || state.pendingLinks > 0) {
+    const unregistered = job.event_count > 0 && this.registration.pending();
+    if (state.projectedVersion < state.version || state.pendingLinks > 0 || unregistered) {
       await this.armAlarm(Date.now() + PROJECTION_CHECK_MS);
     }
   }

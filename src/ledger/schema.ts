@@ -144,6 +144,18 @@ CREATE INDEX IF NOT EXISTS events_in_order_v4 ON events (order_at, terminal, ran
  */
 const V5 = "ALTER TABLE links ADD COLUMN status_version INTEGER;";
 
+/**
+ * Version 6, the key registry's acknowledgement (src/ledger/registration.ts): a row here means the
+ * registry holds this job's key. Only a table of its own, so this step may run in any order with
+ * other steps added beside it.
+ */
+const V6_REGISTRY_ACK = `
+CREATE TABLE IF NOT EXISTS registry_ack (
+  singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+  registered_at INTEGER NOT NULL
+);
+`;
+
 const STEPS: ((sql: SqlStorage) => void)[] = [
   (sql) => sql.exec(SCHEMA_V1),
   (sql) => {
@@ -156,6 +168,7 @@ const STEPS: ((sql: SqlStorage) => void)[] = [
     backfillState(sql);
   },
   (sql) => sql.exec(V5),
+  (sql) => sql.exec(V6_REGISTRY_ACK),
 ];
 
 /** The schema version this code writes. */

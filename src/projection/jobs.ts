@@ -194,6 +194,53 @@ export async function writeSummaries(
   };
 }
 
+/**
+ * Reprojection's write (README, "Operating"): the ledger is the truth, so its summary replaces the
+ * row whatever version D1 holds — a corrupted row may claim a higher one. Only a row that differs in
+ * some column is written, and only such rows take change-sequence numbers (the counter moves only
+ * as far as they need), so the change feed shows each repaired job once and a second run changes
+ * nothing, not even the counter.
+ */
+const REPAIR_FROM_JSON = `INSERT INTO jobs (${COLUMNS.join(", ")}, seq)
+SELECT ${COLUMNS.map((column) => `json_extract(value, '$.${column}')`).join(", ")},
+  (SELECT seq FROM change_sequence) + key + 1
+FROM json_each(?1) WHERE true
+ON CONFLICT (job_key) DO UPDATE SET
+  ${COLUMNS.filter((column) => column !== "job_key")
+    .map((column) => `${column} = excluded.${column}`)
+    .join(", ")}, seq = excluded.seq
+WHERE ${COLUMNS.filter((column) => column !== "job_key")
+  .map((column) => `jobs.${column} IS NOT excluded.${column}`)
+  .join(" OR ")}
+RETURNING job_key`;
+/** Moves the counter to the highest number the repair gave out: unchanged when it changed nothing. */
+const CATCH_UP_SEQUENCE =
+  "UPDATE change_sequence SET seq = max(seq, (SELECT coalesce(max(seq), 0) FROM jobs))";
+
+/**
+ * Writes each summary over whatever D1 holds for its job, in one transaction, and returns the keys
+ * whose row it changed (inserted or replaced) and where it left the change sequence.
+ */
+export async function repairSummaries(
+  db: D1Database,
+  summaries: readonly JobSummary[],
+): Promise<{ repaired: string[]; sequence: number }> {
+  if (summaries.length === 0) return { repaired: [], sequence: await currentSequence(db) };
+  const packs = packJson(summaries.map(summaryToRow), MAX_STATEMENT_JSON_BYTES);
+  const statements = packs.flatMap(({ json }) => [
+    db.prepare(REPAIR_FROM_JSON).bind(json),
+    db.prepare(CATCH_UP_SEQUENCE),
+  ]);
+  const results = await db.batch<{ job_key?: string; seq?: number }>([
+    ...statements,
+    db.prepare(CURRENT_SEQUENCE),
+  ]);
+  const repaired = results
+    .filter((_, n) => n < statements.length && n % 2 === 0)
+    .flatMap((result) => result.results.map((row) => String(row.job_key)));
+  return { repaired, sequence: results.at(-1)?.results[0]?.seq ?? 0 };
+}
+
 /** The seam through which a ledger asks D1 what it holds; tests put a failing one in its place. */
 export interface ProjectionReader {
   /** The version D1 holds for `jobKey`, or null if it has no row. */
