@@ -67,7 +67,7 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
  * empty kind or id, or an unpaired surrogate. Such a delivery is authentic, so it is quarantined
  * rather than stored where nobody could read it (found by the hostile corpus, test/corpus/).
  */
-function unreadableKeys(event: NormalizedEvent): Issue[] {
+export function unreadableKeys(event: NormalizedEvent): Issue[] {
   const issues: Issue[] = [];
   if (event.kind.length === 0 || LONE_SURROGATE.test(event.kind)) {
     issues.push({ path: "", message: `the job kind "${event.kind}" cannot name a job` });
