@@ -20,7 +20,8 @@ function schemaFieldNames(module: Record<string, unknown>): string[] {
   for (const schema of Object.values(module)) {
     if (typeof schema === "object" && schema !== null && "entries" in schema) {
       const entries = (schema as { entries: unknown }).entries;
-      if (typeof entries === "object" && entries !== null) for (const key of Object.keys(entries)) names.add(key);
+      if (typeof entries === "object" && entries !== null)
+        for (const key of Object.keys(entries)) names.add(key);
     }
   }
   return [...names].sort();
@@ -196,7 +197,13 @@ export function applyEdits(body: Json, edits: readonly Edit[]): Json {
     if (!isRecord(parent) || last === undefined) continue;
     if (edit.op === "delete") delete parent[last];
     // An own property even for `__proto__`, as JSON.parse would make it.
-    else Object.defineProperty(parent, last, { value: edit.value, enumerable: true, writable: true, configurable: true });
+    else
+      Object.defineProperty(parent, last, {
+        value: edit.value,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
   }
   return copy;
 }
@@ -256,7 +263,10 @@ export function applyMutations(text: string, mutations: readonly Mutation[]): Ui
       // `{"k":v,` right after an opening brace (the original wins), or `,"k":v` before a closing one.
       const member = `${JSON.stringify(m.key)}:${JSON.stringify(m.value)}`;
       const at = nthIndexOf(out, m.last ? "}" : "{", m.at);
-      if (at !== -1) out = m.last ? `${out.slice(0, at)},${member}${out.slice(at)}` : `${out.slice(0, at + 1)}${member},${out.slice(at + 1)}`;
+      if (at !== -1)
+        out = m.last
+          ? `${out.slice(0, at)},${member}${out.slice(at)}`
+          : `${out.slice(0, at + 1)}${member},${out.slice(at + 1)}`;
     } else if (m.kind === "nest") {
       // The value after the n-th colon wrapped in `depth` arrays or objects (or only their opening half).
       const at = nthIndexOf(out, ":", m.at);
@@ -398,7 +408,15 @@ const extendEventType = (known: string): fc.Arbitrary<string> =>
       weight: 2,
       arbitrary: fc
         .tuple(
-          fc.constantFrom("workflow_run", "workflow_run.step_run", "extract_run", "widget", "", "a:b", "__proto__"),
+          fc.constantFrom(
+            "workflow_run",
+            "workflow_run.step_run",
+            "extract_run",
+            "widget",
+            "",
+            "a:b",
+            "__proto__",
+          ),
           fc.constantFrom("processed", "failed", "created", "deleted", "constructor", "__proto__", "", "x.y"),
         )
         .map(([family, verb]) => `${family}.${verb}`),
@@ -436,7 +454,10 @@ const extendSignedUrl: fc.Arbitrary<{ label: string; body: Json }> = fc
     },
   }));
 
-const extendBase = fc.oneof({ weight: 12, arbitrary: extendEvent }, { weight: 1, arbitrary: extendSignedUrl });
+const extendBase = fc.oneof(
+  { weight: 12, arbitrary: extendEvent },
+  { weight: 1, arbitrary: extendSignedUrl },
+);
 
 /** A base Alfred delivery of one of the 24 events (any spelling and typing), or a handshake. */
 const alfredBase: fc.Arbitrary<{ label: string; body: Json }> = fc.oneof(
@@ -484,7 +505,10 @@ function bodyOf(
         editsOf(body, fields),
         fc.oneof(
           { weight: 3, arbitrary: fc.constant([] as Mutation[]) },
-          { weight: 2, arbitrary: fc.array(mutationOf(fields, options.maxDepth), { minLength: 1, maxLength: 3 }) },
+          {
+            weight: 2,
+            arbitrary: fc.array(mutationOf(fields, options.maxDepth), { minLength: 1, maxLength: 3 }),
+          },
         ),
       )
       .map(([edits, mutations]) => {

@@ -17,7 +17,14 @@ import { type NormalizedEvent, STATUSES } from "../../src/ledger/types";
 import { alfredAdapter } from "../../src/vendors/alfred/index";
 import { extendAdapter } from "../../src/vendors/extend/index";
 import type { Delivery, Interpretation, VendorAdapter } from "../../src/vendors/index";
-import { ALFRED_TOKEN, apiGet, BASE, extendSignatureHeaders, type JobDetailBody, nowSeconds } from "../helpers";
+import {
+  ALFRED_TOKEN,
+  apiGet,
+  BASE,
+  extendSignatureHeaders,
+  type JobDetailBody,
+  nowSeconds,
+} from "../helpers";
 import {
   alfredBody,
   type BodyOptions,
@@ -98,13 +105,20 @@ export function checkInterpretation(
       const unreadable = unreadableKeys(interpretation.event);
       // The pipeline quarantines an event whose keys could not be read back; any other is stored.
       if (unreadable.length === 0) checkEvent(interpretation.event, adapter.source, receivedAt);
-      else ensure(unreadable.every((issue) => isText(issue.message)), "unreadable-key issues without text");
+      else
+        ensure(
+          unreadable.every((issue) => isText(issue.message)),
+          "unreadable-key issues without text",
+        );
       return;
     }
     case "quarantine":
       ensure(interpretation.issues.length > 0, "quarantined with no issue");
       for (const issue of interpretation.issues) {
-        ensure(isText(issue.path) && isText(issue.message) && issue.message.length > 0, "an issue without text");
+        ensure(
+          isText(issue.path) && isText(issue.message) && issue.message.length > 0,
+          "an issue without text",
+        );
       }
       return;
     case "reply":
@@ -156,7 +170,11 @@ export interface ParserCase {
   skew: number;
 }
 
-function parserCase(body: fc.Arbitrary<FuzzBody>, options: BodyOptions, signed: boolean): fc.Arbitrary<ParserCase> {
+function parserCase(
+  body: fc.Arbitrary<FuzzBody>,
+  options: BodyOptions,
+  signed: boolean,
+): fc.Arbitrary<ParserCase> {
   return fc.record({
     body,
     fetched: signed ? fc.option(fetchedAnswer(options), { nil: null }) : fc.constant(null),
@@ -169,7 +187,10 @@ function parserCase(body: fc.Arbitrary<FuzzBody>, options: BodyOptions, signed: 
 async function interpretCase(adapter: VendorAdapter, c: ParserCase): Promise<Interpretation> {
   const timestamp = String(Math.floor(c.receivedAt / 1000) + c.skew);
   const delivery: Delivery = {
-    request: adapter.replayRequest({ scheme: adapter.scheme, values: { timestamp, signature: "0".repeat(64) } }),
+    request: adapter.replayRequest({
+      scheme: adapter.scheme,
+      values: { timestamp, signature: "0".repeat(64) },
+    }),
     params: {},
     settings: readSettings(env),
     receivedAt: c.receivedAt,
@@ -178,7 +199,10 @@ async function interpretCase(adapter: VendorAdapter, c: ParserCase): Promise<Int
   return adapter.interpret(delivery, textOf(c.body.bytes));
 }
 
-function parserProperty(adapter: VendorAdapter, cases: fc.Arbitrary<ParserCase>): fc.IAsyncProperty<[ParserCase]> {
+function parserProperty(
+  adapter: VendorAdapter,
+  cases: fc.Arbitrary<ParserCase>,
+): fc.IAsyncProperty<[ParserCase]> {
   return fc.asyncProperty(cases, async (c) => {
     let interpretation: Interpretation;
     try {
@@ -251,13 +275,22 @@ async function checkAnswer(c: WorkerCase, response: Response, readToken: string)
   }
   ensure(response.status === 200 || response.status === 202, `unexpected status: ${where}`);
   if (response.status === 202) {
-    ensure(body?.quarantined === true && isText(body.quarantineId), `a 202 that is not a quarantine: ${where}`);
+    ensure(
+      body?.quarantined === true && isText(body.quarantineId),
+      `a 202 that is not a quarantine: ${where}`,
+    );
     return;
   }
   if (c.source === "alfred" && body !== null && "challenge" in body) return;
-  ensure(body?.ok === true && isText(body.jobKey) && isText(body.eventId), `a 200 that is not a stored event: ${where}`);
+  ensure(
+    body?.ok === true && isText(body.jobKey) && isText(body.eventId),
+    `a 200 that is not a stored event: ${where}`,
+  );
   const jobKey = body.jobKey as string;
-  ensure(JOB_KEY.test(jobKey) && jobKey.startsWith(`${c.source}:`), `stored under ${JSON.stringify(jobKey)}: ${where}`);
+  ensure(
+    JOB_KEY.test(jobKey) && jobKey.startsWith(`${c.source}:`),
+    `stored under ${JSON.stringify(jobKey)}: ${where}`,
+  );
   // A 200 means the event is durable and readable from its job (CONTRACT §3.3).
   const detail = await apiGet(`/v1/jobs/${encodeURIComponent(jobKey)}`, readToken);
   const detailText = await detail.text();
@@ -274,7 +307,11 @@ async function checkAnswer(c: WorkerCase, response: Response, readToken: string)
 
 export function workerProperty(options: BodyOptions, readToken: string): fc.IAsyncProperty<[WorkerCase]> {
   const cases: fc.Arbitrary<WorkerCase> = fc.oneof(
-    fc.record({ source: fc.constant("extend" as const), body: extendBody(options), skew: fc.integer({ min: -290, max: 50 }) }),
+    fc.record({
+      source: fc.constant("extend" as const),
+      body: extendBody(options),
+      skew: fc.integer({ min: -290, max: 50 }),
+    }),
     fc.record({ source: fc.constant("alfred" as const), body: alfredBody(options), skew: fc.constant(0) }),
   );
   return fc.asyncProperty(cases, async (c) => {
