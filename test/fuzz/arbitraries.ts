@@ -212,6 +212,8 @@ export function applyEdits(body: Json, edits: readonly Edit[]): Json {
 function editsOf(base: Json, fields: readonly string[]): fc.Arbitrary<Edit[]> {
   const members = memberPaths(base, 3);
   const objects = objectPaths(base, 2);
+  // A body that is not an object (a number, a list) has nothing to edit.
+  if (members.length === 0 || objects.length === 0) return fc.constant([]);
   const edit: fc.Arbitrary<Edit> = fc.oneof(
     {
       weight: 4,
@@ -454,9 +456,16 @@ const extendSignedUrl: fc.Arbitrary<{ label: string; body: Json }> = fc
     },
   }));
 
+/** Any JSON at all as the whole body: a number, a string, a list, an object of anything. */
+const anyBody: fc.Arbitrary<{ label: string; body: Json }> = nastyValue.map((body) => ({
+  label: "any JSON",
+  body,
+}));
+
 const extendBase = fc.oneof(
   { weight: 12, arbitrary: extendEvent },
   { weight: 1, arbitrary: extendSignedUrl },
+  { weight: 1, arbitrary: anyBody },
 );
 
 /** A base Alfred delivery of one of the 24 events (any spelling and typing), or a handshake. */
@@ -485,6 +494,7 @@ const alfredBase: fc.Arbitrary<{ label: string; body: Json }> = fc.oneof(
         }) as unknown as Json,
       })),
   },
+  { weight: 1, arbitrary: anyBody },
   {
     weight: 1,
     arbitrary: fc.record({ challenge: nastyString, token: nastyValue }).map(({ challenge, token }) => ({
@@ -504,9 +514,10 @@ function bodyOf(
       .tuple(
         editsOf(body, fields),
         fc.oneof(
-          { weight: 3, arbitrary: fc.constant([] as Mutation[]) },
+          // Most bodies stay well-formed JSON, so edited values reach the normalizer and the ledger.
+          { weight: 4, arbitrary: fc.constant([] as Mutation[]) },
           {
-            weight: 2,
+            weight: 1,
             arbitrary: fc.array(mutationOf(fields, options.maxDepth), { minLength: 1, maxLength: 3 }),
           },
         ),

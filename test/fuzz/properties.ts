@@ -32,6 +32,7 @@ import {
   type FetchedAnswer,
   type FuzzBody,
   fetchedAnswer,
+  nastyString,
 } from "./arbitraries";
 
 /** A violated invariant: fast-check reports it with the counterexample. */
@@ -132,10 +133,13 @@ export function checkInterpretation(
       return;
     case "error":
       ensure(interpretation.error instanceof ApiError, "an error that is not an ApiError");
-      // The only errors an authenticated body may cause: Extend's signed URL did not answer.
+      // The only errors an authenticated body may cause: Extend's signed URL did not answer, or
+      // Alfred's company is not on the allow-list.
       ensure(
-        interpretation.error.code === "payload_fetch_failed",
-        `error ${interpretation.error.code} for an authenticated body`,
+        adapter.source === "extend"
+          ? interpretation.error.code === "payload_fetch_failed"
+          : interpretation.error.code === "forbidden_company",
+        `error ${interpretation.error.code} from the ${adapter.source} adapter for an authenticated body`,
       );
       return;
   }
@@ -165,6 +169,8 @@ function fetchFor(answer: FetchedAnswer | null): typeof fetch {
 export interface ParserCase {
   body: FuzzBody;
   fetched: FetchedAnswer | null;
+  /** `ALFRED_COMPANY_IDS`: empty (any company) or a list the body's company may miss. */
+  companies: string[];
   receivedAt: number;
   /** Seconds the signature timestamp is off the receipt time (within the verified window). */
   skew: number;
@@ -178,6 +184,11 @@ function parserCase(
   return fc.record({
     body,
     fetched: signed ? fc.option(fetchedAnswer(options), { nil: null }) : fc.constant(null),
+    companies: fc.oneof(
+      { weight: 4, arbitrary: fc.constant<string[]>([]) },
+      { weight: 1, arbitrary: fc.constant<string[]>(["34567890-4567-4567-4567-4567890123ef"]) },
+      { weight: 1, arbitrary: fc.array(nastyString, { minLength: 1, maxLength: 2 }) },
+    ),
     // Receipt times from 2001 to 2100, in milliseconds.
     receivedAt: fc.integer({ min: 978_307_200_000, max: 4_102_444_800_000 }),
     skew: fc.integer({ min: -300, max: 60 }),
@@ -192,7 +203,7 @@ async function interpretCase(adapter: VendorAdapter, c: ParserCase): Promise<Int
       values: { timestamp, signature: "0".repeat(64) },
     }),
     params: {},
-    settings: readSettings(env),
+    settings: { ...readSettings(env), alfredCompanyIds: c.companies },
     receivedAt: c.receivedAt,
     fetch: fetchFor(c.fetched),
   };
@@ -235,7 +246,13 @@ function namesSignedUrl(bytes: Uint8Array): boolean {
   return /signed_data_url|"data"\s*:\s*"\s*https?:/i.test(text);
 }
 
-export type WorkerCase = { source: "extend" | "alfred"; body: FuzzBody; skew: number };
+export interface WorkerCase {
+  source: "extend" | "alfred";
+  body: FuzzBody;
+  skew: number;
+  /** Sent a second time, as a vendor's retry: the answer must be the same (a 200 a duplicate). */
+  repeat: boolean;
+}
 
 async function deliver(c: WorkerCase): Promise<Response> {
   if (c.source === "extend") {
@@ -262,8 +279,15 @@ function parsed(text: string): Record<string, unknown> | null {
   }
 }
 
-/** One delivery's answer must be a 2xx of the contract's shape or a 4xx in the error envelope. */
-async function checkAnswer(c: WorkerCase, response: Response, readToken: string): Promise<void> {
+/**
+ * One delivery's answer must be a 2xx of the contract's shape or a 4xx in the error envelope; a
+ * stored event must be in its job's history. Returns the status and the parsed answer.
+ */
+async function checkAnswer(
+  c: WorkerCase,
+  response: Response,
+  readToken: string,
+): Promise<{ status: number; body: Record<string, unknown> | null }> {
   const text = await response.text();
   const body = parsed(text);
   const where = `${c.source} answered ${response.status} ${text.slice(0, 300)}`;
@@ -271,7 +295,7 @@ async function checkAnswer(c: WorkerCase, response: Response, readToken: string)
   if (response.status >= 400) {
     const error = body?.error as { code?: unknown; message?: unknown } | undefined;
     ensure(isText(error?.code) && isText(error?.message), `a 4xx outside the error envelope: ${where}`);
-    return;
+    return { status: response.status, body };
   }
   ensure(response.status === 200 || response.status === 202, `unexpected status: ${where}`);
   if (response.status === 202) {
@@ -279,9 +303,9 @@ async function checkAnswer(c: WorkerCase, response: Response, readToken: string)
       body?.quarantined === true && isText(body.quarantineId),
       `a 202 that is not a quarantine: ${where}`,
     );
-    return;
+    return { status: response.status, body };
   }
-  if (c.source === "alfred" && body !== null && "challenge" in body) return;
+  if (c.source === "alfred" && body !== null && "challenge" in body) return { status: response.status, body };
   ensure(
     body?.ok === true && isText(body.jobKey) && isText(body.eventId),
     `a 200 that is not a stored event: ${where}`,
@@ -303,6 +327,7 @@ async function checkAnswer(c: WorkerCase, response: Response, readToken: string)
   for (const entry of job.history) {
     ensure(API_TIME.test(entry.occurredAt), `history time ${entry.occurredAt}: ${where}`);
   }
+  return { status: response.status, body };
 }
 
 export function workerProperty(options: BodyOptions, readToken: string): fc.IAsyncProperty<[WorkerCase]> {
@@ -311,11 +336,28 @@ export function workerProperty(options: BodyOptions, readToken: string): fc.IAsy
       source: fc.constant("extend" as const),
       body: extendBody(options),
       skew: fc.integer({ min: -290, max: 50 }),
+      repeat: fc.boolean(),
     }),
-    fc.record({ source: fc.constant("alfred" as const), body: alfredBody(options), skew: fc.constant(0) }),
+    fc.record({
+      source: fc.constant("alfred" as const),
+      body: alfredBody(options),
+      skew: fc.constant(0),
+      repeat: fc.boolean(),
+    }),
   );
   return fc.asyncProperty(cases, async (c) => {
     fc.pre(c.source !== "extend" || !namesSignedUrl(c.body.bytes));
-    await checkAnswer(c, await deliver(c), readToken);
+    const first = await checkAnswer(c, await deliver(c), readToken);
+    if (!c.repeat) return;
+    const again = await checkAnswer(c, await deliver(c), readToken);
+    ensure(again.status === first.status, `answered ${first.status}, then ${again.status} to the same bytes`);
+    if (first.status === 200 && first.body !== null && "jobKey" in first.body) {
+      ensure(
+        again.body?.duplicate === true &&
+          again.body.jobKey === first.body.jobKey &&
+          again.body.eventId === first.body.eventId,
+        `a repeat was not the duplicate of ${JSON.stringify(first.body)}: ${JSON.stringify(again.body)}`,
+      );
+    }
   });
 }
