@@ -46,6 +46,17 @@ function testWranglerConfig(): string {
   return file;
 }
 
+/**
+ * `npm run fuzz` (scripts/fuzz.mjs) runs test/fuzz.test.ts for minutes, from a seed, through these
+ * variables; the test reads them as the provided `fuzz` value (workerd has no `process.env`).
+ */
+function fuzzRun(): { minutes: number; seed: number } | null {
+  const minutes = Number(process.env.FUZZ_MINUTES);
+  if (!(minutes > 0)) return null;
+  const seed = Number(process.env.FUZZ_SEED);
+  return { minutes, seed: Number.isInteger(seed) ? seed : 0 };
+}
+
 export default defineConfig({
   test: {
     // The Worker logs one JSON line per delivery, and the failure tests provoke warnings and errors
@@ -80,6 +91,7 @@ export default defineConfig({
         test: {
           name: "worker",
           setupFiles: ["./test/setup.ts"],
+          provide: { fuzz: fuzzRun() },
           include: ["src/**/*.test.ts", "test/**/*.test.ts"],
           // Most tests take well under a second; this budget is for a loaded 2-core machine. Storms
           // and property runs set their own, larger budgets.

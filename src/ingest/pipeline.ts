@@ -72,16 +72,18 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 /**
  * Why an event's job key or event id could not be read back through the API, if it could not: an
  * empty kind or id, or an unpaired surrogate. Such a delivery is authentic, so it is quarantined
- * rather than stored where nobody could read it (found by the hostile corpus, test/corpus/).
+ * rather than stored where nobody could read it (found by the hostile corpus, test/corpus/). A kind
+ * with a colon is refused too: `extend:::x` reads as no job at all, and `extend:a:b:c` would be one
+ * job for kind `a:b`, id `c` and for kind `a`, id `b:c` (found by fuzzing, test/fuzz.test.ts).
  */
 /** The event with the time it orders by (`orderTime`: the operator's future horizon, if any). */
 function ordered(event: NormalizedEvent, settings: Settings): OrderedEvent {
   return { ...event, orderAt: orderTime(event.occurredAt, event.receivedAt, settings.futureHorizonMs) };
 }
 
-function unreadableKeys(event: NormalizedEvent): Issue[] {
+export function unreadableKeys(event: NormalizedEvent): Issue[] {
   const issues: Issue[] = [];
-  if (event.kind.length === 0 || LONE_SURROGATE.test(event.kind)) {
+  if (event.kind.length === 0 || event.kind.includes(":") || LONE_SURROGATE.test(event.kind)) {
     issues.push({ path: "", message: `the job kind "${event.kind}" cannot name a job` });
   }
   if (event.id.length === 0 || LONE_SURROGATE.test(event.id)) {

@@ -245,6 +245,9 @@ function fileKey(event: AlfredEvent): Keyed | null {
 /** Validates the inner event against its name's schema and normalizes it. */
 export function normalizeAlfredEvent(envelope: AlfredEnvelope, receivedAt: number): AlfredNormalized {
   const name = canonicalEventName(envelope.event.event_name);
+  // `" "`, `"_event"`, `"alfred_event_"` name no event once spelt canonically (found by fuzzing).
+  if (name.length === 0)
+    return { ok: false, issues: [{ path: "event.event_name", message: "names no event" }] };
   const family = isJobEvent(name) ? "job" : isFileEvent(name) ? "file" : null;
   const schema =
     name === "file_add_to_job"
