@@ -47,8 +47,8 @@ function testWranglerConfig(): string {
 }
 
 /**
- * `npm run fuzz` (scripts/fuzz.mjs) runs test/fuzz.test.ts for minutes, from a seed, through these
- * variables; the test reads them as the provided `fuzz` value (workerd has no `process.env`).
+ * `npm run fuzz` (scripts/fuzz.mjs) runs test/fuzz.test.ts and test/oracle.property.test.ts for
+ * minutes, from a seed, through these variables; the test reads them as the provided `fuzz` value (workerd has no `process.env`).
  */
 function fuzzRun(): { minutes: number; seed: number } | null {
   const minutes = Number(process.env.FUZZ_MINUTES);
@@ -81,9 +81,6 @@ export default defineConfig({
               bindings: {
                 ...TEST_BINDINGS,
                 TEST_MIGRATIONS: await readD1Migrations(path.join(import.meta.dirname, "migrations")),
-                // Longer oracle runs with another seed (`npm run fuzz`); empty: the suite's fixed ones.
-                ORACLE_SEED: process.env.ORACLE_SEED ?? "",
-                ORACLE_RUNS: process.env.ORACLE_RUNS ?? "",
               },
             },
           })),

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-// `npm run fuzz -- [--minutes N] [--seed S]`: fuzzes the Extend and Alfred parsers and the Worker
-// for N minutes (default 1) from seed S (default: a fresh random one). The parsers run inside workerd,
-// so this runs vitest on test/fuzz.test.ts with FUZZ_MINUTES and FUZZ_SEED (vitest.config.ts hands
-// them to the test). Prints the seed and case count at the start and the end, progress every
+// `npm run fuzz -- [--minutes N] [--seed S]`: fuzzes the Extend and Alfred parsers and the Worker,
+// and holds generated job lifecycles to the model of CONTRACT §4 (test/oracle.property.test.ts),
+// for N minutes (default 1) from seed S (default: a fresh random one). Both run inside workerd, so
+// this runs vitest on the two test files side by side with FUZZ_MINUTES and FUZZ_SEED
+// (vitest.config.ts hands them to the tests). Prints the seed and case count at the start and the end, progress every
 // minute, and on a failure the counterexample and the command that replays it; exits 1 then.
 import { spawn } from "node:child_process";
 import { randomInt } from "node:crypto";
@@ -42,14 +43,16 @@ const replay = `npm run fuzz -- --seed ${seed} --minutes ${minutes}`;
 console.log(`fuzz: seed ${seed}, ${minutes} min, cases 0 (replay with: ${replay})`);
 
 const vitest = path.join(ROOT, "node_modules", "vitest", "vitest.mjs");
-const child = spawn(process.execPath, [vitest, "run", "--project", "worker", "test/fuzz.test.ts"], {
+const child = spawn(process.execPath, [vitest, "run", "--project", "worker", "test/fuzz.test.ts", "test/oracle.property.test.ts"], {
   cwd: ROOT,
   env: { ...process.env, FUZZ_MINUTES: String(minutes), FUZZ_SEED: String(seed) },
   stdio: ["ignore", "pipe", "inherit"],
 });
 
-// The test prints `fuzz: … cases=N (…)` lines; the last one seen is the count so far.
-let cases = 0;
+// The tests print `fuzz: … cases=N (…)` and `oracle: <vendor> … cases=N` lines; the last of each
+// kind is that property's count so far.
+const counts = new Map();
+const total = () => [...counts.values()].reduce((sum, n) => sum + n, 0);
 let pending = "";
 child.stdout.on("data", (chunk) => {
   process.stdout.write(chunk);
@@ -57,15 +60,15 @@ child.stdout.on("data", (chunk) => {
   const lines = pending.split("\n");
   pending = lines.pop() ?? "";
   for (const line of lines) {
-    const match = /fuzz: .*cases=(\d+)/.exec(line);
-    if (match) cases = Number(match[1]);
+    const match = /(fuzz|oracle: \w+)\b.*?cases=(\d+)/.exec(line);
+    if (match) counts.set(match[1], Number(match[2]));
   }
 });
 
 child.on("close", (code, signal) => {
   const seconds = ((Date.now() - started) / 1000).toFixed(0);
   const verdict = code === 0 ? "clean" : `FAILED (vitest exited ${signal ?? code})`;
-  console.log(`\nfuzz: seed ${seed}, ${minutes} min, cases ${cases}, ${seconds} s wall: ${verdict}`);
+  console.log(`\nfuzz: seed ${seed}, ${minutes} min, cases ${total()}, ${seconds} s wall: ${verdict}`);
   if (code !== 0) console.log(`fuzz: the counterexample is above; replay with: ${replay}`);
   process.exit(code === 0 ? 0 : 1);
 });

@@ -8,7 +8,7 @@
  */
 import { env } from "cloudflare:test";
 import fc from "fast-check";
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, inject, it } from "vitest";
 import { alfredEvent, type Spelling, type Typed } from "./fixtures/alfred/events";
 import {
   createToken,
@@ -29,10 +29,30 @@ import {
   modelJob,
 } from "./model";
 
-/** `ORACLE_SEED` / `ORACLE_RUNS` come from `npm run fuzz`; `npm test` uses fixed, small values. */
-const SEED = Number(env.ORACLE_SEED || 20261127);
-const RUNS = Number(env.ORACLE_RUNS || 0);
-const BUDGET_MS = 90_000;
+/**
+ * `npm test`: a fixed seed and a few dozen lifecycles per vendor. `npm run fuzz` provides `fuzz`
+ * (minutes and a seed): then each property runs rounds of lifecycles from that seed until its half
+ * of the time is up, printing `oracle: … cases=N` after each round.
+ */
+const long = inject("fuzz");
+const SEED = long?.seed ?? 20261127;
+const BUDGET_MS = long === null ? 90_000 : long.minutes * 60_000 + 600_000;
+const ROUND = 25;
+
+/** Runs a property: `quick` runs from `seed` in `npm test`; rounds until the deadline under `npm run fuzz`. */
+async function check<T>(name: string, property: fc.IAsyncProperty<[T]>, seed: number, quick: number) {
+  if (long === null) {
+    await fc.assert(property, { seed, numRuns: quick });
+    return;
+  }
+  const deadline = Date.now() + (long.minutes * 60_000) / 2;
+  let cases = 0;
+  for (let round = 0; Date.now() < deadline; round++) {
+    await fc.assert(property, { seed: seed + round, numRuns: ROUND });
+    cases += ROUND;
+    console.log(`oracle: ${name} seed ${seed} round ${round + 1} cases=${cases}`);
+  }
+}
 
 let token: string;
 beforeAll(async () => {
@@ -185,7 +205,8 @@ describe("Alfred jobs against the model", { timeout: BUDGET_MS }, () => {
 
   it("detail and D1 row equal the model for every generated lifecycle and delivery order", async () => {
     const checked: Checked[] = [];
-    await fc.assert(
+    await check(
+      "alfred",
       fc.asyncProperty(
         withOrder(fc.array(generated, { minLength: 1, maxLength: 7 })),
         async ({ events, order }) => {
@@ -218,7 +239,8 @@ describe("Alfred jobs against the model", { timeout: BUDGET_MS }, () => {
           checked.push({ jobKey, expected: await deliverAndCheck(jobKey, order.map(delivery)) });
         },
       ),
-      { seed: SEED, numRuns: RUNS > 0 ? RUNS : 25 },
+      SEED,
+      25,
     );
     await expectD1Rows(checked);
   });
@@ -234,7 +256,8 @@ describe("Extend workflow runs against the model", { timeout: BUDGET_MS }, () =>
 
   it("detail and D1 row equal the model for every generated lifecycle and delivery order", async () => {
     const checked: Checked[] = [];
-    await fc.assert(
+    await check(
+      "extend",
       fc.asyncProperty(
         withOrder(fc.array(generated, { minLength: 1, maxLength: 7 })),
         async ({ events, order }) => {
@@ -276,7 +299,8 @@ describe("Extend workflow runs against the model", { timeout: BUDGET_MS }, () =>
           checked.push({ jobKey, expected: await deliverAndCheck(jobKey, order.map(delivery)) });
         },
       ),
-      { seed: SEED + 1, numRuns: RUNS > 0 ? RUNS : 20 },
+      SEED + 1,
+      20,
     );
     await expectD1Rows(checked);
   });
