@@ -43,11 +43,15 @@ const replay = `npm run fuzz -- --seed ${seed} --minutes ${minutes}`;
 console.log(`fuzz: seed ${seed}, ${minutes} min, cases 0 (replay with: ${replay})`);
 
 const vitest = path.join(ROOT, "node_modules", "vitest", "vitest.mjs");
-const child = spawn(process.execPath, [vitest, "run", "--project", "worker", "test/fuzz.test.ts", "test/oracle.property.test.ts"], {
-  cwd: ROOT,
-  env: { ...process.env, FUZZ_MINUTES: String(minutes), FUZZ_SEED: String(seed) },
-  stdio: ["ignore", "pipe", "inherit"],
-});
+const child = spawn(
+  process.execPath,
+  [vitest, "run", "--project", "worker", "test/fuzz.test.ts", "test/oracle.property.test.ts"],
+  {
+    cwd: ROOT,
+    env: { ...process.env, FUZZ_MINUTES: String(minutes), FUZZ_SEED: String(seed) },
+    stdio: ["ignore", "pipe", "inherit"],
+  },
+);
 
 // The tests print `fuzz: … cases=N (…)` and `oracle: <vendor> … cases=N` lines; the last of each
 // kind is that property's count so far.
