@@ -153,7 +153,7 @@ function renderJobs() {
   const form = h(
     "form",
     { className: "filters", method: "get", action: "/", role: "search", "aria-label": "Filter jobs" },
-    h("label", { for: "f-source" }, "Source", select("source", ["extend", "alfred"])),
+    h("label", { for: "f-source" }, "Source", select("source", ["extend", "alfred", "standard"])),
     h("label", { for: "f-status" }, "Status", select("status", STATUSES)),
     h(
       "label",
