@@ -75,6 +75,14 @@ async function registered(jobKey: string): Promise<boolean> {
   return (await registryShard(env, shardOf(jobKey)).keysAfter("", 10_000)).includes(jobKey);
 }
 
+/**
+ * Runs each job's safety alarm once, as 30 s after its delivery: the alarm is what registers a
+ * new job's key (src/ledger/registration.ts).
+ */
+async function alarmsRun(...jobKeys: string[]): Promise<void> {
+  for (const jobKey of jobKeys) expect(await runDurableObjectAlarm(ledger(jobKey))).toBe(true);
+}
+
 async function d1Version(jobKey: string): Promise<number | null> {
   const row = await env.DB.prepare("SELECT version FROM jobs WHERE job_key = ?")
     .bind(jobKey)
@@ -126,12 +134,16 @@ describe("POST /v1/admin/reproject", () => {
     );
     await waitOnExecutionContext(ctx);
     expect(answer.status).toBe(200);
-    await runInDurableObject(ledger(unprojected), (_, state) => state.storage.deleteAlarm());
-
+    // Its alarm registers it, but cannot re-send its summary either; then the alarm is gone.
+    await runInDurableObject(ledger(unprojected), (instance) => {
+      instance.projectionQueue = { sendBatch: () => Promise.reject(new Error("queue down (injected)")) };
+    });
     await eventually(async () => {
       for (const key of [deleted, corrupted, intact]) expect(await d1Version(key)).toBe(1);
-      for (const key of [deleted, corrupted, intact, unprojected]) expect(await registered(key)).toBe(true);
     });
+    await alarmsRun(deleted, corrupted, intact, unprojected);
+    await runInDurableObject(ledger(unprojected), (_, state) => state.storage.deleteAlarm());
+    for (const key of [deleted, corrupted, intact, unprojected]) expect(await registered(key)).toBe(true);
     expect(await d1Version(unprojected)).toBeNull();
     // D1 goes wrong: a row deleted, a row corrupted with a higher version than the ledger's.
     await env.DB.prepare("DELETE FROM jobs WHERE job_key = ?").bind(deleted).run();
@@ -174,11 +186,10 @@ describe("POST /v1/admin/reproject", () => {
   it("is resumable: stopped after a page, it goes on from the cursor and finds every job", async () => {
     const keys = await Promise.all(["a", "b", "c"].map((n) => stored(`exr_rp_resume_${n}`)));
     await eventually(async () => {
-      for (const key of keys) {
-        expect(await d1Version(key)).toBe(1);
-        expect(await registered(key)).toBe(true);
-      }
+      for (const key of keys) expect(await d1Version(key)).toBe(1);
     });
+    await alarmsRun(...keys);
+    for (const key of keys) expect(await registered(key)).toBe(true);
     for (const key of keys) await env.DB.prepare("DELETE FROM jobs WHERE job_key = ?").bind(key).run();
 
     const first = await reproject({ limit: 2 });
@@ -225,10 +236,9 @@ describe("POST /v1/admin/reproject", () => {
 
   it("a ledger from before the registry is found once the registry is seeded from D1", async () => {
     const jobKey = await stored("exr_rp_legacy");
-    await eventually(async () => {
-      expect(await d1Version(jobKey)).toBe(1);
-      expect(await registered(jobKey)).toBe(true);
-    });
+    await eventually(async () => expect(await d1Version(jobKey)).toBe(1));
+    await alarmsRun(jobKey);
+    expect(await registered(jobKey)).toBe(true);
     // As if it had stored its events before this release: the registry has never heard of it.
     await runInDurableObject(registryShard(env, shardOf(jobKey)), (_, state) => {
       state.storage.sql.exec("DELETE FROM job_keys WHERE job_key = ?", jobKey);

@@ -196,8 +196,6 @@ export class JobLedger extends DurableObject<Env> {
     }
     this.broadcast({ type: "change", summary: result.summary, entry: result.entry });
     await this.armAlarm(Date.now() + PROJECTION_CHECK_MS);
-    // Not awaited: the answer does not wait for the registry; the alarm just armed retries a failure.
-    this.registration.ensure(result.summary.jobKey).catch(() => undefined);
     if (linksQueued) {
       // Link (or push the file's new status) at once, so the job's detail shows it as soon as this
       // delivery is answered. The event is already stored: if the other ledger is slow or

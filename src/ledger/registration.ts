@@ -1,10 +1,12 @@
 /**
  * @module A ledger's registration in the {@link KeyRegistry} (README, "Operating"): after its first
  * stored event a ledger adds its job key to the registry, so reprojection finds the job whatever
- * D1 holds. The attempt starts right after the event is stored, without holding up the answer; the
- * ledger's safety alarm — armed by every delivery — retries it with backoff until the registry has
- * acknowledged it. The acknowledgement is one row in the ledger's own storage (schema step 4), so a
- * job is registered once, not once per event.
+ * D1 holds. The ledger's safety alarm — armed by every delivery, 30 s later — makes the call, and
+ * retries it with backoff until the registry has acknowledged it: not on the delivery's path,
+ * where a call to another object per new job would cost throughput (a burst of new jobs is then
+ * registered after the burst). A job whose alarm has not run yet is not in the registry, but that
+ * alarm also re-sends its summary to D1 if D1 lacks it. The acknowledgement is one row in the
+ * ledger's own storage (schema step 6), so a job is registered once, not once per event.
  */
 import { withDeadline } from "../deadline";
 import type { KeyRegistrar } from "../registry/key-registry";
