@@ -96,9 +96,14 @@ const BUSY = /SQLITE_BUSY|database is locked/i;
  * Local D1 — the state `npm start` serves (`.wrangler/state`, or `persistTo`) — opened in this
  * process through Miniflare, exactly as `wrangler d1 execute --local` does inside (same Miniflare,
  * same persist path `<state>/v3/d1`, same database id), without the ~1–2 s of starting wrangler's
- * CLI for every statement. workerd opens the SQLite file through SQLite's own unix VFS (POSIX
- * locks, WAL), so a running dev server and this process share it as two SQLite processes do; a
- * write that meets the server's write lock gets SQLITE_BUSY and is retried.
+ * CLI for each statement. workerd opens the SQLite file through SQLite's own unix VFS (POSIX locks,
+ * WAL), so a running dev server and this process share it as any two SQLite processes do.
+ *
+ * SQLite then answers SQLITE_BUSY when the other process holds the lock it needs, and workerd sets
+ * no busy timeout (D1 refuses `PRAGMA busy_timeout`). It surfaces in two ways: a D1 error naming
+ * it, or — measured while a dev server took ~60 events/s — an "internal error" whose cause workerd
+ * writes only to its stderr, after which the database object may be broken. Both are retried (the
+ * second on a fresh Miniflare); a failed statement has been rolled back, so a retry applies once.
  *
  * @example
  *   const local = await openLocalD1(persistTo);
@@ -109,20 +114,49 @@ export async function openLocalD1(persistTo) {
   const { Miniflare } = await import("miniflare");
   const { id, migrationsDir, migrationsTable } = localDatabaseInfo();
   const state = persistTo ? path.resolve(ROOT, persistTo) : path.join(ROOT, ".wrangler", "state");
-  const mf = new Miniflare({
-    modules: true,
-    script: "",
-    d1Persist: path.join(state, "v3", "d1"),
-    d1Databases: { DB: id },
-  });
-  const db = await mf.getD1Database("DB");
+  let runtimeErrors = "";
+  let mf;
+  let db;
+  async function open() {
+    mf = new Miniflare({
+      modules: true,
+      script: "",
+      d1Persist: path.join(state, "v3", "d1"),
+      d1Databases: { DB: id },
+      handleRuntimeStdio(stdout, stderr) {
+        stdout.resume();
+        stderr.on("data", (chunk) => {
+          runtimeErrors += chunk;
+        });
+      },
+    });
+    try {
+      db = await mf.getD1Database("DB");
+    } catch (error) {
+      await mf.dispose();
+      throw error;
+    }
+  }
   async function query(sql, ...params) {
     for (let attempt = 1; ; attempt++) {
+      runtimeErrors = "";
       try {
-        return (await db.prepare(sql).bind(...params).all()).results;
+        return (
+          await db
+            .prepare(sql)
+            .bind(...params)
+            .all()
+        ).results;
       } catch (error) {
-        if (!BUSY.test(String(error?.message ?? error)) || attempt >= 8) throw error;
+        const message = String(error?.message ?? error);
+        const busy = BUSY.test(message);
+        const brokenByBusy = !busy && /internal error/i.test(message) && BUSY.test(runtimeErrors);
+        if (!(busy || brokenByBusy) || attempt >= 10) throw error;
         await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
+        if (brokenByBusy) {
+          await mf.dispose();
+          await open();
+        }
       }
     }
   }
@@ -139,6 +173,7 @@ export async function openLocalD1(persistTo) {
     }
     return files.filter((name) => !applied.includes(name));
   }
+  await open();
   return { query, pendingMigrations, close: () => mf.dispose() };
 }
 

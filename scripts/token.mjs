@@ -67,18 +67,22 @@ async function openDatabase(options) {
       close: async () => {},
     };
   }
-  let local = await openLocalD1(options["persist-to"]);
-  // The token table may be newer than the local database. Applying migrations is wrangler's job
-  // (one rule for `npm start`, `deploy` and this); it is only started when one is pending.
-  if ((await local.pendingMigrations()).length > 0) {
+  const local = await openLocalD1(options["persist-to"]);
+  try {
+    // The token table may be newer than the local database. Applying migrations is wrangler's job
+    // (one rule for `npm start`, `deploy` and this); it is only started when one is pending.
+    if ((await local.pendingMigrations()).length > 0) {
+      applyMigrations(
+        options["persist-to"] ? ["--local", "--persist-to", options["persist-to"]] : ["--local"],
+        { quiet: true },
+      );
+    }
+    return local;
+  } catch (error) {
+    // Never leave the Miniflare instance running: it would keep this process alive.
     await local.close();
-    applyMigrations(
-      options["persist-to"] ? ["--local", "--persist-to", options["persist-to"]] : ["--local"],
-      { quiet: true },
-    );
-    local = await openLocalD1(options["persist-to"]);
+    throw error;
   }
-  return local;
 }
 
 const { command, options } = parse(process.argv.slice(2));
@@ -100,14 +104,16 @@ try {
     const values = [hash, options.name, options.company, options.source, new Date().toISOString()]
       .map(quote)
       .join(", ");
-    // One statement, so two creates racing for a name cannot both pass the check.
-    const unlessTaken = options.force
-      ? ""
-      : ` WHERE NOT EXISTS (SELECT 1 FROM tokens WHERE name = ${quote(options.name)} AND revoked_at IS NULL)`;
-    const created = await database.query(
-      `INSERT INTO tokens (token_hash, name, company_id, source, created_at, admin) SELECT ${values}, ${options.admin ? 1 : 0}${unlessTaken} RETURNING name`,
+    // One statement, so two creates racing for a name cannot both pass the check. The hash guard
+    // makes a retried statement (lib.mjs retries on SQLITE_BUSY) insert at most once.
+    const nameFree = ` AND NOT EXISTS (SELECT 1 FROM tokens WHERE name = ${quote(options.name)} AND revoked_at IS NULL)`;
+    const inserted = await database.query(
+      `INSERT INTO tokens (token_hash, name, company_id, source, created_at, admin) SELECT ${values}, ${options.admin ? 1 : 0} WHERE NOT EXISTS (SELECT 1 FROM tokens WHERE token_hash = ${quote(hash)})${options.force ? "" : nameFree} RETURNING name`,
     );
-    if (created.length === 0) {
+    const created =
+      inserted.length > 0 ||
+      (await database.query(`SELECT 1 AS ours FROM tokens WHERE token_hash = ${quote(hash)}`)).length > 0;
+    if (!created) {
       console.error(
         `A live token is already named "${options.name}": revoke it first, or pass --force to create another with that name.`,
       );
