@@ -19,8 +19,11 @@ export function wranglerEnv(extra = {}) {
   };
 }
 
-/** Runs wrangler to completion; stdin is ignored so it can never wait on a prompt. */
-export function runWrangler(args, { quiet = false } = {}) {
+/**
+ * Runs wrangler to completion; stdin is ignored so it can never wait on a prompt. `quiet` keeps
+ * its output unless it fails; `silent` keeps it even then (the thrown error carries it as `output`).
+ */
+export function runWrangler(args, { quiet = false, silent = false } = {}) {
   let result;
   // Local D1 is one SQLite file: a running dev server or another command writing to it at the same
   // moment makes a write fail with SQLITE_BUSY. Such a failure is retried a few times.
@@ -41,8 +44,10 @@ export function runWrangler(args, { quiet = false } = {}) {
     process.stderr.write(result.stderr ?? "");
   }
   if (result.status !== 0) {
-    if (quiet) process.stderr.write(`${result.stdout ?? ""}${result.stderr ?? ""}`);
-    throw new Error(`wrangler ${args.slice(0, 3).join(" ")} failed (exit ${result.status})`);
+    if (quiet && !silent) process.stderr.write(`${result.stdout ?? ""}${result.stderr ?? ""}`);
+    const error = new Error(`wrangler ${args.slice(0, 3).join(" ")} failed (exit ${result.status})`);
+    error.output = `${result.stdout ?? ""}${result.stderr ?? ""}`;
+    throw error;
   }
   return result.stdout ?? "";
 }

@@ -31,6 +31,7 @@ function parse(argv) {
     process.exit(0);
   }
   const [command, ...rest] = argv;
+  if (command?.startsWith("-")) fail(`Unknown option: ${command} (give a command first)`);
   const options = { remote: false, admin: false, force: false };
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i];
