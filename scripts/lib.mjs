@@ -106,7 +106,7 @@ const BUSY = /SQLITE_BUSY|database is locked/i;
  *
  * SQLite then answers SQLITE_BUSY when the other process holds the lock it needs, and workerd sets
  * no busy timeout (D1 refuses `PRAGMA busy_timeout`). It surfaces in two ways: a D1 error naming
- * it, or — measured while a dev server took ~60 events/s — an "internal error" whose cause workerd
+ * it, or — measured while a dev server took ~40–60 events/s — an "internal error" whose cause workerd
  * writes only to its stderr, after which the database object may be broken. Both are retried (the
  * second on a fresh Miniflare); a failed statement has been rolled back, so a retry applies once.
  *
