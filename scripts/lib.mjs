@@ -1,7 +1,6 @@
 // Shared by the project's Node scripts: where wrangler is, the environment it runs with, .dev.vars.
 import { spawn, spawnSync } from "node:child_process";
-import { createHash } from "node:crypto";
-import { appendFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -21,8 +20,11 @@ export function wranglerEnv(extra = {}) {
   };
 }
 
-/** Runs wrangler to completion; stdin is ignored so it can never wait on a prompt. */
-export function runWrangler(args, { quiet = false } = {}) {
+/**
+ * Runs wrangler to completion; stdin is ignored so it can never wait on a prompt. `quiet` keeps
+ * its output unless it fails; `silent` keeps it even then (the thrown error carries it as `output`).
+ */
+export function runWrangler(args, { quiet = false, silent = false } = {}) {
   let result;
   // Local D1 is one SQLite file: a running dev server or another command writing to it at the same
   // moment makes a write fail with SQLITE_BUSY. Such a failure is retried a few times.
@@ -43,8 +45,10 @@ export function runWrangler(args, { quiet = false } = {}) {
     process.stderr.write(result.stderr ?? "");
   }
   if (result.status !== 0) {
-    if (quiet) process.stderr.write(`${result.stdout ?? ""}${result.stderr ?? ""}`);
-    throw new Error(`wrangler ${args.slice(0, 3).join(" ")} failed (exit ${result.status})`);
+    if (quiet && !silent) process.stderr.write(`${result.stdout ?? ""}${result.stderr ?? ""}`);
+    const error = new Error(`wrangler ${args.slice(0, 3).join(" ")} failed (exit ${result.status})`);
+    error.output = `${result.stdout ?? ""}${result.stderr ?? ""}`;
+    throw error;
   }
   return result.stdout ?? "";
 }
@@ -53,31 +57,130 @@ export function spawnWrangler(args) {
   return spawn(process.execPath, [WRANGLER, ...args], { cwd: ROOT, env: wranglerEnv(), stdio: "inherit" });
 }
 
-const quote = (value) =>
-  value === undefined || value === null ? "NULL" : `'${String(value).replaceAll("'", "''")}'`;
+/**
+ * wrangler.jsonc as data. Comments and trailing commas are dropped outside strings; a reader of our
+ * own, because importing wrangler to read it costs ~0.9 s — more than a whole token command.
+ */
+export function readWranglerConfig() {
+  const text = readFileSync(path.join(ROOT, "wrangler.jsonc"), "utf8");
+  let out = "";
+  for (let i = 0; i < text.length; i++) {
+    const char = text[i];
+    if (char === '"') {
+      const start = i;
+      for (i++; i < text.length && text[i] !== '"'; i++) if (text[i] === "\\") i++;
+      out += text.slice(start, i + 1);
+    } else if (char === "/" && text[i + 1] === "/") {
+      while (i < text.length && text[i] !== "\n") i++;
+      out += "\n";
+    } else if (char === "/" && text[i + 1] === "*") {
+      i = text.indexOf("*/", i + 2) + 1;
+      if (i === 0) break;
+    } else if (char === "}" || char === "]") {
+      // A trailing comma: what `out` ends with here is outside any string, so it is JSONC's.
+      out = `${out.replace(/,\s*$/, "")}${char}`;
+    } else out += char;
+  }
+  return JSON.parse(out);
+}
+
+/** The `DB` binding's local database: its id (as `wrangler d1 execute --local` picks it) and migrations. */
+function localDatabaseInfo() {
+  const config = readWranglerConfig();
+  const database = (config.d1_databases ?? []).find((entry) => entry.binding === "DB");
+  if (!database) throw new Error("wrangler.jsonc has no D1 database bound as DB.");
+  return {
+    id: database.preview_database_id ?? database.database_id,
+    migrationsDir: path.join(ROOT, database.migrations_dir ?? "migrations"),
+    migrationsTable: database.migrations_table ?? "d1_migrations",
+  };
+}
+
+const BUSY = /SQLITE_BUSY|database is locked/i;
 
 /**
- * Stores a new read-API token — only its SHA-256 hash — in D1 (`where`: `["--local"]`,
- * `["--local", "--persist-to", DIR]` or `["--remote"]`) and returns the token.
+ * Local D1 — the state `npm start` serves (`.wrangler/state`, or `persistTo`) — opened in this
+ * process through Miniflare, exactly as `wrangler d1 execute --local` does inside (same Miniflare,
+ * same persist path `<state>/v3/d1`, same database id), without the ~1–2 s of starting wrangler's
+ * CLI for each statement. workerd opens the SQLite file through SQLite's own unix VFS (POSIX locks,
+ * WAL), so a running dev server and this process share it as any two SQLite processes do.
+ *
+ * SQLite then answers SQLITE_BUSY when the other process holds the lock it needs, and workerd sets
+ * no busy timeout (D1 refuses `PRAGMA busy_timeout`). It surfaces in two ways: a D1 error naming
+ * it, or — measured while a dev server took ~40–60 events/s — an "internal error" whose cause workerd
+ * writes only to its stderr, after which the database object may be broken. Both are retried (the
+ * second on a fresh Miniflare); a failed statement has been rolled back, so a retry applies once.
+ *
+ * @example
+ *   const local = await openLocalD1(persistTo);
+ *   try { rows = await local.query("SELECT name FROM tokens WHERE name = ?", "ci"); }
+ *   finally { await local.close(); }
  */
-export function createToken({ name, company, source, admin = false }, where) {
-  const token = `rl_${Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url")}`;
-  const hash = createHash("sha256").update(token).digest("hex");
-  const values = [hash, name, company, source, new Date().toISOString()].map(quote).join(", ");
-  runWrangler(
-    [
-      "d1",
-      "execute",
-      "DB",
-      ...where,
-      "--yes",
-      "--json",
-      "--command",
-      `INSERT INTO tokens (token_hash, name, company_id, source, created_at, admin) VALUES (${values}, ${admin ? 1 : 0})`,
-    ],
-    { quiet: true },
-  );
-  return token;
+export async function openLocalD1(persistTo) {
+  const { Miniflare } = await import("miniflare");
+  const { id, migrationsDir, migrationsTable } = localDatabaseInfo();
+  const state = persistTo ? path.resolve(ROOT, persistTo) : path.join(ROOT, ".wrangler", "state");
+  let runtimeErrors = "";
+  let mf;
+  let db;
+  async function open() {
+    mf = new Miniflare({
+      modules: true,
+      script: "",
+      d1Persist: path.join(state, "v3", "d1"),
+      d1Databases: { DB: id },
+      handleRuntimeStdio(stdout, stderr) {
+        stdout.resume();
+        stderr.on("data", (chunk) => {
+          runtimeErrors += chunk;
+        });
+      },
+    });
+    try {
+      db = await mf.getD1Database("DB");
+    } catch (error) {
+      await mf.dispose();
+      throw error;
+    }
+  }
+  async function query(sql, ...params) {
+    for (let attempt = 1; ; attempt++) {
+      runtimeErrors = "";
+      try {
+        return (
+          await db
+            .prepare(sql)
+            .bind(...params)
+            .all()
+        ).results;
+      } catch (error) {
+        const message = String(error?.message ?? error);
+        const busy = BUSY.test(message);
+        const brokenByBusy = !busy && /internal error/i.test(message) && BUSY.test(runtimeErrors);
+        if (!(busy || brokenByBusy) || attempt >= 10) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
+        if (brokenByBusy) {
+          await mf.dispose();
+          await open();
+        }
+      }
+    }
+  }
+  /** Migration files not yet recorded in the migrations table (wrangler's rule: `*.sql`, sorted). */
+  async function pendingMigrations() {
+    const files = readdirSync(migrationsDir)
+      .filter((name) => name.endsWith(".sql"))
+      .sort();
+    let applied = [];
+    try {
+      applied = (await query(`SELECT name FROM ${migrationsTable}`)).map((row) => row.name);
+    } catch (error) {
+      if (!/no such table/i.test(String(error?.message ?? error))) throw error;
+    }
+    return files.filter((name) => !applied.includes(name));
+  }
+  await open();
+  return { query, pendingMigrations, close: () => mf.dispose() };
 }
 
 /** `wrangler d1 migrations apply` asks "continue?" unless CI is set; runWrangler sets it. */

@@ -12,9 +12,14 @@ import { startDevServer } from "./dev-server.mjs";
 import { signExtendBody } from "./extend-signature.mjs";
 import { ROOT } from "./lib.mjs";
 
-if (process.argv.includes("--help")) {
-  console.log("usage: npm run screenshots   (writes docs/console/{jobs,job,quarantine}.png)");
+const SCREENSHOTS_USAGE = "usage: npm run screenshots   (writes docs/console/{jobs,job,quarantine}.png)";
+if (process.argv.includes("--help") || process.argv.includes("-h")) {
+  console.log(SCREENSHOTS_USAGE);
   process.exit(0);
+}
+if (process.argv.length > 2) {
+  console.error(`Unknown argument: ${process.argv[2]} (it takes none)\n${SCREENSHOTS_USAGE}`);
+  process.exit(2);
 }
 if (!HAVE_CHROMIUM) {
   console.error(`No Chromium at ${CHROMIUM}: apt-get install -y chromium, or set CHROMIUM_PATH.`);

@@ -5,15 +5,24 @@ import { signExtendBody } from "./extend-signature.mjs";
 import { readDevVars } from "./lib.mjs";
 
 const USAGE = "Usage: npm run -s sign -- '<json body>'   (prints TS=… and SIG=… for curl)";
-const body = process.argv[2];
-if (body === "--help" || body === "-h") {
+const args = process.argv.slice(2);
+if (args.includes("--help") || args.includes("-h")) {
   console.log(USAGE);
   process.exit(0);
 }
-if (body === undefined) {
-  console.error(USAGE);
+// A JSON body never starts with "-": such an argument is a mistyped option, not something to sign.
+const option = args.find((arg) => arg.startsWith("-"));
+if (option !== undefined || args.length !== 1) {
+  const problem =
+    option !== undefined
+      ? `Unknown option: ${option}`
+      : args.length === 0
+        ? "Give a body."
+        : "Give one body (quote it).";
+  console.error(`${problem}\n${USAGE}`);
   process.exit(2);
 }
+const [body] = args;
 const secret = (process.env.EXTEND_SIGNING_SECRET ?? readDevVars().EXTEND_SIGNING_SECRETS ?? "").split(
   ",",
 )[0];

@@ -15,6 +15,14 @@ import {
 } from "./lib.mjs";
 
 const forwarded = process.argv.slice(2);
+if (forwarded.includes("--help") || forwarded.includes("-h")) {
+  console.log(`Usage: npm start [-- wrangler dev options]
+  Creates .dev.vars with development secrets if absent, applies local D1 migrations, then runs
+  \`wrangler dev\` on 127.0.0.1:8787 and prints the console link, the webhook URLs and a next step.
+  Options are wrangler dev's and override those defaults: --port 9000, --persist-to DIR,
+  --env-file FILE (\`npx wrangler dev --help\` lists them all; wrangler refuses unknown ones).`);
+  process.exit(0);
+}
 const has = (flag) => forwarded.some((arg) => arg === flag || arg.startsWith(`${flag}=`));
 /** The value of a forwarded option (`--flag value` or `--flag=value`), if given. */
 function optionValue(flag) {

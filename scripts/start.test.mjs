@@ -307,6 +307,63 @@ describe("npm run send", () => {
     ]);
   });
 
+  it("--list names every vendor, event type and lifecycle", () => {
+    const result = send("--list");
+    expect(result.status, result.stderr).toBe(0);
+    for (const type of [...EXTEND_TYPES, "job_create", "file_add_to_job", "file_update"]) {
+      expect(result.lines).toContain(`  ${type}`);
+    }
+    expect(result.lines.some((line) => line.startsWith("  extend  a workflow run"))).toBe(true);
+    expect(result.lines.some((line) => line.startsWith("  alfred  a job"))).toBe(true);
+  });
+
+  it("--lifecycle sends a whole job, shuffled and repeated, and reads back the status it converged to", () => {
+    const token = createReadToken("lifecycle-test");
+    const extend = send(
+      "--lifecycle",
+      "extend",
+      "--shuffle",
+      "--seed",
+      "7",
+      "--repeat",
+      "2",
+      "--token",
+      token,
+    );
+    expect(extend.status, extend.stderr).toBe(0);
+    expect(extend.lines[0]).toBe("Shuffled with seed 7 (replay the order: --shuffle --seed 7)");
+    const answers = extend.lines.filter((line) => /^\s*\d+\/10 /.test(line));
+    expect(answers).toHaveLength(10);
+    expect(answers.filter((line) => line.includes('"duplicate":true'))).toHaveLength(5);
+    const [jobKey] = /extend:workflow_run:\S+/.exec(
+      extend.lines.find((line) => line.startsWith("Job keys:")),
+    );
+    expect(extend.lines).toContain(`  ${jobKey}  succeeded (terminal)  5 events, 10 deliveries, version 10`);
+
+    // The same seed replays the same order (of a fresh job).
+    const again = send("--lifecycle", "extend", "--shuffle", "--seed", "7", "--repeat", "2");
+    const order = (lines) =>
+      lines.filter((line) => /^\s*\d+\/10 /.test(line)).map((line) => line.split(/\s+/)[2]);
+    expect(order(again.lines)).toEqual(order(extend.lines));
+    expect(again.lines.at(-1)).toContain("--token");
+
+    const alfred = send("--lifecycle", "alfred", "--shuffle", "--job", "lifecycle-job", "--token", token);
+    expect(alfred.status, alfred.stderr).toBe(0);
+    expect(alfred.lines[0]).toMatch(/^Shuffled with seed \d+ /);
+    expect(alfred.lines).toContain(
+      "Job keys: alfred:job:lifecycle-job alfred:file:lifecycle-job-file-1 alfred:file:lifecycle-job-file-2",
+    );
+    expect(alfred.lines).toContain(
+      "  alfred:job:lifecycle-job  succeeded (terminal)  5 events, 5 deliveries, version 5",
+    );
+    for (const file of ["lifecycle-job-file-1", "lifecycle-job-file-2"]) {
+      expect(alfred.lines).toContain(`    file alfred:file:${file}  succeeded`);
+      expect(alfred.lines).toContain(
+        `  alfred:file:${file}  succeeded (terminal)  3 events, 3 deliveries, version 3`,
+      );
+    }
+  });
+
   it("refuses what it does not know, with usage and exit 2", () => {
     for (const args of [
       ["stripe", "charge.succeeded"],

@@ -1,20 +1,25 @@
 #!/usr/bin/env node
-// `npm run token -- create --name NAME [--company ID] [--source SOURCE] [--admin] [--remote]`
+// `npm run token -- create --name NAME [--company ID] [--source SOURCE] [--admin] [--force] [--remote]`
 // `npm run token -- list [--remote]`, `npm run token -- revoke --name NAME [--remote]`
 // Tokens are stored as SHA-256 hashes only; `create` prints the token alone on the last line.
-import { applyMigrations, createToken, oneOf, runWrangler, vendorSources } from "./lib.mjs";
+// Local D1 is opened in this process through Miniflare (lib.mjs `openLocalD1`, well under a second);
+// `--remote` goes through `wrangler d1 execute --remote`, the only way to the deployed database.
+import { createHash } from "node:crypto";
+import { applyMigrations, oneOf, openLocalD1, runWrangler, vendorSources } from "./lib.mjs";
 
 const SOURCES = vendorSources();
 const USAGE = `Usage:
-  npm run token -- create --name NAME [--company ID] [--source ${SOURCES.join("|")}] [--admin] [--remote]
+  npm run token -- create --name NAME [--company ID] [--source ${SOURCES.join("|")}] [--admin] [--force] [--remote]
   npm run token -- list [--remote]
   npm run token -- revoke --name NAME [--remote]
 
-Local D1 by default: the one \`npm start\` serves, or another local state with --persist-to DIR.
---remote writes to the deployed database. --admin: the token may also use the operating routes
-(retry a quarantined delivery).`;
+Local D1 by default: the one \`npm start\` serves, or another local state with --persist-to DIR;
+pending local migrations are applied first. --remote: the deployed database (through wrangler).
+--admin: the token may also use the operating routes (retry a quarantined delivery).
+--force: create it even though a live token already has that name (names are unique otherwise).`;
 
 const VALUE_OPTIONS = ["name", "company", "source", "persist-to"];
+const FLAGS = ["remote", "admin", "force"];
 
 function fail(message) {
   console.error(`${message}\n\n${USAGE}`);
@@ -22,20 +27,24 @@ function fail(message) {
 }
 
 function parse(argv) {
+  if (argv.some((arg) => arg === "--help" || arg === "-h") || argv[0] === "help") {
+    console.log(USAGE);
+    process.exit(0);
+  }
   const [command, ...rest] = argv;
-  const options = { remote: false, admin: false };
+  if (command?.startsWith("-")) fail(`Unknown option: ${command} (give a command first)`);
+  const options = { remote: false, admin: false, force: false };
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i];
     const inline = /^--([a-z-]+)=(.*)$/.exec(arg);
-    if (arg === "--remote") options.remote = true;
-    else if (arg === "--admin") options.admin = true;
-    else if (arg === "--local") options.remote = false;
+    if (arg === "--local") options.remote = false;
+    else if (arg.startsWith("--") && FLAGS.includes(arg.slice(2))) options[arg.slice(2)] = true;
     else if (inline && VALUE_OPTIONS.includes(inline[1])) options[inline[1]] = inline[2];
     else if (arg.startsWith("--") && VALUE_OPTIONS.includes(arg.slice(2))) {
       const value = rest[++i];
       if (value === undefined || value.startsWith("--")) fail(`${arg} needs a value.`);
       options[arg.slice(2)] = value;
-    } else fail(`Unknown argument: ${arg}`);
+    } else fail(arg.startsWith("-") ? `Unknown option: ${arg}` : `Unexpected argument: ${arg}`);
   }
   return { command, options };
 }
@@ -43,22 +52,42 @@ function parse(argv) {
 const quote = (value) =>
   value === undefined || value === null ? "NULL" : `'${String(value).replaceAll("'", "''")}'`;
 
-/** Where the database is: the deployed one, wrangler's default local state, or `--persist-to`. */
-function whereArgs(options) {
-  if (options.remote) return ["--remote"];
-  return options["persist-to"] ? ["--local", "--persist-to", options["persist-to"]] : ["--local"];
-}
-
-function execute(sql, options) {
-  const args = ["d1", "execute", "DB", ...whereArgs(options), "--yes", "--json", "--command", sql];
-  return runWrangler(args, { quiet: true });
+/**
+ * The database the command works on, migrated: `query(sql)` returns the rows of one statement.
+ * The SQL is built with `quote` for both kinds, since `wrangler d1 execute` takes no parameters.
+ */
+async function openDatabase(options) {
+  if (options.remote) {
+    applyMigrations("--remote", { quiet: true });
+    return {
+      query: async (sql) =>
+        JSON.parse(
+          runWrangler(["d1", "execute", "DB", "--remote", "--yes", "--json", "--command", sql], {
+            quiet: true,
+          }),
+        )[0]?.results ?? [],
+      close: async () => {},
+    };
+  }
+  const local = await openLocalD1(options["persist-to"]);
+  try {
+    // The token table may be newer than the local database. Applying migrations is wrangler's job
+    // (one rule for `npm start`, `deploy` and this); it is only started when one is pending.
+    if ((await local.pendingMigrations()).length > 0) {
+      applyMigrations(
+        options["persist-to"] ? ["--local", "--persist-to", options["persist-to"]] : ["--local"],
+        { quiet: true },
+      );
+    }
+    return local;
+  } catch (error) {
+    // Never leave the Miniflare instance running: it would keep this process alive.
+    await local.close();
+    throw error;
+  }
 }
 
 const { command, options } = parse(process.argv.slice(2));
-if (command === "--help" || command === "-h" || command === "help") {
-  console.log(USAGE);
-  process.exit(0);
-}
 if (!["create", "list", "revoke"].includes(command ?? "")) fail("Give a command: create, list or revoke.");
 if (options.source !== undefined && !SOURCES.includes(options.source)) {
   fail(`--source must be ${oneOf(SOURCES)}.`);
@@ -66,48 +95,63 @@ if (options.source !== undefined && !SOURCES.includes(options.source)) {
 if (options.company === "") fail("--company needs a value.");
 if (command !== "list" && !options.name) fail(`${command} needs --name NAME.`);
 if (options.remote && options["persist-to"]) fail("--persist-to is for local databases only.");
+if (options.force && command !== "create") fail("--force is for create only.");
 
+let database;
 try {
-  // The token table may be newer than the local database: apply pending migrations first.
-  applyMigrations(whereArgs(options), { quiet: true });
+  database = await openDatabase(options);
   if (command === "create") {
-    const token = createToken(
-      { name: options.name, company: options.company, source: options.source, admin: options.admin },
-      whereArgs(options),
-    );
-    const scope = [
-      options.company && `company ${options.company}`,
-      options.source && `source ${options.source}`,
-    ]
-      .filter(Boolean)
+    const token = `rl_${Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url")}`;
+    const hash = createHash("sha256").update(token).digest("hex");
+    const values = [hash, options.name, options.company, options.source, new Date().toISOString()]
+      .map(quote)
       .join(", ");
-    const where = options.remote ? "remote" : "local";
-    const kind = options.admin ? "admin" : "read-API";
-    console.log(
-      `Created ${kind} token "${options.name}" (${scope || "all jobs"}) in ${where} D1. It is shown once:`,
+    // One statement, so two creates racing for a name cannot both pass the check. The hash guard
+    // makes a retried statement (lib.mjs retries on SQLITE_BUSY) insert at most once.
+    const nameFree = ` AND NOT EXISTS (SELECT 1 FROM tokens WHERE name = ${quote(options.name)} AND revoked_at IS NULL)`;
+    const inserted = await database.query(
+      `INSERT INTO tokens (token_hash, name, company_id, source, created_at, admin) SELECT ${values}, ${options.admin ? 1 : 0} WHERE NOT EXISTS (SELECT 1 FROM tokens WHERE token_hash = ${quote(hash)})${options.force ? "" : nameFree} RETURNING name`,
     );
-    console.log(token);
+    const created =
+      inserted.length > 0 ||
+      (await database.query(`SELECT 1 AS ours FROM tokens WHERE token_hash = ${quote(hash)}`)).length > 0;
+    if (!created) {
+      console.error(
+        `A live token is already named "${options.name}": revoke it first, or pass --force to create another with that name.`,
+      );
+      process.exitCode = 1;
+    } else {
+      const scope = [
+        options.company && `company ${options.company}`,
+        options.source && `source ${options.source}`,
+      ]
+        .filter(Boolean)
+        .join(", ");
+      const where = options.remote ? "remote" : "local";
+      const kind = options.admin ? "admin" : "read-API";
+      console.log(
+        `Created ${kind} token "${options.name}" (${scope || "all jobs"}) in ${where} D1. It is shown once:`,
+      );
+      console.log(token);
+    }
   } else if (command === "list") {
-    const output = execute(
+    const rows = await database.query(
       "SELECT name, company_id AS company, source, admin, created_at, revoked_at, substr(token_hash, 1, 12) AS hash_prefix FROM tokens ORDER BY created_at",
-      options,
     );
-    const rows = JSON.parse(output)[0]?.results ?? [];
     if (rows.length === 0) console.log("No tokens.");
     else console.table(rows);
   } else {
-    const output = execute(
+    const revoked = await database.query(
       `UPDATE tokens SET revoked_at = ${quote(new Date().toISOString())} WHERE name = ${quote(options.name)} AND revoked_at IS NULL RETURNING name`,
-      options,
     );
-    const changed = JSON.parse(output)[0]?.results?.length ?? 0;
-    if (changed === 0) {
+    if (revoked.length === 0) {
       console.error(`No live token is named "${options.name}"; nothing was revoked.`);
-      process.exit(1);
-    }
-    console.log(`Revoked ${changed} live token(s) named "${options.name}".`);
+      process.exitCode = 1;
+    } else console.log(`Revoked ${revoked.length} live token(s) named "${options.name}".`);
   }
 } catch (error) {
   console.error(error instanceof Error ? error.message : String(error));
-  process.exit(1);
+  process.exitCode = 1;
+} finally {
+  await database?.close();
 }

@@ -1,32 +1,45 @@
 // `npm run token` as a user runs it (CONTRACT §1): against a throwaway local state, so the
-// developer's own `.wrangler/state` is untouched.
-import { spawnSync } from "node:child_process";
+// developer's own `.wrangler/state` is untouched. Each behaviour goes through the real command;
+// what it stored is read back through local D1 opened once in this process (lib.mjs openLocalD1),
+// not by another wrangler run per assertion. The tests share the state and run in order.
+import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { ROOT, runWrangler } from "./lib.mjs";
+import { openLocalD1, ROOT } from "./lib.mjs";
 
 const state = mkdtempSync(path.join(tmpdir(), "runledger-token-"));
-afterAll(() => rmSync(state, { recursive: true, force: true }));
+let local;
+afterAll(async () => {
+  await local?.close();
+  rmSync(state, { recursive: true, force: true });
+});
 
+/** Runs `npm run token -- ...args`; several may run at once. */
 function token(...args) {
-  const result = spawnSync(process.execPath, [path.join(ROOT, "scripts", "token.mjs"), ...args], {
-    cwd: ROOT,
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "pipe"],
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [path.join(ROOT, "scripts", "token.mjs"), ...args], {
+      cwd: ROOT,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk) => {
+      stdout += chunk;
+    });
+    child.stderr.on("data", (chunk) => {
+      stderr += chunk;
+    });
+    child.on("close", (status) => resolve({ status, stdout, stderr }));
   });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
-function rows(sql) {
-  const output = runWrangler(
-    ["d1", "execute", "DB", "--local", "--persist-to", state, "--json", "--command", sql],
-    {
-      quiet: true,
-    },
-  );
-  return JSON.parse(output)[0].results;
+const lastLine = (stdout) => stdout.trimEnd().split("\n").at(-1);
+
+async function rows(sql) {
+  local ??= await openLocalD1(state);
+  return local.query(sql);
 }
 
 async function sha256Hex(text) {
@@ -35,8 +48,8 @@ async function sha256Hex(text) {
 }
 
 describe("npm run token", () => {
-  it("create prints the token alone on the last line and stores only its hash (on a fresh state)", async () => {
-    const created = token(
+  it("create on a fresh state migrates it, prints the token alone on the last line and stores only its hash", async () => {
+    const created = await token(
       "create",
       "--name",
       "ci",
@@ -48,45 +61,66 @@ describe("npm run token", () => {
       state,
     );
     expect(created.status, created.stderr).toBe(0);
-    const lines = created.stdout.trimEnd().split("\n");
-    const value = lines.at(-1);
+    const value = lastLine(created.stdout);
     expect(value).toMatch(/^rl_[A-Za-z0-9_-]{43}$/);
-    const stored = rows("SELECT token_hash, name, company_id, source, revoked_at FROM tokens");
+    const stored = await rows("SELECT token_hash, name, company_id, source, admin, revoked_at FROM tokens");
     expect(stored).toEqual([
       {
         token_hash: await sha256Hex(value),
         name: "ci",
         company_id: "co-1",
         source: "alfred",
+        admin: 0,
         revoked_at: null,
       },
     ]);
     expect(JSON.stringify(stored)).not.toContain(value);
+    // Every migration is recorded, as `wrangler d1 migrations apply` records them.
+    expect((await rows("SELECT name FROM d1_migrations")).length).toBeGreaterThanOrEqual(4);
   });
 
-  it("list shows names and scopes, revoke marks the named tokens revoked", () => {
-    const listed = token("list", "--persist-to", state);
+  it("a live name is refused unless --force; --admin stores an admin token; list shows them", async () => {
+    const [again, admin] = await Promise.all([
+      token("create", "--name", "ci", "--persist-to", state),
+      token("create", "--name", "ops", "--admin", "--persist-to", state),
+    ]);
+    expect(again.status).toBe(1);
+    expect(again.stderr).toContain('A live token is already named "ci"');
+    expect(again.stdout).not.toMatch(/rl_/);
+    expect(admin.status, admin.stderr).toBe(0);
+    expect(admin.stdout).toContain('Created admin token "ops"');
+    expect(await rows("SELECT name, admin FROM tokens ORDER BY name")).toEqual([
+      { name: "ci", admin: 0 },
+      { name: "ops", admin: 1 },
+    ]);
+
+    const forced = await token("create", "--name", "ci", "--force", "--persist-to", state);
+    expect(forced.status, forced.stderr).toBe(0);
+    expect(await rows("SELECT count(*) AS n FROM tokens WHERE name = 'ci'")).toEqual([{ n: 2 }]);
+
+    const listed = await token("list", "--persist-to", state);
     expect(listed.status, listed.stderr).toBe(0);
-    expect(listed.stdout).toContain("ci");
-    expect(listed.stdout).toContain("co-1");
-
-    const revoked = token("revoke", "--name", "ci", "--persist-to", state);
-    expect(revoked.status, revoked.stderr).toBe(0);
-    const [row] = rows("SELECT revoked_at FROM tokens WHERE name = 'ci'");
-    expect(row.revoked_at).toMatch(/^\d{4}-\d{2}-\d{2}T/);
-    // Again, or a name never created: nothing to revoke is an error, not a silent success.
-    for (const name of ["ci", "never-created"]) {
-      const nothing = token("revoke", "--name", name, "--persist-to", state);
-      expect(nothing.status).toBe(1);
-      expect(nothing.stderr).toContain(`No live token is named "${name}"`);
-    }
+    for (const text of ["ci", "co-1", "ops"]) expect(listed.stdout).toContain(text);
+    expect(listed.stdout).not.toMatch(/rl_/);
   });
 
-  it("create --admin stores an admin token", () => {
-    const created = token("create", "--name", "ops", "--admin", "--persist-to", state);
-    expect(created.status, created.stderr).toBe(0);
-    expect(created.stdout).toContain('Created admin token "ops"');
-    expect(rows("SELECT admin FROM tokens WHERE name = 'ops'")).toEqual([{ admin: 1 }]);
+  it("revoke marks every live token of that name revoked; then the name is free again", async () => {
+    const revoked = await token("revoke", "--name", "ci", "--persist-to", state);
+    expect(revoked.status, revoked.stderr).toBe(0);
+    expect(revoked.stdout).toContain('Revoked 2 live token(s) named "ci"');
+    for (const row of await rows("SELECT revoked_at FROM tokens WHERE name = 'ci'")) {
+      expect(row.revoked_at).toMatch(/^\d{4}-\d{2}-\d{2}T/);
+    }
+    // Again, or a name never created: nothing to revoke is an error, not a silent success.
+    const nothing = await Promise.all(
+      ["ci", "never-created"].map((name) => token("revoke", "--name", name, "--persist-to", state)),
+    );
+    for (const [i, name] of ["ci", "never-created"].entries()) {
+      expect(nothing[i].status).toBe(1);
+      expect(nothing[i].stderr).toContain(`No live token is named "${name}"`);
+    }
+    const reused = await token("create", "--name", "ci", "--persist-to", state);
+    expect(reused.status, reused.stderr).toBe(0);
   });
 
   it.each([
@@ -94,16 +128,23 @@ describe("npm run token", () => {
     [["create", "--name", "x", "--source", "stripe"], "--source must be alfred, extend or standard"],
     [["create", "--name"], "--name needs a value"],
     [["frobnicate"], "Give a command"],
-    [["create", "--name", "x", "--bogus"], "Unknown argument"],
-  ])("%j exits 2 with a clear message", (args, message) => {
-    const result = token(...args, "--persist-to", state);
+    [["create", "--name", "x", "--bogus"], "Unknown option: --bogus"],
+    [["revoke", "--name", "x", "--force"], "--force is for create only"],
+    [["list", "extra"], "Unexpected argument: extra"],
+  ])("%j exits 2 with a clear message and the usage", async (args, message) => {
+    const result = await token(...args, "--persist-to", state);
     expect(result.status).toBe(2);
     expect(result.stderr).toContain(message);
+    expect(result.stderr).toContain("Usage:");
   });
 
-  it("--help prints the usage and exits 0", () => {
-    const result = token("--help");
-    expect(result.status).toBe(0);
-    expect(result.stdout).toContain("npm run token -- create --name NAME");
-  });
+  it.each([["--help"], ["-h"], ["create", "--name", "x", "--help"]])(
+    "%j prints the usage, exits 0 and creates nothing",
+    async (...args) => {
+      const result = await token(...args, "--persist-to", state);
+      expect(result.status).toBe(0);
+      expect(result.stdout).toContain("npm run token -- create --name NAME");
+      expect(await rows("SELECT count(*) AS n FROM tokens WHERE name = 'x'")).toEqual([{ n: 0 }]);
+    },
+  );
 });

@@ -6,24 +6,30 @@
 const USAGE = "usage: npm run watch -- <jobKey> [--url http://127.0.0.1:8787] [--token TOKEN]";
 
 const args = process.argv.slice(2);
-const option = (name) => {
-  const at = args.indexOf(name);
-  if (at === -1) return undefined;
-  const value = args[at + 1];
-  args.splice(at, 2);
-  return value;
-};
 if (args.includes("--help") || args.includes("-h")) {
   console.log(USAGE);
   process.exit(0);
 }
-const base = option("--url") ?? "http://127.0.0.1:8787";
-const token = option("--token") ?? (process.env.RUNLEDGER_TOKEN || undefined);
-const [jobKey] = args;
-if (jobKey === undefined || token === undefined || args.length !== 1) {
-  console.error(`${USAGE}\n(a token is needed: --token or RUNLEDGER_TOKEN)`);
+function usageError(message) {
+  console.error(`${message}\n${USAGE}`);
   process.exit(2);
 }
+const option = (name) => {
+  const at = args.indexOf(name);
+  if (at === -1) return undefined;
+  const value = args[at + 1];
+  if (value === undefined || value.startsWith("--")) usageError(`${name} needs a value.`);
+  args.splice(at, 2);
+  return value;
+};
+const base = option("--url") ?? "http://127.0.0.1:8787";
+const token = option("--token") ?? (process.env.RUNLEDGER_TOKEN || undefined);
+const unknown = args.find((arg) => arg.startsWith("-"));
+if (unknown !== undefined) usageError(`Unknown option: ${unknown}`);
+const [jobKey] = args;
+if (jobKey === undefined) usageError("Give a job key.");
+if (args.length > 1) usageError(`Unexpected argument: ${args[1]}`);
+if (token === undefined) usageError("A token is needed: --token or RUNLEDGER_TOKEN.");
 
 const line = (time, type, status, deliveries) =>
   `${time}  ${String(type).padEnd(34)} ${String(status ?? "-").padEnd(13)} ×${deliveries}`;

@@ -1,0 +1,89 @@
+// Every script's command line (issue "Operate it and extend it", CLI): `--help` and `-h` print the
+// usage and do nothing else; an unknown option is refused with a clear message and exit 2.
+import { spawn } from "node:child_process";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { signExtendBody } from "./extend-signature.mjs";
+import { ROOT } from "./lib.mjs";
+
+function run(script, ...args) {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [path.join(ROOT, "scripts", script), ...args], {
+      cwd: ROOT,
+      stdio: ["ignore", "pipe", "pipe"],
+      // Nothing here may reach a server or a secret: a script that ignored --help would fail loudly.
+      env: { ...process.env, RUNLEDGER_TOKEN: "", EXTEND_SIGNING_SECRET: "wss_cli_test" },
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk) => {
+      stdout += chunk;
+    });
+    child.stderr.on("data", (chunk) => {
+      stderr += chunk;
+    });
+    child.on("close", (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+const SCRIPTS = [
+  ["start.mjs", "npm start"],
+  ["token.mjs", "npm run token"],
+  ["send.mjs", "npm run send"],
+  ["sign-extend.mjs", "npm run -s sign"],
+  ["watch.mjs", "npm run watch"],
+  ["deploy.mjs", "npm run deploy"],
+  ["screenshots.mjs", "npm run screenshots"],
+];
+
+describe("--help on every script", () => {
+  it("--help and -h (also after other arguments) print the usage, exit 0 and do nothing else", async () => {
+    const runs = SCRIPTS.flatMap(([script, usage]) =>
+      [["--help"], ["-h"], ["--url", "http://127.0.0.1:9", "--help"]].map(async (args) => ({
+        script,
+        usage,
+        args,
+        result: await run(script, ...args),
+      })),
+    );
+    for (const { script, usage, args, result } of await Promise.all(runs)) {
+      expect(result.status, `${script} ${args.join(" ")}: ${result.stderr}`).toBe(0);
+      expect(result.stdout, `${script} ${args.join(" ")}`).toMatch(/usage/i);
+      expect(result.stdout).toContain(usage);
+      // Printing the usage is all it did: no signature, no request, no server.
+      expect(result.stdout).not.toMatch(/^(TS|SIG)=/m);
+      expect(result.stdout).not.toContain("Applying local D1 migrations");
+    }
+  });
+
+  it("sign no longer signs the string '--help' (nor any option)", async () => {
+    const help = await run("sign-extend.mjs", "--help");
+    expect(help.stdout).not.toMatch(/^SIG=/m);
+    const option = await run("sign-extend.mjs", "--bogus");
+    expect(option.status).toBe(2);
+    expect(option.stderr).toContain("Unknown option: --bogus");
+    const body = await run("sign-extend.mjs", '{"eventId":"evt_1"}');
+    expect(body.status, body.stderr).toBe(0);
+    const [, timestamp, signature] = /^TS=(\d+)\nSIG=(\S+)\n$/.exec(body.stdout) ?? [];
+    expect(signature).toBe(await signExtendBody("wss_cli_test", timestamp, '{"eventId":"evt_1"}'));
+  });
+
+  it.each([
+    ["token.mjs", ["list", "--bogus"], "Unknown option: --bogus"],
+    ["token.mjs", ["--bogus"], "Unknown option: --bogus"],
+    ["send.mjs", ["extend", "classify_run.failed", "--bogus"], "Unknown option: --bogus"],
+    ["send.mjs", ["--shuffle"], "--shuffle goes with --lifecycle"],
+    ["send.mjs", ["--lifecycle", "stripe"], "--lifecycle needs a vendor: extend or alfred"],
+    ["send.mjs", ["--lifecycle", "extend", "--repeat", "0"], "--repeat must be an integer from 1 to 100"],
+    ["send.mjs", ["--lifecycle", "extend", "--seed", "7"], "--seed goes with --shuffle"],
+    ["sign-extend.mjs", ["{}", "{}"], "Give one body"],
+    ["watch.mjs", ["job", "--token", "t", "--bogus"], "Unknown option: --bogus"],
+    ["watch.mjs", ["job", "--token"], "--token needs a value"],
+    ["screenshots.mjs", ["--bogus"], "Unknown argument: --bogus"],
+    ["deploy.mjs", ["--bogus"], "Unknown option for wrangler deploy: bogus"],
+  ])("%s %j exits 2 with a clear message", async (script, args, message) => {
+    const result = await run(script, ...args);
+    expect(result.status, result.stderr).toBe(2);
+    expect(result.stderr).toContain(message);
+  });
+});
