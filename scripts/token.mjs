@@ -9,17 +9,20 @@ import { applyMigrations, oneOf, openLocalD1, runWrangler, vendorSources } from 
 
 const SOURCES = vendorSources();
 const USAGE = `Usage:
-  npm run token -- create --name NAME [--company ID] [--source ${SOURCES.join("|")}] [--admin] [--force] [--remote]
+  npm run token -- create --name NAME [--company ID] [--source ${SOURCES.join("|")}] [--admin] [--unique] [--remote]
   npm run token -- list [--remote]
   npm run token -- revoke --name NAME [--remote]
 
 Local D1 by default: the one \`npm start\` serves, or another local state with --persist-to DIR;
 pending local migrations are applied first. --remote: the deployed database (through wrangler).
 --admin: the token may also use the operating routes (retry a quarantined delivery).
---force: create it even though a live token already has that name (names are unique otherwise).`;
+--unique: refuse (exit 1) when a live token already has that name. Without it such a create still
+  makes the token, beside the others of that name, and says so on stderr: CONTRACT §1 says create
+  MUST create one (scripts and CI often reuse a name); \`revoke --name\` revokes every one of them.
+--force: the old spelling of "not --unique" (accepted, changes nothing).`;
 
 const VALUE_OPTIONS = ["name", "company", "source", "persist-to"];
-const FLAGS = ["remote", "admin", "force"];
+const FLAGS = ["remote", "admin", "force", "unique"];
 
 function fail(message) {
   console.error(`${message}\n\n${USAGE}`);
@@ -33,7 +36,7 @@ function parse(argv) {
   }
   const [command, ...rest] = argv;
   if (command?.startsWith("-")) fail(`Unknown option: ${command} (give a command first)`);
-  const options = { remote: false, admin: false, force: false };
+  const options = { remote: false, admin: false, force: false, unique: false };
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i];
     const inline = /^--([a-z-]+)=(.*)$/.exec(arg);
@@ -96,6 +99,8 @@ if (options.company === "") fail("--company needs a value.");
 if (command !== "list" && !options.name) fail(`${command} needs --name NAME.`);
 if (options.remote && options["persist-to"]) fail("--persist-to is for local databases only.");
 if (options.force && command !== "create") fail("--force is for create only.");
+if (options.unique && command !== "create") fail("--unique is for create only.");
+if (options.unique && options.force) fail("--unique and --force contradict each other.");
 
 let database;
 try {
@@ -106,21 +111,27 @@ try {
     const values = [hash, options.name, options.company, options.source, new Date().toISOString()]
       .map(quote)
       .join(", ");
-    // One statement, so two creates racing for a name cannot both pass the check. The hash guard
-    // makes a retried statement (lib.mjs retries on SQLITE_BUSY) insert at most once.
-    const nameFree = ` AND NOT EXISTS (SELECT 1 FROM tokens WHERE name = ${quote(options.name)} AND revoked_at IS NULL)`;
+    // With --unique, one statement, so two creates racing for a name cannot both pass the check.
+    // The hash guard makes a retried statement (lib.mjs retries on SQLITE_BUSY) insert at most once.
+    const sameName = `SELECT 1 FROM tokens WHERE name = ${quote(options.name)} AND revoked_at IS NULL`;
+    const namesakes = options.unique ? 0 : (await database.query(sameName)).length;
     const inserted = await database.query(
-      `INSERT INTO tokens (token_hash, name, company_id, source, created_at, admin) SELECT ${values}, ${options.admin ? 1 : 0} WHERE NOT EXISTS (SELECT 1 FROM tokens WHERE token_hash = ${quote(hash)})${options.force ? "" : nameFree} RETURNING name`,
+      `INSERT INTO tokens (token_hash, name, company_id, source, created_at, admin) SELECT ${values}, ${options.admin ? 1 : 0} WHERE NOT EXISTS (SELECT 1 FROM tokens WHERE token_hash = ${quote(hash)})${options.unique ? ` AND NOT EXISTS (${sameName})` : ""} RETURNING name`,
     );
     const created =
       inserted.length > 0 ||
       (await database.query(`SELECT 1 AS ours FROM tokens WHERE token_hash = ${quote(hash)}`)).length > 0;
     if (!created) {
       console.error(
-        `A live token is already named "${options.name}": revoke it first, or pass --force to create another with that name.`,
+        `A live token is already named "${options.name}" and --unique was given: nothing was created (revoke it first, or drop --unique).`,
       );
       process.exitCode = 1;
     } else {
+      if (namesakes > 0 && !options.force) {
+        console.error(
+          `Note: ${namesakes} live token(s) already named "${options.name}"; this one is added beside them (revoke --name revokes them all; --unique refuses instead).`,
+        );
+      }
       const scope = [
         options.company && `company ${options.company}`,
         options.source && `source ${options.source}`,

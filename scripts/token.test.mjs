@@ -79,14 +79,14 @@ describe("npm run token", () => {
     expect((await rows("SELECT name FROM d1_migrations")).length).toBeGreaterThanOrEqual(4);
   });
 
-  it("a live name is refused unless --force; --admin stores an admin token; list shows them", async () => {
-    const [again, admin] = await Promise.all([
-      token("create", "--name", "ci", "--persist-to", state),
+  it("a live name is refused with --unique, and otherwise created beside it with a note; --admin stores an admin token; list shows them", async () => {
+    const [refused, admin] = await Promise.all([
+      token("create", "--name", "ci", "--unique", "--persist-to", state),
       token("create", "--name", "ops", "--admin", "--persist-to", state),
     ]);
-    expect(again.status).toBe(1);
-    expect(again.stderr).toContain('A live token is already named "ci"');
-    expect(again.stdout).not.toMatch(/rl_/);
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toContain('A live token is already named "ci" and --unique was given');
+    expect(refused.stdout).not.toMatch(/rl_/);
     expect(admin.status, admin.stderr).toBe(0);
     expect(admin.stdout).toContain('Created admin token "ops"');
     expect(await rows("SELECT name, admin FROM tokens ORDER BY name")).toEqual([
@@ -94,8 +94,11 @@ describe("npm run token", () => {
       { name: "ops", admin: 1 },
     ]);
 
-    const forced = await token("create", "--name", "ci", "--force", "--persist-to", state);
-    expect(forced.status, forced.stderr).toBe(0);
+    // CONTRACT §1: create MUST create a token and print it on the last line, a reused name too.
+    const again = await token("create", "--name", "ci", "--persist-to", state);
+    expect(again.status, again.stderr).toBe(0);
+    expect(again.stdout.trim().split("\n").at(-1)).toMatch(/^rl_/);
+    expect(again.stderr).toContain('Note: 1 live token(s) already named "ci"');
     expect(await rows("SELECT count(*) AS n FROM tokens WHERE name = 'ci'")).toEqual([{ n: 2 }]);
 
     const listed = await token("list", "--persist-to", state);
@@ -130,6 +133,7 @@ describe("npm run token", () => {
     [["frobnicate"], "Give a command"],
     [["create", "--name", "x", "--bogus"], "Unknown option: --bogus"],
     [["revoke", "--name", "x", "--force"], "--force is for create only"],
+    [["revoke", "--name", "x", "--unique"], "--unique is for create only"],
     [["list", "extra"], "Unexpected argument: extra"],
   ])("%j exits 2 with a clear message and the usage", async (args, message) => {
     const result = await token(...args, "--persist-to", state);

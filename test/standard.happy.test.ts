@@ -120,6 +120,21 @@ describe("POST /webhooks/standard", () => {
     expect(job.history[1]).toMatchObject({ eventType: "invoice.paid", status: null, vendorStatus: "paid" });
   });
 
+  it("a timestamp past year 9999 or before year 0 is unreadable: occurredAt falls back to webhook-timestamp", async () => {
+    const signedAt = nowSeconds() - 50;
+    for (const [id, timestamp] of [
+      ["exp_year_20000", "+020000-01-01T00:00:00Z"],
+      ["exp_year_minus_10", "-000010-01-01T00:00:00Z"],
+    ]) {
+      await stored(
+        await sendStandard({ type: "export.completed", timestamp, data: { id } }, { timestamp: signedAt }),
+      );
+      const job = await jobDetail(`standard:export:${id}`, read);
+      expect(job.lastEventAt).toBe(new Date(signedAt * 1000).toISOString());
+      expect(job.history[0]?.occurredAt).toBe(new Date(signedAt * 1000).toISOString());
+    }
+  });
+
   it("accepts a delivery signed with any configured secret", async () => {
     const answer = await stored(
       await sendStandard(

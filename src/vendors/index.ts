@@ -189,3 +189,17 @@ export function parseJson(text: string): { ok: true; value: unknown } | { ok: fa
     };
   }
 }
+
+/** Year 0000 to 9999: the times the API can show as RFC 3339 (Alfred's `event_time` is bounded alike). */
+const EARLIEST_TIME = Date.parse("0000-01-01T00:00:00.000Z");
+const LATEST_TIME = Date.parse("9999-12-31T23:59:59.999Z");
+
+/**
+ * Whether a vendor's parsed time can order a job. `Date.parse` also reads years past 9999 and
+ * before 0 (`+020000-01-01T00:00:00Z`, `Sat, 01 Jan 20000 00:00:00 GMT`), which the API would show
+ * as `+020000-…` and which would top the jobs list for ever (found by fuzzing, test/fuzz.test.ts):
+ * an adapter counts such a time as unreadable, like `"..."`, and falls back as for a missing one.
+ */
+export function isShowableTime(ms: number): boolean {
+  return ms >= EARLIEST_TIME && ms <= LATEST_TIME;
+}

@@ -6,7 +6,7 @@
  */
 import * as v from "valibot";
 import { type Failure, isTerminalStatus, type NormalizedEvent, type Status } from "../../ledger/types";
-import { type Issue, lookup, toIssues } from "../index";
+import { type Issue, isShowableTime, lookup, toIssues } from "../index";
 import {
   batchRunSchema,
   classifierSchema,
@@ -227,20 +227,6 @@ const OUTCOME_BY_VERB: Readonly<Record<string, Outcome>> = {
   needs_review: NEEDS_REVIEW,
   deleted: DELETED,
 };
-
-/** Year 0000 to 9999: the times the API can show as RFC 3339 (Alfred's `event_time` is bounded alike). */
-const EARLIEST_TIME = Date.parse("0000-01-01T00:00:00.000Z");
-const LATEST_TIME = Date.parse("9999-12-31T23:59:59.999Z");
-
-/**
- * Whether a parsed `updatedAt` can order the job. `Date.parse` also reads years past 9999 and before
- * 0 (`+020000-01-01T00:00:00Z`, `Sat, 01 Jan 20000 00:00:00 GMT`), which the API would show as
- * `+020000-…` and which would top the jobs list for ever (found by fuzzing, test/fuzz.test.ts): such a
- * time counts as unreadable, like `"..."`.
- */
-function isShowableTime(ms: number): boolean {
-  return ms >= EARLIEST_TIME && ms <= LATEST_TIME;
-}
 
 export interface ExtendContext {
   eventId: string;

@@ -7,7 +7,7 @@
  */
 import * as v from "valibot";
 import { isTerminalStatus, type NormalizedEvent, type Status } from "../../ledger/types";
-import { type Issue, lookup, toIssues } from "../index";
+import { type Issue, isShowableTime, lookup, toIssues } from "../index";
 
 /** Ids and types longer than this are not an identifier anyone sends. */
 export const MAX_ID_LENGTH = 1024;
@@ -97,7 +97,7 @@ export function normalizeStandardEvent(payload: unknown, context: StandardContex
   const status = outcome?.status ?? null;
   // occurredAt: the payload's `timestamp`, else the signature's (CONTRACT §4, as for Extend).
   const stated = typeof timestamp === "string" ? Date.parse(timestamp) : Number.NaN;
-  const occurredAt = Number.isNaN(stated) ? context.signedAt * 1000 : stated;
+  const occurredAt = isShowableTime(stated) ? stated : context.signedAt * 1000;
   const vendorStatus = optionalText(data.status);
   return {
     ok: true,
