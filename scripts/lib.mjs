@@ -1,6 +1,6 @@
 // Shared by the project's Node scripts: where wrangler is, the environment it runs with, .dev.vars.
 import { spawn, spawnSync } from "node:child_process";
-import { appendFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -193,15 +193,15 @@ function randomHex(bytes) {
 }
 
 /**
- * Creates .dev.vars with fresh development secrets when it is absent, and adds a Standard Webhooks
- * secret to one made before that vendor existed. Returns what it did ("created", "added
- * STANDARD_WEBHOOK_SECRETS"), or null when the file was complete.
+ * Creates .dev.vars with fresh development secrets when it is absent; an existing one is never
+ * changed (it may be the operator's or a test harness's own). Returns "created", a hint when an
+ * existing file lacks the Standard Webhooks secret (that endpoint then refuses every delivery), or
+ * null.
  */
 export function ensureDevVars() {
   if (existsSync(DEV_VARS)) {
     if (readDevVars().STANDARD_WEBHOOK_SECRETS !== undefined) return null;
-    appendFileSync(DEV_VARS, `\nSTANDARD_WEBHOOK_SECRETS=${newStandardSecret()}\n`);
-    return "added STANDARD_WEBHOOK_SECRETS";
+    return `has no STANDARD_WEBHOOK_SECRETS, so /webhooks/standard refuses every delivery; add one, e.g. STANDARD_WEBHOOK_SECRETS=${newStandardSecret()}`;
   }
   const lines = [
     "# Local development secrets, created by `npm start` (git-ignored). Names: CONTRACT §2, README.",

@@ -39,7 +39,7 @@ if (devVars === "created") {
     `Created ${DEV_VARS} with development secrets (EXTEND_SIGNING_SECRETS, ALFRED_WEBHOOK_TOKENS, STANDARD_WEBHOOK_SECRETS).`,
   );
 } else if (devVars !== null) {
-  console.log(`${DEV_VARS}: ${devVars} (a development secret).`);
+  console.log(`${DEV_VARS} ${devVars}`);
 }
 // wrangler dev does not apply D1 migrations; apply them to the state it will serve.
 const persistTo = optionValue("--persist-to");

@@ -18,6 +18,7 @@ import {
   toJsonSchemaDefs,
 } from "@valibot/to-json-schema";
 import type { Context, Hono, MiddlewareHandler } from "hono";
+import type { RouterRoute } from "hono/types";
 import { findTargetHandler } from "hono/utils/handler";
 import * as v from "valibot";
 import type { VendorAdapter } from "../vendors/index";
@@ -185,8 +186,7 @@ function operation(path: string, doc: OperationDoc, query: v.GenericSchema | und
  * The document of `app`: every route whose middleware carries a description, at its path (`:name`
  * as `{name}`) and method, in the order the routes were registered.
  */
-// biome-ignore lint/suspicious/noExplicitAny: any app's routes, whatever its environment and schema.
-export function openApiDocument(app: Hono<any, any, any>): Record<string, unknown> {
+export function openApiDocument(app: { routes: readonly RouterRoute[] }): Record<string, unknown> {
   const found = new Map<
     string,
     { path: string; method: string; doc?: OperationDoc; query?: v.GenericSchema }

@@ -171,9 +171,12 @@ export class JobLedger extends DurableObject<Env> {
   /** Arms the safety check if this job has a change D1 is not known to hold and no alarm is set. */
   private async resumeOnStart(): Promise<void> {
     // Read, not cached: the job row cache is filled by the first request that needs it.
-    if (this.sql.exec("SELECT 1 FROM job").toArray().length === 0) return;
+    const [row] = this.sql.exec<{ event_count: number }>("SELECT event_count FROM job").toArray();
+    if (row === undefined) return;
     const { projectedVersion, version, pendingLinks } = await this.projectionState();
-    if (projectedVersion < version || pendingLinks > 0 || this.registration.pending()) {
+    // A job known only from a link has no event, so nothing to register (as in `alarm`).
+    const unregistered = row.event_count > 0 && this.registration.pending();
+    if (projectedVersion < version || pendingLinks > 0 || unregistered) {
       await this.armAlarm(Date.now() + RETRY_FIRST_MS);
     }
   }

@@ -97,7 +97,11 @@ interface V1EventRow extends Record<string, SqlStorageValue> {
   failure: string | null;
 }
 
-/** Rebuilds a version-1 job's state by replaying its events in arrival order, once. */
+/**
+ * Rebuilds a job's state by replaying its events in arrival order with today's ordering rule
+ * (`applyEvent`). Steps 2 and 4 call it; the state step 2 writes on an object from before step 4
+ * is replaced by step 4's in the same migration, so only the current rule's state is ever stored.
+ */
 function backfillState(sql: SqlStorage): void {
   let state: JobState = EMPTY_STATE;
   for (const row of sql.exec<V1EventRow>("SELECT * FROM events ORDER BY arrival")) {
