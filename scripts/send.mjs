@@ -14,12 +14,15 @@ const USAGE = `Usage:
   npm run send -- extend <event-type> [--url URL] [--job ID] [--times N]
   npm run send -- alfred <event-name> [--url URL] [--job ID] [--times N]
   npm run send -- standard <kind.verb> [--url URL] [--job ID] [--times N]
+  npm run send -- <extend|alfred> all [--url URL]
   npm run send -- --lifecycle <extend|alfred> [--shuffle] [--seed S] [--repeat N] [--job ID] [--url URL] [--token T]
   npm run send -- --list
 
   event-type   one of Extend's 38 types, e.g. classify_run.failed, workflow_run.step_run.processed
   event-name   one of Alfred's 24 events, e.g. job_failed, file_add_to_job (any spelling)
   kind.verb    a Standard Webhooks type, e.g. export.created, export.completed (the verb sets the status)
+  all          one event of every type the vendor has, each on a fresh job: a smoke test that a
+               Worker (a deployed one with --url) accepts them all; exit 1 if any is refused
   --url        the Worker's base URL (default http://127.0.0.1:8787)
   --job        the id of the job (or file) the event is about (default: a fresh one)
   --times      send the same event this many times (default 1)
@@ -470,6 +473,7 @@ async function printFinal(jobKey) {
 }
 
 const { positional, options } = parse(process.argv.slice(2));
+const argvHas = (arg) => process.argv.slice(2).includes(arg);
 if (options.list) {
   printList();
   process.exit(0);
@@ -511,6 +515,23 @@ const [vendor, type] = positional;
 if (!["extend", "alfred", "standard"].includes(vendor)) fail("Give a vendor: extend, alfred or standard.");
 if (type === undefined) fail("Give an event type.");
 if (positional.length > 2) fail(`Unexpected argument: ${positional[2]}`);
+
+if (type === "all") {
+  if (vendor === "standard") fail("Standard Webhooks types are open-ended: give one, e.g. export.completed.");
+  if (options.job !== undefined || argvHas("--times")) fail("all sends each type once, each on a fresh job.");
+  const deliveries =
+    vendor === "extend"
+      ? EXTEND_TYPES.map((each) => extendDelivery(extendSecret(), each, extendPayload(each)))
+      : ALFRED_EVENTS.map((each) => alfredDelivery(alfredToken(), alfredEvent(each)));
+  let refused = 0;
+  for (const each of deliveries) {
+    const answer = await post(each);
+    if (!answer.ok) refused += 1;
+    console.log(`${each.label.padEnd(50)} ${answer.status} ${answer.text}`);
+  }
+  console.log(`${deliveries.length - refused} of ${deliveries.length} ${vendor} event types accepted.`);
+  process.exit(refused > 0 ? 1 : 0);
+}
 
 let delivery;
 if (vendor === "extend") {
