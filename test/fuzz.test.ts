@@ -1,6 +1,7 @@
 /**
  * Fuzzing the vendor parsers (issue 16) with fast-check: the properties of test/fuzz/properties.ts
- * over hostile deliveries of every Extend and Alfred event type (test/fuzz/arbitraries.ts).
+ * over hostile deliveries of every Extend and Alfred event type and of Standard Webhooks bodies of
+ * any type (test/fuzz/arbitraries.ts).
  *
  * In `npm test` this is a small, fixed-seed run: a few hundred bodies per parser and about ninety
  * deliveries through the Worker. `npm run fuzz -- --minutes N [--seed S]` (scripts/fuzz.mjs) runs
@@ -11,7 +12,12 @@
 import fc from "fast-check";
 import { beforeAll, describe, inject, it } from "vitest";
 import type { BodyOptions } from "./fuzz/arbitraries";
-import { alfredParserProperty, extendParserProperty, workerProperty } from "./fuzz/properties";
+import {
+  alfredParserProperty,
+  extendParserProperty,
+  standardParserProperty,
+  workerProperty,
+} from "./fuzz/properties";
 import { createToken } from "./helpers";
 
 declare module "vitest" {
@@ -52,6 +58,10 @@ describe.skipIf(long !== null)("fuzzing, bounded (fixed seed)", () => {
     await check(alfredParserProperty(QUICK), { seed: SEED, numRuns: 400 });
   });
 
+  it("the Standard Webhooks parser never throws and keeps its invariants (400 bodies)", async () => {
+    await check(standardParserProperty(QUICK), { seed: SEED, numRuns: 400 });
+  });
+
   it("the Worker answers 60 signed or tokened fuzzed bodies (half sent twice) with 2xx or 4xx, never 5xx", async () => {
     await check(workerProperty(QUICK, readToken), { seed: SEED, numRuns: 60 });
   });
@@ -61,6 +71,7 @@ describe.skipIf(long !== null)("fuzzing, bounded (fixed seed)", () => {
 const ROUND = [
   { name: "extend parser", runs: 1_000, property: () => extendParserProperty(LONG) },
   { name: "alfred parser", runs: 1_000, property: () => alfredParserProperty(LONG) },
+  { name: "standard parser", runs: 1_000, property: () => standardParserProperty(LONG) },
   { name: "worker", runs: 60, property: () => workerProperty(LONG, readToken) },
 ] as const;
 

@@ -504,6 +504,51 @@ const alfredBase: fc.Arbitrary<{ label: string; body: Json }> = fc.oneof(
   },
 );
 
+/** The fields a Standard Webhooks body has (the open spec's envelope and the `data` we read). */
+export const STANDARD_FIELDS = ["type", "timestamp", "data", "id", "status"];
+
+/** A base Standard Webhooks body: `{type: <kind>.<verb>, timestamp?, data: {id, status?}}`. */
+const standardBase: fc.Arbitrary<{ label: string; body: Json }> = fc.oneof(
+  {
+    weight: 12,
+    arbitrary: fc
+      .record({
+        kind: fc.oneof(fc.constantFrom("export", "invoice", "run", "a.b", "x:y", ""), nastyString),
+        verb: fc.constantFrom(
+          "created",
+          "queued",
+          "started",
+          "processing",
+          "updated",
+          "completed",
+          "succeeded",
+          "failed",
+          "cancelled",
+          "canceled",
+          "deleted",
+          "paid",
+          "",
+        ),
+        id: fc.oneof(freshId, fc.integer().map(String)),
+        // Any time the spec's ISO string can hold (years −271821 to 275760), or none.
+        timestamp: fc.option(
+          fc.integer({ min: -8.64e15, max: 8.64e15 }).map((ms) => new Date(ms).toISOString()),
+          { nil: undefined },
+        ),
+        status: fc.option(nastyString, { nil: undefined }),
+      })
+      .map(({ kind, verb, id, timestamp, status }) => {
+        const body: Record<string, Json> = {
+          type: `${kind}.${verb}`,
+          data: status === undefined ? { id: `fz_${id}` } : { id: `fz_${id}`, status },
+        };
+        if (timestamp !== undefined) body.timestamp = timestamp;
+        return { label: `standard ${kind}.${verb}`, body };
+      }),
+  },
+  { weight: 1, arbitrary: anyBody },
+);
+
 function bodyOf(
   base: fc.Arbitrary<{ label: string; body: Json }>,
   fields: readonly string[],
@@ -543,6 +588,11 @@ export function extendBody(options: BodyOptions): fc.Arbitrary<FuzzBody> {
 /** An Alfred webhook body: one of the 24 events or a handshake, edited, perhaps mutated as bytes. */
 export function alfredBody(options: BodyOptions): fc.Arbitrary<FuzzBody> {
   return bodyOf(alfredBase, ALFRED_FIELDS, options);
+}
+
+/** A Standard Webhooks body: `<kind>.<verb>` of any kind, edited, perhaps mutated as bytes. */
+export function standardBody(options: BodyOptions): fc.Arbitrary<FuzzBody> {
+  return bodyOf(standardBase, STANDARD_FIELDS, options);
 }
 
 /** What a signed payload URL answers in the parser property (the adapter's outbound fetch seam). */

@@ -17,6 +17,7 @@ import { type NormalizedEvent, STATUSES } from "../../src/ledger/types";
 import { alfredAdapter } from "../../src/vendors/alfred/index";
 import { extendAdapter } from "../../src/vendors/extend/index";
 import { type Delivery, type Interpretation, settingsFor, type VendorAdapter } from "../../src/vendors/index";
+import { standardAdapter } from "../../src/vendors/standard/index";
 import {
   ALFRED_TOKEN,
   apiGet,
@@ -24,6 +25,7 @@ import {
   extendSignatureHeaders,
   type JobDetailBody,
   nowSeconds,
+  standardHeaders,
 } from "../helpers";
 import {
   alfredBody,
@@ -33,6 +35,7 @@ import {
   type FuzzBody,
   fetchedAnswer,
   nastyString,
+  standardBody,
 } from "./arbitraries";
 
 /** A violated invariant: fast-check reports it with the counterexample. */
@@ -43,7 +46,7 @@ function ensure(condition: boolean, message: string): asserts condition {
 /** RFC 3339 in UTC with milliseconds, as the API shows times (`isoTime`): years 0000–9999 only. */
 const API_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 /** `source:kind:id`: a kind without colons, so the key reads back into its parts. */
-const JOB_KEY = /^(extend|alfred):([^:]+):(.+)$/s;
+const JOB_KEY = /^(extend|alfred|standard):([^:]+):(.+)$/s;
 
 const isText = (value: unknown): boolean => typeof value === "string";
 const isTextOrNull = (value: unknown): boolean => value === null || typeof value === "string";
@@ -200,7 +203,7 @@ async function interpretCase(adapter: VendorAdapter, c: ParserCase): Promise<Int
   const delivery: Delivery = {
     request: adapter.replayRequest({
       scheme: adapter.scheme,
-      values: { timestamp, signature: "0".repeat(64) },
+      values: { id: "msg_fuzz", timestamp, signature: "0".repeat(64) },
     }),
     params: {},
     settings: settingsFor(adapter, readSettings(env), { ...env, ALFRED_COMPANY_IDS: c.companies.join(",") }),
@@ -233,6 +236,10 @@ export function alfredParserProperty(options: BodyOptions): fc.IAsyncProperty<[P
   return parserProperty(alfredAdapter, parserCase(alfredBody(options), options, false));
 }
 
+export function standardParserProperty(options: BodyOptions): fc.IAsyncProperty<[ParserCase]> {
+  return parserProperty(standardAdapter, parserCase(standardBody(options), options, false));
+}
+
 // ---------------------------------------------------------------------------------------------
 // The Worker
 // ---------------------------------------------------------------------------------------------
@@ -247,7 +254,7 @@ function namesSignedUrl(bytes: Uint8Array): boolean {
 }
 
 export interface WorkerCase {
-  source: "extend" | "alfred";
+  source: "extend" | "alfred" | "standard";
   body: FuzzBody;
   skew: number;
   /** Sent a second time, as a vendor's retry: the answer must be the same (a 200 a duplicate). */
@@ -263,11 +270,28 @@ async function deliver(c: WorkerCase): Promise<Response> {
       body: c.body.bytes,
     });
   }
+  if (c.source === "standard") {
+    // One webhook-id per body, so a repeat is the same message again (a sender's retry).
+    const id = `msg_fz_${c.body.bytes.length}_${hashOf(c.body.bytes)}`;
+    const headers = await standardHeaders(c.body.bytes, { id, timestamp: nowSeconds() + c.skew });
+    return SELF.fetch(`${BASE}/webhooks/standard`, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...headers },
+      body: c.body.bytes,
+    });
+  }
   return SELF.fetch(`${BASE}/webhooks/alfred/${ALFRED_TOKEN}`, {
     method: "POST",
     headers: { "content-type": "application/json" },
     body: c.body.bytes,
   });
+}
+
+/** A short, stable digest of bytes (FNV-1a), for ids that repeat with the body. */
+function hashOf(bytes: Uint8Array): string {
+  let hash = 0x811c9dc5;
+  for (const byte of bytes) hash = Math.imul(hash ^ byte, 0x01000193);
+  return (hash >>> 0).toString(16);
 }
 
 function parsed(text: string): Record<string, unknown> | null {
@@ -342,6 +366,12 @@ export function workerProperty(options: BodyOptions, readToken: string): fc.IAsy
       source: fc.constant("alfred" as const),
       body: alfredBody(options),
       skew: fc.constant(0),
+      repeat: fc.boolean(),
+    }),
+    fc.record({
+      source: fc.constant("standard" as const),
+      body: standardBody(options),
+      skew: fc.integer({ min: -290, max: 50 }),
       repeat: fc.boolean(),
     }),
   );
