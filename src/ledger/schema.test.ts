@@ -132,3 +132,63 @@ describe("ledger schema migrations", () => {
     expect(await stub.projectionState()).toEqual({ version: 4, projectedVersion: 0, pendingLinks: 0 });
   });
 });
+
+/** Every table's columns (name, type, not null, default, key) and every index's columns, by name. */
+function shape(sql: SqlStorage) {
+  const tables = sql
+    .exec<{ name: string }>(
+      "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' ORDER BY name",
+    )
+    .toArray()
+    .map(({ name }) => name);
+  return Object.fromEntries(
+    tables.map((table) => [
+      table,
+      {
+        columns: sql
+          .exec(`SELECT name, type, "notnull", dflt_value, pk FROM pragma_table_info('${table}')`)
+          .toArray(),
+        indexes: sql
+          .exec<{ name: string }>(
+            `SELECT name FROM pragma_index_list('${table}') WHERE origin = 'c' ORDER BY name`,
+          )
+          .toArray()
+          .map(({ name }) => ({
+            name,
+            columns: sql
+              .exec<{ name: string }>(`SELECT name FROM pragma_index_info('${name}') ORDER BY seqno`)
+              .toArray()
+              .map((column) => column.name),
+          })),
+      },
+    ]),
+  );
+}
+
+describe("a new object's schema", () => {
+  it("is the one the steps build, table by table, column by column, index by index", async () => {
+    const fresh = env.JOBS.get(env.JOBS.idFromName("schema:fresh:one"));
+    const stepped = env.JOBS.get(env.JOBS.idFromName("schema:stepped:one"));
+    const freshShape = await runInDurableObject(fresh, (_, state) => shape(state.storage.sql));
+    const steppedShape = await runInDurableObject(stepped, (_, state) => {
+      writeVersion1(state.storage.sql);
+      migrateLedger(state.storage);
+      return shape(state.storage.sql);
+    });
+    expect(Object.keys(freshShape)).toEqual(
+      expect.arrayContaining([
+        "events",
+        "job",
+        "links",
+        "outbox",
+        "raw_chunks",
+        "registry_ack",
+        "schema_version",
+      ]),
+    );
+    expect(freshShape.events?.indexes).toEqual([
+      { name: "events_in_order_v4", columns: ["order_at", "terminal", "rank", "arrival"] },
+    ]);
+    expect(freshShape).toEqual(steppedShape);
+  });
+});

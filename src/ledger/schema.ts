@@ -175,6 +175,81 @@ const STEPS: ((sql: SqlStorage) => void)[] = [
   (sql) => sql.exec(V6_REGISTRY_ACK),
 ];
 
+/**
+ * The schema every step above builds, written at once for a new object: a ledger is created per
+ * job, so a new job pays for its schema on its first delivery, and six steps of DDL (with a state
+ * backfill over empty tables) cost it about as much as storing the event. Columns are in the order
+ * the steps add them; `schema.test.ts` checks that this and the steps give the same tables,
+ * columns and indexes. A new step must change this too.
+ */
+const CURRENT_SCHEMA = `
+CREATE TABLE events (
+  event_id TEXT PRIMARY KEY,
+  arrival INTEGER NOT NULL,
+  event_type TEXT NOT NULL,
+  status TEXT,
+  vendor_status TEXT,
+  terminal INTEGER NOT NULL,
+  rank INTEGER NOT NULL,
+  occurred_at INTEGER NOT NULL,
+  received_at INTEGER NOT NULL,
+  deliveries INTEGER NOT NULL,
+  company_id TEXT,
+  company_name TEXT,
+  name TEXT,
+  stage TEXT,
+  retries INTEGER,
+  failure TEXT,
+  summary TEXT NOT NULL,
+  raw_size INTEGER NOT NULL,
+  raw BLOB,
+  auth TEXT,
+  order_at INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX events_in_order_v4 ON events (order_at, terminal, rank, arrival);
+CREATE TABLE raw_chunks (
+  event_id TEXT NOT NULL,
+  idx INTEGER NOT NULL,
+  data BLOB NOT NULL,
+  PRIMARY KEY (event_id, idx)
+);
+CREATE TABLE job (
+  singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+  job_key TEXT NOT NULL,
+  source TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  id TEXT NOT NULL,
+  role TEXT NOT NULL,
+  event_count INTEGER NOT NULL,
+  delivery_count INTEGER NOT NULL,
+  first_event_at INTEGER NOT NULL,
+  last_event_at INTEGER NOT NULL,
+  last_received_at INTEGER NOT NULL,
+  version INTEGER NOT NULL,
+  flush_attempts INTEGER NOT NULL DEFAULT 0,
+  state TEXT NOT NULL DEFAULT '{}',
+  projected_version INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE links (
+  rel TEXT NOT NULL,
+  job_key TEXT NOT NULL,
+  occurred_at INTEGER NOT NULL,
+  last_status TEXT,
+  status_version INTEGER,
+  PRIMARY KEY (rel, job_key)
+);
+CREATE TABLE outbox (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  kind TEXT NOT NULL,
+  target TEXT,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE registry_ack (
+  singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+  registered_at INTEGER NOT NULL
+);
+`;
+
 /** The schema version this code writes. */
 export const LEDGER_SCHEMA_VERSION = STEPS.length;
 
@@ -189,7 +264,13 @@ export function migrateLedger(storage: DurableObjectStorage): void {
     sql.exec<{ version: number }>("SELECT version FROM schema_version").toArray()[0]?.version ?? 0;
   if (current >= STEPS.length) return;
   storage.transactionSync(() => {
-    for (let version = current; version < STEPS.length; version++) STEPS[version]?.(sql);
+    // No version row and no tables: a new object gets today's schema in one go. An object from
+    // before versioning has the version-1 tables and no row: it takes the steps from step 1.
+    const fresh =
+      current === 0 &&
+      sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events'").toArray().length === 0;
+    if (fresh) sql.exec(CURRENT_SCHEMA);
+    else for (let version = current; version < STEPS.length; version++) STEPS[version]?.(sql);
     sql.exec("DELETE FROM schema_version");
     sql.exec("INSERT INTO schema_version (version) VALUES (?)", STEPS.length);
   });
