@@ -5,13 +5,16 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startDevServer, stopGroup, waitUntilUp } from "./dev-server.mjs";
+import { startDevServer } from "./dev-server.mjs";
 import { signExtendBody } from "./extend-signature.mjs";
-import { freePort, ROOT } from "./lib.mjs";
+import { ROOT } from "./lib.mjs";
 
 const state = mkdtempSync(path.join(tmpdir(), "runledger-start-"));
+const otherState = mkdtempSync(path.join(tmpdir(), "runledger-start-other-"));
 let server;
 let port;
+/** A second dev server, started at the same moment as the first (beforeAll). */
+let other;
 
 // The server gets its own secrets, whatever the developer's .dev.vars says.
 const envFile = path.join(state, "test.env");
@@ -22,49 +25,31 @@ writeFileSync(
 );
 
 beforeAll(async () => {
-  server = await startDevServer({ state, envFile });
+  // Two at once: each must get its own port and devtools inspector port.
+  const [first, second] = await Promise.allSettled([
+    startDevServer({ state, envFile }),
+    startDevServer({ state: otherState, envFile }),
+  ]);
+  if (second.status === "fulfilled") other = second.value;
+  if (first.status === "rejected") throw first.reason;
+  server = first.value;
   port = server.port;
 }, 90_000);
 
 afterAll(async () => {
-  await server?.stop();
+  await Promise.all([server?.stop(), other?.stop()]);
   rmSync(state, { recursive: true, force: true });
+  rmSync(otherState, { recursive: true, force: true });
 }, 30_000);
 
 describe("npm start", () => {
-  it("runs beside other dev servers started at the same moment (each on its own port)", async () => {
-    const others = await Promise.all(
-      [0, 1].map(async () => {
-        const otherState = mkdtempSync(path.join(tmpdir(), "runledger-start-more-"));
-        const otherPort = await freePort();
-        return { otherState, otherPort };
-      }),
-    );
-    const started = others.map(({ otherState, otherPort }) =>
-      spawn(
-        process.execPath,
-        [
-          path.join(ROOT, "scripts", "start.mjs"),
-          "--port",
-          String(otherPort),
-          "--persist-to",
-          otherState,
-          "--env-file",
-          envFile,
-        ],
-        { cwd: ROOT, detached: true, stdio: "ignore" },
-      ),
-    );
-    try {
-      await Promise.all(
-        others.map(({ otherPort }) => waitUntilUp(`http://127.0.0.1:${otherPort}/healthz`, 60_000)),
-      );
-      expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
-    } finally {
-      await Promise.all(started.map((child) => stopGroup(child.pid)));
-      for (const { otherState } of others) rmSync(otherState, { recursive: true, force: true });
+  it("runs beside another dev server started at the same moment (each on its own port)", async () => {
+    expect(other, "the second dev server, started beside the first, did not come up").toBeDefined();
+    expect(other.port).not.toBe(port);
+    for (const base of [`http://127.0.0.1:${port}`, other.base]) {
+      expect((await fetch(`${base}/healthz`)).status).toBe(200);
     }
-  }, 90_000);
+  });
 
   it("serves on 127.0.0.1 at the port asked for", async () => {
     const response = await fetch(`http://127.0.0.1:${port}/healthz`);
