@@ -168,7 +168,10 @@ export class JobLedger extends DurableObject<Env> {
     void ctx.blockConcurrencyWhile(() => this.resumeOnStart());
   }
 
-  /** Arms the safety check if this job has a change D1 is not known to hold and no alarm is set. */
+  /**
+   * Arms the safety check if this job has a change D1 is not known to hold and no sooner alarm is
+   * set (`armAlarm` keeps a sooner one).
+   */
   private async resumeOnStart(): Promise<void> {
     // Read, not cached: the job row cache is filled by the first request that needs it.
     const [row] = this.sql.exec<{ event_count: number }>("SELECT event_count FROM job").toArray();
@@ -176,8 +179,11 @@ export class JobLedger extends DurableObject<Env> {
     const { projectedVersion, version, pendingLinks } = await this.projectionState();
     // A job known only from a link has no event, so nothing to register (as in `alarm`).
     const unregistered = row.event_count > 0 && this.registration.pending();
+    // The usual delay, not a retry's: an object restarts mostly because it was idle and a delivery
+    // woke it, with D1 only a queue batch behind; a check 1 s later would find D1 lagging by that
+    // batch and re-send every woken job's summary (measured by npm run bench: twice the D1 writes).
     if (projectedVersion < version || pendingLinks > 0 || unregistered) {
-      await this.armAlarm(Date.now() + RETRY_FIRST_MS);
+      await this.armAlarm(Date.now() + PROJECTION_CHECK_MS);
     }
   }
 
