@@ -1,28 +1,11 @@
-// Every script's command line (issue "Operate it and extend it", CLI): `--help` and `-h` print the
-// usage and do nothing else; an unknown option is refused with a clear message and exit 2.
-import { spawn } from "node:child_process";
-import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { runScript } from "./dev-server.mjs";
 import { signExtendBody } from "./extend-signature.mjs";
-import { ROOT } from "./lib.mjs";
 
 function run(script, ...args) {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(ROOT, "scripts", script), ...args], {
-      cwd: ROOT,
-      stdio: ["ignore", "pipe", "pipe"],
-      // Nothing here may reach a server or a secret: a script that ignored --help would fail loudly.
-      env: { ...process.env, RUNLEDGER_TOKEN: "", EXTEND_SIGNING_SECRET: "wss_cli_test" },
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk) => {
-      stdout += chunk;
-    });
-    child.stderr.on("data", (chunk) => {
-      stderr += chunk;
-    });
-    child.on("close", (status) => resolve({ status, stdout, stderr }));
+  // Nothing here may reach a server or a secret: a script that ignored --help would fail loudly.
+  return runScript(script, args, {
+    env: { ...process.env, RUNLEDGER_TOKEN: "", EXTEND_SIGNING_SECRET: "wss_cli_test" },
   });
 }
 

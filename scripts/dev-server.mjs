@@ -61,3 +61,26 @@ export async function startDevServer({ state, envFile, readyMs = 60_000 }) {
   }
   return { child, port, base, stop: () => stopGroup(child.pid) };
 }
+
+/**
+ * Runs `node scripts/<script> ...args` as a user runs it (stdin closed), without blocking, so
+ * several may run at once; resolves with its exit status and what it printed.
+ */
+export function runScript(script, args, { env = process.env } = {}) {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [path.join(ROOT, "scripts", script), ...args], {
+      cwd: ROOT,
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk) => {
+      stdout += chunk;
+    });
+    child.stderr.on("data", (chunk) => {
+      stderr += chunk;
+    });
+    child.on("close", (status) => resolve({ status, stdout, stderr }));
+  });
+}

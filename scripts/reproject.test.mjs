@@ -1,11 +1,6 @@
-// `npm run reproject` as an operator runs it, against a stand-in for the admin route on 127.0.0.1:
-// the page loop, the cursor printed after each page, the retry of a 503, and refusals. The route
-// itself is tested inside workerd (test/reproject.test.ts).
-import { spawn } from "node:child_process";
 import { createServer } from "node:http";
-import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ROOT } from "./lib.mjs";
+import { runScript } from "./dev-server.mjs";
 
 const ADMIN = "rl_admin_for_the_stand_in";
 /** Three pages; the second answers 503 the first time it is asked. */
@@ -57,22 +52,7 @@ beforeAll(async () => {
 afterAll(() => new Promise((resolve) => server.close(resolve)));
 
 function reproject(...args) {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(ROOT, "scripts", "reproject.mjs"), ...args], {
-      cwd: ROOT,
-      env: { ...process.env, RUNLEDGER_ADMIN_TOKEN: "" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk) => {
-      stdout += chunk;
-    });
-    child.stderr.on("data", (chunk) => {
-      stderr += chunk;
-    });
-    child.on("close", (status) => resolve({ status, stdout, stderr }));
-  });
+  return runScript("reproject.mjs", args, { env: { ...process.env, RUNLEDGER_ADMIN_TOKEN: "" } });
 }
 
 describe("npm run reproject", () => {

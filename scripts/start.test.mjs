@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startDevServer } from "./dev-server.mjs";
+import { runScript, startDevServer } from "./dev-server.mjs";
 import { signExtendBody } from "./extend-signature.mjs";
 import { ROOT } from "./lib.mjs";
 
@@ -103,30 +103,15 @@ describe("npm start", () => {
 });
 
 /** Runs `npm run send` against the server this file started, without blocking (to run several at once). */
-function sendAsync(...args) {
-  return new Promise((resolve) => {
-    const child = spawn(
-      process.execPath,
-      [
-        path.join(ROOT, "scripts", "send.mjs"),
-        ...args,
-        "--url",
-        `http://127.0.0.1:${port}`,
-        "--env-file",
-        envFile,
-      ],
-      { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
-    );
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk) => {
-      stdout += chunk;
-    });
-    child.stderr.on("data", (chunk) => {
-      stderr += chunk;
-    });
-    child.on("close", (status) => resolve({ status, lines: stdout.trimEnd().split("\n"), stderr }));
-  });
+async function sendAsync(...args) {
+  const { status, stdout, stderr } = await runScript("send.mjs", [
+    ...args,
+    "--url",
+    `http://127.0.0.1:${port}`,
+    "--env-file",
+    envFile,
+  ]);
+  return { status, lines: stdout.trimEnd().split("\n"), stderr };
 }
 
 /** Runs `npm run send` against the server this file started. */

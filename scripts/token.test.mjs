@@ -1,13 +1,9 @@
-// `npm run token` as a user runs it (CONTRACT §1): against a throwaway local state, so the
-// developer's own `.wrangler/state` is untouched. Each behaviour goes through the real command;
-// what it stored is read back through local D1 opened once in this process (lib.mjs openLocalD1),
-// not by another wrangler run per assertion. The tests share the state and run in order.
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { openLocalD1, ROOT } from "./lib.mjs";
+import { runScript } from "./dev-server.mjs";
+import { openLocalD1 } from "./lib.mjs";
 
 const state = mkdtempSync(path.join(tmpdir(), "runledger-token-"));
 let local;
@@ -18,21 +14,7 @@ afterAll(async () => {
 
 /** Runs `npm run token -- ...args`; several may run at once. */
 function token(...args) {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(ROOT, "scripts", "token.mjs"), ...args], {
-      cwd: ROOT,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk) => {
-      stdout += chunk;
-    });
-    child.stderr.on("data", (chunk) => {
-      stderr += chunk;
-    });
-    child.on("close", (status) => resolve({ status, stdout, stderr }));
-  });
+  return runScript("token.mjs", args);
 }
 
 const lastLine = (stdout) => stdout.trimEnd().split("\n").at(-1);
