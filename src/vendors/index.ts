@@ -8,7 +8,7 @@
  */
 import type * as v from "valibot";
 import type { Settings } from "../config";
-import type { ApiError } from "../http/errors";
+import { ApiError } from "../http/errors";
 import type { NormalizedEvent } from "../ledger/types";
 
 /** One validation issue, as the quarantine API shows it. */
@@ -202,4 +202,17 @@ const LATEST_TIME = Date.parse("9999-12-31T23:59:59.999Z");
  */
 export function isShowableTime(ms: number): boolean {
   return ms >= EARLIEST_TIME && ms <= LATEST_TIME;
+}
+
+/** What an HMAC signature check of a delivery found (CONTRACT §3.3: the MAC first, then freshness). */
+export type SignatureVerdict = "ok" | "invalid_signature" | "stale_timestamp";
+
+/** Refuses a delivery whose signature check failed, with the contract's code; `ok` passes. */
+export function refuseUnlessSigned(verdict: SignatureVerdict): void {
+  if (verdict === "invalid_signature") {
+    throw new ApiError("invalid_signature", "The signature does not match any configured secret.");
+  }
+  if (verdict === "stale_timestamp") {
+    throw new ApiError("stale_timestamp", "The signature timestamp is outside the allowed window.");
+  }
 }

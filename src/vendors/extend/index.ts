@@ -8,7 +8,15 @@ import * as v from "valibot";
 import { commaList } from "../../config";
 import { readBodyWithLimit } from "../../http/body";
 import { ApiError } from "../../http/errors";
-import { type Delivery, defineVendor, type Interpretation, parseJson, REPLAY_URL, toIssues } from "../index";
+import {
+  type Delivery,
+  defineVendor,
+  type Interpretation,
+  parseJson,
+  REPLAY_URL,
+  refuseUnlessSigned,
+  toIssues,
+} from "../index";
 import { normalizeExtendEvent } from "./normalize";
 import { envelopeSchema, signedDataUrlSchema } from "./schema";
 import { verifyExtendSignature } from "./verify";
@@ -102,12 +110,7 @@ export const extendAdapter = defineVendor({
       nowSeconds: Math.floor(delivery.receivedAt / 1000),
       toleranceSeconds: delivery.settings.toleranceSeconds,
     });
-    if (verdict === "invalid_signature") {
-      throw new ApiError("invalid_signature", "The signature does not match any configured signing secret.");
-    }
-    if (verdict === "stale_timestamp") {
-      throw new ApiError("stale_timestamp", "The signature timestamp is outside the allowed window.");
-    }
+    refuseUnlessSigned(verdict);
   },
 
   async interpret(delivery, text): Promise<Interpretation> {

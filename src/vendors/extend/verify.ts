@@ -4,8 +4,7 @@
  * checked with WebCrypto's constant-time `verify` against every configured secret, then freshness.
  */
 import { FUTURE_SKEW_SECONDS } from "../../config";
-
-export type SignatureVerdict = "ok" | "invalid_signature" | "stale_timestamp";
+import type { SignatureVerdict } from "../index";
 
 const HEX_64 = /^[0-9a-fA-F]{64}$/;
 const UNIX_SECONDS = /^-?\d{1,15}$/;

@@ -8,7 +8,7 @@
  */
 import { commaList } from "../../config";
 import { ApiError } from "../../http/errors";
-import { defineVendor, type Interpretation, parseJson, REPLAY_URL } from "../index";
+import { defineVendor, type Interpretation, parseJson, REPLAY_URL, refuseUnlessSigned } from "../index";
 import { normalizeStandardEvent } from "./normalize";
 import { verifyStandardSignature } from "./verify";
 
@@ -78,12 +78,7 @@ export const standardAdapter = defineVendor({
       nowSeconds: Math.floor(delivery.receivedAt / 1000),
       toleranceSeconds: delivery.settings.toleranceSeconds,
     });
-    if (verdict === "invalid_signature") {
-      throw new ApiError("invalid_signature", "The signature does not match any configured secret.");
-    }
-    if (verdict === "stale_timestamp") {
-      throw new ApiError("stale_timestamp", "The signature timestamp is outside the allowed window.");
-    }
+    refuseUnlessSigned(verdict);
   },
 
   async interpret(delivery, text): Promise<Interpretation> {

@@ -6,8 +6,7 @@
  * configured secret; then its timestamp must be fresh.
  */
 import { FUTURE_SKEW_SECONDS } from "../../config";
-
-export type SignatureVerdict = "ok" | "invalid_signature" | "stale_timestamp";
+import type { SignatureVerdict } from "../index";
 
 const SECRET_PREFIX = "whsec_";
 const UNIX_SECONDS = /^-?\d{1,15}$/;
