@@ -5,7 +5,7 @@
 import { spawn } from "node:child_process";
 import path from "node:path";
 import {
-  applyMigrations,
+  applyLocalMigrations,
   DEV_VARS,
   ensureDevVars,
   freePort,
@@ -48,7 +48,13 @@ if (has("--persist-to") && !persistTo) {
   process.exit(2);
 }
 console.log("Applying local D1 migrations…");
-applyMigrations(persistTo ? ["--local", "--persist-to", persistTo] : ["--local"], { quiet: true });
+try {
+  const applied = await applyLocalMigrations(persistTo);
+  if (applied.length > 0) console.log(`Applied ${applied.join(", ")}.`);
+} catch (error) {
+  console.error(`Could not apply the local D1 migrations: ${error?.message ?? error}`);
+  process.exit(1);
+}
 
 const defaults = [];
 if (!has("--ip")) defaults.push("--ip", "127.0.0.1");

@@ -74,14 +74,9 @@ async function openDatabase(options) {
   }
   const local = await openLocalD1(options["persist-to"]);
   try {
-    // The token table may be newer than the local database. Applying migrations is wrangler's job
-    // (one rule for `npm start`, `deploy` and this); it is only started when one is pending.
-    if ((await local.pendingMigrations()).length > 0) {
-      applyMigrations(
-        options["persist-to"] ? ["--local", "--persist-to", options["persist-to"]] : ["--local"],
-        { quiet: true },
-      );
-    }
+    // The token table may be newer than the local database: apply what is pending first, as
+    // `npm start` does (lib.mjs `applyPendingMigrations`, wrangler's own rule and table).
+    await local.applyPendingMigrations();
     return local;
   } catch (error) {
     // Never leave the Miniflare instance running: it would keep this process alive.

@@ -1,9 +1,9 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { runScript } from "./dev-server.mjs";
-import { openLocalD1 } from "./lib.mjs";
+import { openLocalD1, ROOT } from "./lib.mjs";
 
 const state = mkdtempSync(path.join(tmpdir(), "runledger-token-"));
 let local;
@@ -16,6 +16,11 @@ afterAll(async () => {
 function token(...args) {
   return runScript("token.mjs", args);
 }
+
+/** The migration files, in the order wrangler applies them. */
+const MIGRATIONS = readdirSync(path.join(ROOT, "migrations"))
+  .filter((name) => name.endsWith(".sql"))
+  .sort();
 
 const lastLine = (stdout) => stdout.trimEnd().split("\n").at(-1);
 
@@ -57,8 +62,35 @@ describe("npm run token", () => {
       },
     ]);
     expect(JSON.stringify(stored)).not.toContain(value);
-    // Every migration is recorded, as `wrangler d1 migrations apply` records them.
-    expect((await rows("SELECT name FROM d1_migrations")).length).toBeGreaterThanOrEqual(4);
+    // Every migration is recorded once, as `wrangler d1 migrations apply` records them.
+    expect((await rows("SELECT name FROM d1_migrations ORDER BY id")).map((row) => row.name)).toEqual(
+      MIGRATIONS,
+    );
+  });
+
+  it("two commands on one fresh state at once: both succeed, each migration is applied once", async () => {
+    const fresh = mkdtempSync(path.join(tmpdir(), "runledger-token-race-"));
+    try {
+      const both = await Promise.all([
+        token("create", "--name", "race-a", "--persist-to", fresh),
+        token("create", "--name", "race-b", "--persist-to", fresh),
+      ]);
+      for (const result of both) expect(result.status, result.stderr).toBe(0);
+      const other = await openLocalD1(fresh);
+      try {
+        expect(
+          (await other.query("SELECT name FROM d1_migrations ORDER BY id")).map((row) => row.name),
+        ).toEqual(MIGRATIONS);
+        expect(await other.query("SELECT name FROM tokens ORDER BY name")).toEqual([
+          { name: "race-a" },
+          { name: "race-b" },
+        ]);
+      } finally {
+        await other.close();
+      }
+    } finally {
+      rmSync(fresh, { recursive: true, force: true });
+    }
   });
 
   it("a live name is refused with --unique, and otherwise created beside it with a note; --admin stores an admin token; list shows them", async () => {
