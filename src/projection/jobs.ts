@@ -114,7 +114,9 @@ export function rowToSummary(row: JobRow): JobSummary {
  * moves the counter past them, in the same transaction. `WHERE true` resolves SQLite's parsing
  * ambiguity between `SELECT … FROM json_each(?)` and the upsert's `ON CONFLICT`.
  */
-const UPSERT_FROM_JSON = `INSERT INTO jobs (${COLUMNS.join(", ")}, seq)
+/** An upsert of the rows in `?1` (a JSON array) that replaces a row only `where` it holds. */
+function upsertFromJson(where: string): string {
+  return `INSERT INTO jobs (${COLUMNS.join(", ")}, seq)
 SELECT ${COLUMNS.map((column) => `json_extract(value, '$.${column}')`).join(", ")},
   (SELECT seq FROM change_sequence) + key + 1
 FROM json_each(?1) WHERE true
@@ -122,7 +124,9 @@ ON CONFLICT (job_key) DO UPDATE SET
   ${COLUMNS.filter((column) => column !== "job_key")
     .map((column) => `${column} = excluded.${column}`)
     .join(", ")}, seq = excluded.seq
-WHERE excluded.version > jobs.version`;
+WHERE ${where}`;
+}
+const UPSERT_FROM_JSON = upsertFromJson("excluded.version > jobs.version");
 const ADVANCE_SEQUENCE = "UPDATE change_sequence SET seq = seq + ?1";
 const CURRENT_SEQUENCE = "SELECT seq FROM change_sequence";
 
@@ -201,17 +205,11 @@ export async function writeSummaries(
  * as far as they need), so the change feed shows each repaired job once and a second run changes
  * nothing, not even the counter.
  */
-const REPAIR_FROM_JSON = `INSERT INTO jobs (${COLUMNS.join(", ")}, seq)
-SELECT ${COLUMNS.map((column) => `json_extract(value, '$.${column}')`).join(", ")},
-  (SELECT seq FROM change_sequence) + key + 1
-FROM json_each(?1) WHERE true
-ON CONFLICT (job_key) DO UPDATE SET
-  ${COLUMNS.filter((column) => column !== "job_key")
-    .map((column) => `${column} = excluded.${column}`)
-    .join(", ")}, seq = excluded.seq
-WHERE ${COLUMNS.filter((column) => column !== "job_key")
-  .map((column) => `jobs.${column} IS NOT excluded.${column}`)
-  .join(" OR ")}
+const REPAIR_FROM_JSON = `${upsertFromJson(
+  COLUMNS.filter((column) => column !== "job_key")
+    .map((column) => `jobs.${column} IS NOT excluded.${column}`)
+    .join(" OR "),
+)}
 RETURNING job_key`;
 /** Moves the counter to the highest number the repair gave out: unchanged when it changed nothing. */
 const CATCH_UP_SEQUENCE =
