@@ -154,6 +154,34 @@ export function settingsFor<Own extends OwnSettings, Variable extends string>(
 export const REPLAY_URL = "https://runledger.internal/replay";
 
 /**
+ * Kept authentication headers, for an adapter that signs with headers: `headerNames` maps each
+ * value's name in the {@link AuthMaterial} to its header. `read` takes them from a delivery (trimmed,
+ * empty when absent); `replay` rebuilds a request that carries them again (nothing for another
+ * scheme's material), for a quarantine retry through `interpret`.
+ */
+export function signatureHeaderMaterial(scheme: string, headerNames: Readonly<Record<string, string>>) {
+  return {
+    read(request: Request): AuthMaterial {
+      const values = Object.fromEntries(
+        Object.entries(headerNames).map(([name, header]) => [
+          name,
+          (request.headers.get(header) ?? "").trim(),
+        ]),
+      );
+      return { scheme, values };
+    },
+    replay(material: AuthMaterial | null): Request {
+      const headers = new Headers();
+      if (material?.scheme === scheme) {
+        for (const [name, header] of Object.entries(headerNames))
+          headers.set(header, material.values[name] ?? "");
+      }
+      return new Request(REPLAY_URL, { method: "POST", headers });
+    },
+  };
+}
+
+/**
  * A lookup in a table keyed by vendor-supplied text, by own keys only: `table["constructor"]` would
  * otherwise find `Object.prototype`'s function (an event type or status named `__proto__` made a
  * delivery fail or stored a nonsense status; found by the hostile corpus, test/corpus/).

@@ -13,8 +13,8 @@ import {
   defineVendor,
   type Interpretation,
   parseJson,
-  REPLAY_URL,
   refuseUnlessSigned,
+  signatureHeaderMaterial,
   toIssues,
 } from "../index";
 import { normalizeExtendEvent } from "./normalize";
@@ -64,6 +64,8 @@ async function fetchSignedPayload(delivery: Delivery, url: string): Promise<Fetc
 }
 
 const SCHEME = "extend-hmac-sha256";
+/** The timestamp and signature headers: with the stored bytes, what re-verifies a delivery. */
+const KEPT = signatureHeaderMaterial(SCHEME, { timestamp: TIMESTAMP_HEADER, signature: SIGNATURE_HEADER });
 
 export const extendAdapter = defineVendor({
   source: "extend",
@@ -165,14 +167,7 @@ export const extendAdapter = defineVendor({
   },
 
   async authMaterial(delivery) {
-    const headers = delivery.request.headers;
-    return {
-      scheme: SCHEME,
-      values: {
-        timestamp: (headers.get(TIMESTAMP_HEADER) ?? "").trim(),
-        signature: (headers.get(SIGNATURE_HEADER) ?? "").trim(),
-      },
-    };
+    return KEPT.read(delivery.request);
   },
 
   async verifyStored(material, body, settings) {
@@ -190,12 +185,5 @@ export const extendAdapter = defineVendor({
     return verdict === "ok";
   },
 
-  replayRequest(material) {
-    const headers = new Headers();
-    if (material?.scheme === SCHEME) {
-      headers.set(TIMESTAMP_HEADER, material.values.timestamp ?? "");
-      headers.set(SIGNATURE_HEADER, material.values.signature ?? "");
-    }
-    return new Request(REPLAY_URL, { method: "POST", headers });
-  },
+  replayRequest: KEPT.replay,
 });

@@ -8,7 +8,13 @@
  */
 import { commaList } from "../../config";
 import { ApiError } from "../../http/errors";
-import { defineVendor, type Interpretation, parseJson, REPLAY_URL, refuseUnlessSigned } from "../index";
+import {
+  defineVendor,
+  type Interpretation,
+  parseJson,
+  refuseUnlessSigned,
+  signatureHeaderMaterial,
+} from "../index";
 import { normalizeStandardEvent } from "./normalize";
 import { verifyStandardSignature } from "./verify";
 
@@ -16,6 +22,12 @@ const ID_HEADER = "webhook-id";
 const TIMESTAMP_HEADER = "webhook-timestamp";
 const SIGNATURE_HEADER = "webhook-signature";
 const SCHEME = "standard-webhooks-hmac-sha256";
+/** The three headers: with the stored bytes, they are the whole signed content. */
+const KEPT = signatureHeaderMaterial(SCHEME, {
+  id: ID_HEADER,
+  timestamp: TIMESTAMP_HEADER,
+  signature: SIGNATURE_HEADER,
+});
 
 /** The three headers as received (trimmed), empty when absent. */
 function signatureHeaders(request: Request) {
@@ -96,8 +108,7 @@ export const standardAdapter = defineVendor({
   },
 
   async authMaterial(delivery) {
-    // The three headers: with the stored bytes, they are the whole signed content.
-    return { scheme: SCHEME, values: signatureHeaders(delivery.request) };
+    return KEPT.read(delivery.request);
   },
 
   async verifyStored(material, body, settings) {
@@ -116,13 +127,5 @@ export const standardAdapter = defineVendor({
     return verdict === "ok";
   },
 
-  replayRequest(material) {
-    const headers = new Headers();
-    if (material?.scheme === SCHEME) {
-      headers.set(ID_HEADER, material.values.id ?? "");
-      headers.set(TIMESTAMP_HEADER, material.values.timestamp ?? "");
-      headers.set(SIGNATURE_HEADER, material.values.signature ?? "");
-    }
-    return new Request(REPLAY_URL, { method: "POST", headers });
-  },
+  replayRequest: KEPT.replay,
 });
