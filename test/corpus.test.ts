@@ -24,6 +24,7 @@ import {
   EXTEND_SECRET,
   eventually,
   expectSameBytes,
+  lazyStream,
   nowSeconds,
   sendToWorker,
   signExtend,
@@ -198,23 +199,6 @@ function generatedText(spec: Generate): string {
 
 function fromBase64(text: string): Uint8Array {
   return Uint8Array.from(atob(text), (char) => char.charCodeAt(0));
-}
-
-/** A body of `total` spaces, produced as it is read; `pulled` counts what the reader took. */
-function lazyStream(total: number) {
-  const chunk = new Uint8Array(64 * 1024).fill(0x20);
-  const state = { pulled: 0 };
-  const stream = new ReadableStream<Uint8Array>({
-    pull(controller) {
-      if (state.pulled >= total) {
-        controller.close();
-        return;
-      }
-      state.pulled += chunk.byteLength;
-      controller.enqueue(chunk);
-    },
-  });
-  return { stream, state, total };
 }
 
 /** One request to make: a case, or one prefix of a `prefixes` case. */

@@ -17,6 +17,7 @@ import {
   extendEvent,
   extendSignatureHeaders,
   jobDetail,
+  lazyStream,
   nowSeconds,
   rawExtendRequest,
   sendExtend,
@@ -362,26 +363,9 @@ describe("413: bodies over MAX_BODY_BYTES", () => {
     await expectNoJob(jobKey);
   });
 
-  /** A lazily produced body of `total` bytes (no content-length); `pulled` counts what was read. */
-  function streamOf(total: number) {
-    const chunk = new Uint8Array(64 * 1024).fill(0x20);
-    const state = { pulled: 0 };
-    const stream = new ReadableStream<Uint8Array>({
-      pull(controller) {
-        if (state.pulled >= total) {
-          controller.close();
-          return;
-        }
-        state.pulled += chunk.byteLength;
-        controller.enqueue(chunk);
-      },
-    });
-    return { stream, state };
-  }
-
   it("a streamed body without content-length that passes the limit → 413; the rest is drained so the next request works", async () => {
     const total = 24 * 1024 * 1024;
-    const { stream, state } = streamOf(total);
+    const { stream, state } = lazyStream(total);
     const headers = await extendSignatureHeaders("{}");
     const response = await SELF.fetch(`${BASE}/webhooks/extend`, {
       method: "POST",
@@ -397,7 +381,7 @@ describe("413: bodies over MAX_BODY_BYTES", () => {
   });
 
   it("a streamed over-limit body without signature headers → 401 missing_signature (checked before reading)", async () => {
-    const { stream, state } = streamOf(MAX_BODY_BYTES + 1024 * 1024);
+    const { stream, state } = lazyStream(MAX_BODY_BYTES + 1024 * 1024);
     // Straight to the Worker rather than through SELF's pipe: the body is never read, and an
     // abandoned pipe only makes the test runner log a lost connection.
     const response = await sendToWorker(

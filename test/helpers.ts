@@ -361,3 +361,23 @@ export async function signedStandardRequest(
 export async function sendStandard(body: string | object, options: StandardOptions = {}): Promise<Response> {
   return SELF.fetch(await signedStandardRequest(body, options));
 }
+
+/**
+ * A body of `total` spaces produced as it is read, with no content-length; `pulled` counts what the
+ * reader took (an over-limit body must be refused without being read to its end).
+ */
+export function lazyStream(total: number) {
+  const chunk = new Uint8Array(64 * 1024).fill(0x20);
+  const state = { pulled: 0 };
+  const stream = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (state.pulled >= total) {
+        controller.close();
+        return;
+      }
+      state.pulled += chunk.byteLength;
+      controller.enqueue(chunk);
+    },
+  });
+  return { stream, state, total };
+}
