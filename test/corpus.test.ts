@@ -20,6 +20,7 @@ import {
   apiGet,
   BASE,
   bodyBytes,
+  concat,
   createToken,
   EXTEND_SECRET,
   eventually,
@@ -261,16 +262,6 @@ async function hmac(secret: string, message: Uint8Array): Promise<Uint8Array> {
     ["sign"],
   );
   return new Uint8Array(await crypto.subtle.sign("HMAC", key, message));
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.byteLength, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.byteLength;
-  }
-  return out;
 }
 
 const hex = (bytes: Uint8Array) => [...bytes].map((byte) => byte.toString(16).padStart(2, "0")).join("");

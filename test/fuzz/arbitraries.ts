@@ -11,6 +11,7 @@ import * as alfredSchemas from "../../src/vendors/alfred/schema";
 import * as extendSchemas from "../../src/vendors/extend/schema";
 import { ALL_EVENTS, alfredEvent, SPELLINGS, TYPINGS } from "../fixtures/alfred/events";
 import { EXTEND_FIXTURE_LIST } from "../fixtures/extend/events";
+import { concat } from "../helpers";
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
@@ -337,16 +338,6 @@ function findValueEnd(text: string, from: number): number {
     } else if (char === "," && depth === 0) return i;
   }
   return text.length;
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.byteLength, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.byteLength;
-  }
-  return out;
 }
 
 function mutationOf(fields: readonly string[], maxDepth: number): fc.Arbitrary<Mutation> {
