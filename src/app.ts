@@ -19,7 +19,6 @@ import {
   validQuery,
 } from "./api/schemas";
 import { consoleFile, consolePage } from "./console";
-import type { Env } from "./env";
 import { ApiError, errorResponse } from "./http/errors";
 import { durableObjectLedgers, type LedgerGateway } from "./ingest/ledger-gateway";
 import { type IngestDeps, ingestDelivery } from "./ingest/pipeline";

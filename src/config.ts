@@ -3,7 +3,6 @@
  * §2). Each vendor's own settings (its secrets, say) are declared and parsed by its adapter
  * (`VendorAdapter.readSettings`), beside these.
  */
-import type { Env } from "./env";
 
 export interface Settings {
   /** How old a signature timestamp may be, in seconds (Extend, Standard Webhooks). */

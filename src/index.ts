@@ -3,7 +3,6 @@
  * classes (job ledgers, the change hub, the key registry).
  */
 import { createApp } from "./app";
-import type { Env } from "./env";
 import { consumeProjection } from "./projection/queue";
 
 export { ChangeHub } from "./changes/hub";

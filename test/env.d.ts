@@ -1,9 +1,10 @@
 import type { D1Migration } from "cloudflare:test";
-import type { Env as WorkerEnv } from "../src/env";
 
+// The Worker's bindings are generated from wrangler.jsonc (`npm run types`,
+// worker-configuration.d.ts); the tests add the D1 migrations vitest.config.ts provides.
 declare global {
   namespace Cloudflare {
-    interface Env extends WorkerEnv {
+    interface Env {
       TEST_MIGRATIONS?: D1Migration[];
     }
   }

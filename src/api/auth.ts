@@ -1,6 +1,5 @@
 /** @module Bearer-token middleware for every `/v1/*` route (CONTRACT §5). */
 import { createMiddleware } from "hono/factory";
-import type { Env } from "../env";
 import { ApiError } from "../http/errors";
 import { lookupToken, type TokenScope } from "./tokens";
 

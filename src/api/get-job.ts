@@ -5,7 +5,6 @@
  */
 import type { Context } from "hono";
 import { readSettings } from "../config";
-import type { Env } from "../env";
 import { ApiError } from "../http/errors";
 import type { LedgerGateway } from "../ingest/ledger-gateway";
 import { type DetailPage, isoTime, type JobDetail } from "../ledger/types";

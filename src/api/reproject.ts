@@ -13,7 +13,6 @@ import type { Context } from "hono";
 import * as v from "valibot";
 import { HUB_NAME } from "../changes/hub";
 import { withDeadline } from "../deadline";
-import type { Env } from "../env";
 import { ApiError } from "../http/errors";
 import type { JobSummary } from "../ledger/types";
 import { repairSummaries, writeSummaries } from "../projection/jobs";

@@ -6,7 +6,6 @@
  * a waiter it cannot answer times out into one more D1 read by the route (see src/api/changes.ts).
  */
 import { DurableObject } from "cloudflare:workers";
-import type { Env } from "../env";
 
 /** The hub's name: one per deployment. */
 export const HUB_NAME = "changes";

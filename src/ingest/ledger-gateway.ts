@@ -4,7 +4,6 @@
  * vendor retries and the ledger's dedup makes the retry safe (CONTRACT §3.3).
  */
 import { withDeadline } from "../deadline";
-import type { Env } from "../env";
 import { ApiError } from "../http/errors";
 import { boundEvent } from "../ledger/bounds";
 import type { DetailPage, IngestResult, JobDetail, OrderedEvent } from "../ledger/types";

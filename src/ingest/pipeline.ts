@@ -5,7 +5,6 @@
  * store in the job's ledger. A 2xx leaves only after the event (or its quarantine) is durable.
  */
 import { readSettings, type Settings } from "../config";
-import type { Env } from "../env";
 import { checkDeclaredLength, readBodyWithLimit } from "../http/body";
 import { ApiError, jsonResponse } from "../http/errors";
 import { orderTime } from "../ledger/order";

@@ -9,7 +9,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { encodeFilesCursor, encodeHistoryCursor } from "../api/cursor";
 import { withDeadline } from "../deadline";
-import type { Env } from "../env";
 import { d1ProjectionReader, type ProjectionMessage, type ProjectionReader } from "../projection/jobs";
 import type { ProjectionQueue } from "../projection/queue";
 import { shardedRegistrar } from "../registry/key-registry";

@@ -7,7 +7,6 @@
  */
 import { HUB_NAME } from "../changes/hub";
 import { withDeadline } from "../deadline";
-import type { Env } from "../env";
 import { latestPerJob, type ProjectionMessage, writeSummaries } from "./jobs";
 
 /**

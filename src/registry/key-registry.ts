@@ -10,7 +10,6 @@
  * in order, each in key order, from an opaque cursor.
  */
 import { DurableObject } from "cloudflare:workers";
-import type { Env } from "../env";
 
 /**
  * How many objects hold the registry. Fixed: a key's shard is a function of this number, so changing
