@@ -7,17 +7,13 @@
 
 const TOKEN_KEY = "runledger.token";
 const JOB_KEY = /^[^:]+:[^:]+:.+$/;
-const STATUSES = [
-  "pending",
-  "processing",
-  "needs_review",
-  "succeeded",
-  "failed",
-  "cancelled",
-  "rejected",
-  "active",
-  "deleted",
-];
+/** A list the server put into the page's head (src/console.ts): the statuses, the sources. */
+function served(name) {
+  const content = document.querySelector(`meta[name="runledger-${name}"]`)?.getAttribute("content") ?? "";
+  return content.split(",").filter((item) => item.length > 0);
+}
+const STATUSES = served("statuses");
+const SOURCES = served("sources");
 
 class SignedOut extends Error {}
 
@@ -153,7 +149,7 @@ function renderJobs() {
   const form = h(
     "form",
     { className: "filters", method: "get", action: "/", role: "search", "aria-label": "Filter jobs" },
-    h("label", { for: "f-source" }, "Source", select("source", ["extend", "alfred", "standard"])),
+    h("label", { for: "f-source" }, "Source", select("source", SOURCES)),
     h("label", { for: "f-status" }, "Status", select("status", STATUSES)),
     h(
       "label",

@@ -295,13 +295,15 @@ export function readDevVars(file = DEV_VARS) {
 }
 
 /**
- * The vendors' source names, read from the registry's entries (src/vendors/registry.ts, one
- * `name: adapter,` line each): the scripts cannot import the TypeScript registry itself.
+ * The vendors' source names: the `SOURCES` list of the neutral vocabulary
+ * (src/core/vocabulary.ts, which the compiler holds to the vendor registry), read as data — the
+ * scripts run on Node 20, which cannot import TypeScript.
  */
 export function vendorSources() {
-  const registry = readFileSync(path.join(ROOT, "src", "vendors", "registry.ts"), "utf8");
-  const entries = /registry\(\{([^}]*)\}\)/.exec(registry)?.[1] ?? "";
-  return [...entries.matchAll(/^\s*"?([\w-]+)"?\s*:/gm)].map((match) => match[1]).sort();
+  const vocabulary = readFileSync(path.join(ROOT, "src", "core", "vocabulary.ts"), "utf8");
+  const list = /export const SOURCES = (\[[^\]]*\]) as const;/.exec(vocabulary)?.[1];
+  if (list === undefined) throw new Error("src/core/vocabulary.ts has no SOURCES list");
+  return JSON.parse(list).sort();
 }
 
 /** "a, b or c". */

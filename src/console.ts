@@ -6,6 +6,7 @@
  */
 import type { Context } from "hono";
 import type { ApiEnv } from "./api/auth";
+import { SOURCES, STATUSES } from "./core/vocabulary";
 
 /**
  * What the console's page may do: load its own script and style, call this origin's API, nothing
@@ -18,9 +19,22 @@ const SECURITY_HEADERS = {
   "x-content-type-options": "nosniff",
 };
 
+/**
+ * The lists the console offers (its status and source filters), from the server's own vocabulary
+ * rather than a copy in the script: put into the shell's `<head>` as `<meta>` elements, which the
+ * content security policy lets the script read without another request.
+ */
+const VOCABULARY_META = [
+  `<meta name="runledger-statuses" content="${STATUSES.join(",")}">`,
+  `<meta name="runledger-sources" content="${SOURCES.join(",")}">`,
+].join("");
+
 /** The console's HTML shell, whatever the view. */
 export async function consolePage(c: Context<ApiEnv>): Promise<Response> {
-  const shell = await c.env.ASSETS.fetch(new Request(new URL("/", c.req.url)));
+  const assets = await c.env.ASSETS.fetch(new Request(new URL("/", c.req.url)));
+  const shell = new HTMLRewriter()
+    .on("head", { element: (head) => void head.append(VOCABULARY_META, { html: true }) })
+    .transform(assets);
   const response = new Response(shell.body, shell);
   response.headers.set("content-type", "text/html; charset=utf-8");
   response.headers.set("cache-control", "no-cache");

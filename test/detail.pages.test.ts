@@ -11,11 +11,11 @@
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import * as v from "valibot";
 import { beforeAll, describe, expect, it } from "vitest";
-import { jobDetailSchema } from "../src/api/schemas";
+import { jobDetailSchema } from "../src/core/summary";
+import { type NormalizedEvent, STATUSES } from "../src/core/vocabulary";
 import { boundEvent } from "../src/ledger/bounds";
 import type { JobLedger, LinkedLedger } from "../src/ledger/job-ledger";
 import { FILES_PAGE, HISTORY_PAGE, HISTORY_WHOLE } from "../src/ledger/pages";
-import { type NormalizedEvent, STATUSES } from "../src/ledger/types";
 import { alfredEvent } from "./fixtures/alfred/events";
 import { apiGet, createToken, errorCode, type JobDetailBody, jobDetail, sendAlfredStored } from "./helpers";
 

@@ -12,9 +12,9 @@ import {
 } from "cloudflare:test";
 import { expect } from "vitest";
 import type { createApp } from "../src/app";
+import type { ProjectionMessage } from "../src/core/summary";
 import worker from "../src/index";
 import type { JobLedger } from "../src/ledger/job-ledger";
-import type { ProjectionMessage } from "../src/projection/jobs";
 import type { ProjectionQueue } from "../src/projection/queue";
 import { extendEvent, signedExtendRequest } from "./helpers";
 

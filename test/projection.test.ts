@@ -14,7 +14,7 @@ import {
 } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { createApp } from "../src/app";
-import type { ProjectionMessage } from "../src/projection/jobs";
+import type { ProjectionMessage } from "../src/core/summary";
 import { eventually, extendEvent, signedExtendRequest } from "./helpers";
 import { consume, d1Down, d1LosesAnswers, d1Row, deliver, fakeQueue, ledger, run } from "./projection-seams";
 

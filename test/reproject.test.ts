@@ -17,8 +17,8 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { encodeChangeCursor, encodeCursor } from "../src/api/cursor";
 import type { ReprojectPage, SeedPage } from "../src/api/reproject";
 import { createApp } from "../src/app";
+import type { JobSummary } from "../src/core/summary";
 import type { JobLedger } from "../src/ledger/job-ledger";
-import type { JobSummary } from "../src/ledger/types";
 import { registryShard, shardedRegistrar, shardOf } from "../src/registry/key-registry";
 import {
   apiGet,

@@ -7,8 +7,9 @@
  */
 import type { Context } from "hono";
 import { HUB_NAME } from "../changes/hub";
+import { rowToSummary } from "../core/summary";
 import { ApiError } from "../http/errors";
-import { currentSequence, listChanges, rowToSummary } from "../projection/jobs";
+import { currentSequence, listChanges } from "../projection/jobs";
 import type { ApiEnv } from "./auth";
 import { encodeChangeCursor } from "./cursor";
 import { within } from "./query";

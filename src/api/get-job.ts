@@ -5,9 +5,11 @@
  */
 import type { Context } from "hono";
 import { readSettings } from "../config";
+import type { JobDetail } from "../core/summary";
+import { isoTime } from "../core/vocabulary";
 import { ApiError } from "../http/errors";
 import type { LedgerGateway } from "../ingest/ledger-gateway";
-import { type DetailPage, isoTime, type JobDetail } from "../ledger/types";
+import type { DetailPage } from "../ledger/types";
 import { type AuthMaterial, settingsFor } from "../vendors/index";
 import { vendorFor } from "../vendors/registry";
 import type { ApiEnv } from "./auth";

@@ -3,8 +3,9 @@
  * filters and an opaque keyset cursor (CONTRACT §5).
  */
 import type { Context } from "hono";
+import { rowToSummary } from "../core/summary";
 import { ApiError } from "../http/errors";
-import { listJobs, rowToSummary } from "../projection/jobs";
+import { listJobs } from "../projection/jobs";
 import type { ApiEnv } from "./auth";
 import { encodeCursor } from "./cursor";
 import { within } from "./query";

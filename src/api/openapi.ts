@@ -21,6 +21,13 @@ import type { Context, Hono, MiddlewareHandler } from "hono";
 import type { RouterRoute } from "hono/types";
 import { findTargetHandler } from "hono/utils/handler";
 import * as v from "valibot";
+import {
+  failureSchema,
+  historyEntrySchema,
+  jobDetailSchema,
+  jobSummarySchema,
+  linkedJobSchema,
+} from "../core/summary";
 import type { VendorAdapter } from "../vendors/index";
 import type { ApiEnv } from "./auth";
 import { reprojectBodySchema, reprojectPageSchema, seedPageSchema } from "./reproject";
@@ -29,13 +36,8 @@ import {
   deliveryQuarantinedSchema,
   deliveryStoredSchema,
   errorSchema,
-  failureSchema,
   healthSchema,
-  historyEntrySchema,
-  jobDetailSchema,
   jobListSchema,
-  jobSummarySchema,
-  linkedJobSchema,
   QUERY_SCHEMA,
   quarantineEntrySchema,
   quarantineListSchema,

@@ -12,9 +12,9 @@
 import type { Context } from "hono";
 import * as v from "valibot";
 import { HUB_NAME } from "../changes/hub";
+import type { JobSummary } from "../core/summary";
 import { withDeadline } from "../deadline";
 import { ApiError } from "../http/errors";
-import type { JobSummary } from "../ledger/types";
 import { repairSummaries, writeSummaries } from "../projection/jobs";
 import { REGISTRY_SHARDS, registerKeys, registryPage, registryTotal } from "../registry/key-registry";
 import type { ApiEnv } from "./auth";

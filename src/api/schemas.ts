@@ -5,10 +5,11 @@
  */
 import type { MiddlewareHandler } from "hono";
 import * as v from "valibot";
+import { jobSummarySchema } from "../core/summary";
+import { SOURCES, STATUSES } from "../core/vocabulary";
 import { ApiError } from "../http/errors";
 import { HISTORY_PAGE, HISTORY_PAGE_MAX } from "../ledger/pages";
-import { STATUSES } from "../ledger/types";
-import { SCHEMES, SOURCES } from "../vendors/registry";
+import { SCHEMES } from "../vendors/registry";
 import type { ApiEnv } from "./auth";
 import { decodeChangeCursor, decodeCursor, decodeFilesCursor, decodeHistoryCursor } from "./cursor";
 
@@ -186,69 +187,6 @@ export const listQuarantineQuerySchema = v.strictObject(
 export type ListQuarantineQuery = v.InferOutput<typeof listQuarantineQuerySchema>;
 
 const time = v.pipe(v.string(), v.isoTimestamp(), v.description("ISO 8601 UTC with milliseconds."));
-const nullableText = v.nullable(v.string());
-
-export const failureSchema = v.object({ reason: nullableText, messages: v.array(v.string()) });
-
-export const jobSummarySchema = v.object({
-  jobKey: v.pipe(v.string(), v.description("source:kind:id")),
-  source: v.picklist(SOURCES),
-  kind: v.string(),
-  id: v.string(),
-  status: v.picklist(STATUSES),
-  vendorStatus: v.string(),
-  terminal: v.boolean(),
-  companyId: nullableText,
-  companyName: nullableText,
-  name: nullableText,
-  stage: nullableText,
-  retries: v.nullable(v.number()),
-  failure: v.nullable(failureSchema),
-  firstEventAt: time,
-  lastEventAt: time,
-  lastReceivedAt: time,
-  eventCount: v.pipe(v.number(), v.integer()),
-  deliveryCount: v.pipe(v.number(), v.integer()),
-  version: v.pipe(
-    v.number(),
-    v.integer(),
-    v.description("The ledger's change counter: grows with every accepted delivery, repeats included."),
-  ),
-});
-
-export const historyEntrySchema = v.object({
-  eventId: v.string(),
-  eventType: v.string(),
-  status: v.nullable(v.picklist(STATUSES)),
-  vendorStatus: nullableText,
-  occurredAt: time,
-  receivedAt: time,
-  deliveries: v.pipe(v.number(), v.integer()),
-  summary: v.record(v.string(), v.unknown()),
-});
-
-export const linkedJobSchema = v.object({ jobKey: v.string(), status: v.picklist(STATUSES) });
-
-export const jobDetailSchema = v.object({
-  ...jobSummarySchema.entries,
-  history: v.pipe(
-    v.array(historyEntrySchema),
-    v.description("One page of the history, oldest first: the whole history for a job of up to 100 entries."),
-  ),
-  historyNextCursor: v.optional(
-    v.pipe(
-      v.string(),
-      v.description("Present when more history follows: pass it as `historyCursor` for the next page."),
-    ),
-  ),
-  files: v.optional(
-    v.pipe(v.array(linkedJobSchema), v.description("On a job: one page of its linked files, by key.")),
-  ),
-  filesNextCursor: v.optional(
-    v.pipe(v.string(), v.description("Present when more of a job's files follow: pass it as `filesCursor`.")),
-  ),
-  job: v.optional(v.nullable(linkedJobSchema)),
-});
 
 export const jobListSchema = v.object({
   data: v.array(jobSummarySchema),

@@ -4,8 +4,10 @@
  * outside a token's scope is answered 404, never 403, so a token cannot learn which jobs exist
  * outside it (CONTRACT §5).
  */
-import type { JobSummary, Source } from "../ledger/types";
-import { COMPANY_SOURCES, SOURCES } from "../vendors/registry";
+import type { JobSummary } from "../core/summary";
+import type { Source } from "../core/vocabulary";
+import { SOURCES } from "../core/vocabulary";
+import { COMPANY_SOURCES } from "../vendors/registry";
 import { within } from "./query";
 
 export interface TokenScope {

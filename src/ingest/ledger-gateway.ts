@@ -3,10 +3,12 @@
  * a deadline. An error or a timeout becomes 503 `storage_unavailable` with `Retry-After`, so the
  * vendor retries and the ledger's dedup makes the retry safe (CONTRACT §3.3).
  */
+
+import type { JobDetail } from "../core/summary";
 import { withDeadline } from "../deadline";
 import { ApiError } from "../http/errors";
 import { boundEvent } from "../ledger/bounds";
-import type { DetailPage, IngestResult, JobDetail, OrderedEvent } from "../ledger/types";
+import type { DetailPage, IngestResult, OrderedEvent } from "../ledger/types";
 
 /**
  * Longest the edge waits for a ledger before answering 503: long enough that a burst on one busy

@@ -5,19 +5,14 @@
  * store in the job's ledger. A 2xx leaves only after the event (or its quarantine) is durable.
  */
 import { readSettings, type Settings } from "../config";
+import type { ProjectionMessage } from "../core/summary";
+import type { Issue, NormalizedEvent } from "../core/vocabulary";
 import { checkDeclaredLength, readBodyWithLimit } from "../http/body";
 import { ApiError, jsonResponse } from "../http/errors";
 import { orderTime } from "../ledger/order";
-import type { NormalizedEvent, OrderedEvent } from "../ledger/types";
-import type { ProjectionMessage } from "../projection/jobs";
+import type { OrderedEvent } from "../ledger/types";
 import { quarantineDelivery } from "../projection/quarantine";
-import {
-  type AuthMaterial,
-  type Delivery,
-  type Issue,
-  settingsFor,
-  type VendorAdapter,
-} from "../vendors/index";
+import { type AuthMaterial, type Delivery, settingsFor, type VendorAdapter } from "../vendors/index";
 import type { LedgerGateway } from "./ledger-gateway";
 
 export interface IngestDeps {

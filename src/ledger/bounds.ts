@@ -4,7 +4,7 @@
  * row, which holds at most 2 MB, and into D1. A vendor message of a megabyte must not make an
  * authentic delivery fail forever, so derived text is cut to these sizes, marked with "…".
  */
-import type { Failure, NormalizedEvent } from "./types";
+import type { Failure, NormalizedEvent } from "../core/vocabulary";
 
 export const MAX_TEXT = 1024;
 export const MAX_MESSAGE = 2048;

@@ -8,8 +8,10 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { encodeFilesCursor, encodeHistoryCursor } from "../api/cursor";
+import type { HistoryEntry, JobDetail, JobSummary, LinkedJob, ProjectionMessage } from "../core/summary";
+import { isoTime, type Source, type Status } from "../core/vocabulary";
 import { withDeadline } from "../deadline";
-import { d1ProjectionReader, type ProjectionMessage, type ProjectionReader } from "../projection/jobs";
+import { d1ProjectionReader, type ProjectionReader } from "../projection/jobs";
 import type { ProjectionQueue } from "../projection/queue";
 import { shardedRegistrar } from "../registry/key-registry";
 import { applyEvent, EMPTY_STATE, type JobState } from "./order";
@@ -25,18 +27,7 @@ import {
 } from "./pages";
 import { LedgerRegistration } from "./registration";
 import { migrateLedger } from "./schema";
-import {
-  type DetailPage,
-  type HistoryEntry,
-  type IngestResult,
-  isoTime,
-  type JobDetail,
-  type JobSummary,
-  type LinkedJob,
-  type OrderedEvent,
-  type Source,
-  type Status,
-} from "./types";
+import type { DetailPage, IngestResult, OrderedEvent } from "./types";
 
 /** Raw bodies up to this size are stored inline; larger ones in chunks below the 2 MB row limit. */
 export const RAW_CHUNK_BYTES = 1_000_000;

@@ -4,7 +4,8 @@
  * event is first stored — comparing the new event's ordering key with the one that set each fact —
  * so reading a summary never scans the history.
  */
-import type { Failure, OrderedEvent, Status } from "./types";
+import type { Failure, Status } from "../core/vocabulary";
+import type { OrderedEvent } from "./types";
 
 /**
  * The time an event orders by (README "Ordering"). By default the vendor's own time, as CONTRACT §4

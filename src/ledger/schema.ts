@@ -4,8 +4,9 @@
  * time the new code touches it. Add a step; never edit one that has shipped. The version lives in
  * a one-row table, because Durable Object SQLite refuses `PRAGMA user_version` (SQLITE_AUTH).
  */
+
+import type { Failure, Status } from "../core/vocabulary";
 import { applyEvent, EMPTY_STATE, type EventFacts, type JobState } from "./order";
-import type { Failure, Status } from "./types";
 
 /** Version 1: the schema as first released (history, raw chunks, job counters, links, outbox). */
 export const SCHEMA_V1 = `

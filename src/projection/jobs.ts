@@ -4,107 +4,17 @@
  * `GET /v1/jobs` reads (CONTRACT §3.3 "Consistency", §5). One description of the row
  * ({@link summaryToRow} / {@link rowToSummary}) serves every direction.
  */
-import { type Failure, isoTime, type JobSummary, type Source, type Status } from "../ledger/types";
+import {
+  type JobSummary,
+  type ProjectionMessage,
+  SUMMARY_COLUMNS,
+  type SummaryRow,
+  summaryToRow,
+} from "../core/summary";
+import type { Source, Status } from "../core/vocabulary";
 
-/** What a ledger hands to the projection: the job as of `version`. */
-export interface ProjectionMessage {
-  jobKey: string;
-  version: number;
-  summary: JobSummary;
-}
-
-/** One row of D1 `jobs`. */
-export interface JobRow {
-  job_key: string;
-  source: string;
-  kind: string;
-  id: string;
-  status: string;
-  vendor_status: string;
-  terminal: number;
-  company_id: string | null;
-  company_name: string | null;
-  name: string | null;
-  stage: string | null;
-  retries: number | null;
-  failure: string | null;
-  first_event_at: number;
-  last_event_at: number;
-  last_received_at: number;
-  event_count: number;
-  delivery_count: number;
-  version: number;
-}
-
-const COLUMNS = [
-  "job_key",
-  "source",
-  "kind",
-  "id",
-  "status",
-  "vendor_status",
-  "terminal",
-  "company_id",
-  "company_name",
-  "name",
-  "stage",
-  "retries",
-  "failure",
-  "first_event_at",
-  "last_event_at",
-  "last_received_at",
-  "event_count",
-  "delivery_count",
-  "version",
-] as const satisfies readonly (keyof JobRow)[];
-
-export function summaryToRow(summary: JobSummary): JobRow {
-  return {
-    job_key: summary.jobKey,
-    source: summary.source,
-    kind: summary.kind,
-    id: summary.id,
-    status: summary.status,
-    vendor_status: summary.vendorStatus,
-    terminal: summary.terminal ? 1 : 0,
-    company_id: summary.companyId,
-    company_name: summary.companyName,
-    name: summary.name,
-    stage: summary.stage,
-    retries: summary.retries,
-    failure: summary.failure === null ? null : JSON.stringify(summary.failure),
-    first_event_at: Date.parse(summary.firstEventAt),
-    last_event_at: Date.parse(summary.lastEventAt),
-    last_received_at: Date.parse(summary.lastReceivedAt),
-    event_count: summary.eventCount,
-    delivery_count: summary.deliveryCount,
-    version: summary.version,
-  };
-}
-
-export function rowToSummary(row: JobRow): JobSummary {
-  return {
-    jobKey: row.job_key,
-    source: row.source as Source,
-    kind: row.kind,
-    id: row.id,
-    status: row.status as Status,
-    vendorStatus: row.vendor_status,
-    terminal: row.terminal === 1,
-    companyId: row.company_id,
-    companyName: row.company_name,
-    name: row.name,
-    stage: row.stage,
-    retries: row.retries,
-    failure: row.failure === null ? null : (JSON.parse(row.failure) as Failure),
-    firstEventAt: isoTime(row.first_event_at),
-    lastEventAt: isoTime(row.last_event_at),
-    lastReceivedAt: isoTime(row.last_received_at),
-    eventCount: row.event_count,
-    deliveryCount: row.delivery_count,
-    version: row.version,
-  };
-}
+/** One row of D1 `jobs`: a summary's columns and its place in the change sequence. */
+export type JobRow = SummaryRow & { seq: number };
 
 /**
  * Many rows in one statement: the rows travel as one bound JSON text, read back with `json_each`
@@ -116,12 +26,12 @@ export function rowToSummary(row: JobRow): JobSummary {
  */
 /** An upsert of the rows in `?1` (a JSON array) that replaces a row only `where` it holds. */
 function upsertFromJson(where: string): string {
-  return `INSERT INTO jobs (${COLUMNS.join(", ")}, seq)
-SELECT ${COLUMNS.map((column) => `json_extract(value, '$.${column}')`).join(", ")},
+  return `INSERT INTO jobs (${SUMMARY_COLUMNS.join(", ")}, seq)
+SELECT ${SUMMARY_COLUMNS.map((column) => `json_extract(value, '$.${column}')`).join(", ")},
   (SELECT seq FROM change_sequence) + key + 1
 FROM json_each(?1) WHERE true
 ON CONFLICT (job_key) DO UPDATE SET
-  ${COLUMNS.filter((column) => column !== "job_key")
+  ${SUMMARY_COLUMNS.filter((column) => column !== "job_key")
     .map((column) => `${column} = excluded.${column}`)
     .join(", ")}, seq = excluded.seq
 WHERE ${where}`;
@@ -206,7 +116,7 @@ export async function writeSummaries(
  * nothing, not even the counter.
  */
 const REPAIR_FROM_JSON = `${upsertFromJson(
-  COLUMNS.filter((column) => column !== "job_key")
+  SUMMARY_COLUMNS.filter((column) => column !== "job_key")
     .map((column) => `jobs.${column} IS NOT excluded.${column}`)
     .join(" OR "),
 )}

@@ -3,7 +3,7 @@
  * the validation issues (CONTRACT §5). Written before the 202; if D1 cannot take it the delivery is
  * answered 503 so the vendor retries — nothing authentic is dropped.
  */
-import type { Issue } from "../vendors/index";
+import type { Issue } from "../core/vocabulary";
 
 /** Below D1's 2 MB row limit. */
 export const QUARANTINE_CHUNK_BYTES = 1_000_000;

@@ -1,6 +1,6 @@
 /** Pure parts of the projection fan-in: send-batch limits and the consumer's retry delays. */
 import { describe, expect, it } from "vitest";
-import type { ProjectionMessage } from "./jobs";
+import type { ProjectionMessage } from "../core/summary";
 import {
   BUNDLE_BYTES,
   BUNDLE_SUMMARIES,

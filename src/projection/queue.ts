@@ -6,8 +6,9 @@
  * only delays a summary.
  */
 import { HUB_NAME } from "../changes/hub";
+import type { ProjectionMessage } from "../core/summary";
 import { withDeadline } from "../deadline";
-import { latestPerJob, type ProjectionMessage, writeSummaries } from "./jobs";
+import { latestPerJob, writeSummaries } from "./jobs";
 
 /**
  * Many summaries in one queue message. Sending one message per job would make a queue message —

@@ -8,14 +8,8 @@
  */
 import type * as v from "valibot";
 import type { Settings } from "../config";
+import type { Issue, NormalizedEvent } from "../core/vocabulary";
 import { ApiError } from "../http/errors";
-import type { NormalizedEvent } from "../ledger/types";
-
-/** One validation issue, as the quarantine API shows it. */
-export interface Issue {
-  path: string;
-  message: string;
-}
 
 /**
  * What a vendor's steps read: the shared settings (body limit, signature tolerance …) and the

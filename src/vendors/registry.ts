@@ -1,27 +1,27 @@
 /**
  * @module The registry of vendors: the one place that lists them. A new vendor is one folder
  * under `vendors/` (its adapter, see `vendors/index.ts`) and one line here, plus its import
- * (README "Adding a vendor"). Everything vendor-dependent outside the folders is derived from
- * this table: the `Source` union and list, the webhook routes (src/app.ts), each vendor's settings
- * and environment variables, the company scope of read tokens, the verification schemes.
+ * (README "Adding a vendor"), plus its name in `SOURCES` (src/core/vocabulary.ts), which the
+ * compiler holds to this table. Everything else vendor-dependent outside the folders is derived
+ * from it: the webhook routes (src/app.ts), each vendor's settings and environment variables, the
+ * company scope of read tokens, the verification schemes.
  */
+
+import { SOURCES, type Source } from "../core/vocabulary";
 import { alfredAdapter } from "./alfred/index";
 import { extendAdapter } from "./extend/index";
 import { lookup, type VendorAdapter } from "./index";
 import { standardAdapter } from "./standard/index";
 
-/** Every vendor, by its source name (which must be the adapter's `source`: checked below). */
+/**
+ * Every vendor, by its source name: exactly the names of `SOURCES`, each the adapter's own
+ * `source` (checked by `registry` at compile time).
+ */
 export const VENDORS = registry({
   extend: extendAdapter,
   alfred: alfredAdapter,
   standard: standardAdapter,
 });
-
-/** A job's source: the name of a registered vendor. */
-export type Source = keyof typeof VENDORS;
-
-/** The sources, in registry order. */
-export const SOURCES: readonly Source[] = sourceNames(VENDORS);
 
 /** The sources whose jobs carry a company id (the only ones a company-scoped token sees). */
 export const COMPANY_SOURCES: readonly Source[] = SOURCES.filter((source) => VENDORS[source].companyScoped);
@@ -41,11 +41,9 @@ export function vendorFor(source: string): VendorAdapter<Source> | undefined {
   return lookup<VendorAdapter<Source>>(VENDORS, source);
 }
 
-/** Checks, at compile time, that each vendor is registered under its own `source` name. */
-function registry<const T extends { [Name in keyof T]: VendorAdapter<Name & string> }>(vendors: T): T {
+/** Checks, at compile time, that each source has its vendor, registered under its own name. */
+function registry<const T extends { [Name in Source]: VendorAdapter<Name> }>(
+  vendors: T & Record<Exclude<keyof T, Source>, never>,
+): T {
   return vendors;
-}
-
-function sourceNames<T extends object>(vendors: T): (keyof T & string)[] {
-  return Object.keys(vendors).filter((name): name is keyof T & string => Object.hasOwn(vendors, name));
 }

@@ -11,9 +11,9 @@
 import { env, SELF } from "cloudflare:test";
 import fc from "fast-check";
 import { readSettings } from "../../src/config";
+import { type NormalizedEvent, STATUSES } from "../../src/core/vocabulary";
 import { ApiError } from "../../src/http/errors";
 import { unreadableKeys } from "../../src/ingest/pipeline";
-import { type NormalizedEvent, STATUSES } from "../../src/ledger/types";
 import { alfredAdapter } from "../../src/vendors/alfred/index";
 import { extendAdapter } from "../../src/vendors/extend/index";
 import { type Delivery, type Interpretation, settingsFor, type VendorAdapter } from "../../src/vendors/index";

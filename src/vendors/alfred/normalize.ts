@@ -5,8 +5,8 @@
  * updates often share one second: the lifecycle rank orders them.
  */
 import * as v from "valibot";
-import type { Failure, NormalizedEvent, Status } from "../../ledger/types";
-import { type Issue, lookup, toIssues } from "../index";
+import type { Failure, Issue, NormalizedEvent, Status } from "../../core/vocabulary";
+import { lookup, toIssues } from "../index";
 import {
   type AlfredEnvelope,
   type AlfredEvent,

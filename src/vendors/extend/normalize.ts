@@ -5,8 +5,9 @@
  * version on its parent resource.
  */
 import * as v from "valibot";
-import { type Failure, isTerminalStatus, type NormalizedEvent, type Status } from "../../ledger/types";
-import { type Issue, isShowableTime, lookup, toIssues } from "../index";
+import type { Issue } from "../../core/vocabulary";
+import { type Failure, isTerminalStatus, type NormalizedEvent, type Status } from "../../core/vocabulary";
+import { isShowableTime, lookup, toIssues } from "../index";
 import {
   batchRunSchema,
   classifierSchema,

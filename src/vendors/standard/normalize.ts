@@ -6,8 +6,9 @@
  * of a known lifecycle; any other type is a history entry that leaves the status as it is.
  */
 import * as v from "valibot";
-import { isTerminalStatus, type NormalizedEvent, type Status } from "../../ledger/types";
-import { type Issue, isShowableTime, lookup, toIssues } from "../index";
+import type { Issue } from "../../core/vocabulary";
+import { isTerminalStatus, type NormalizedEvent, type Status } from "../../core/vocabulary";
+import { isShowableTime, lookup, toIssues } from "../index";
 
 /** Ids and types longer than this are not an identifier anyone sends. */
 export const MAX_ID_LENGTH = 1024;
