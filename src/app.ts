@@ -19,10 +19,11 @@ import {
   validQuery,
 } from "./api/schemas";
 import { consoleFile, consolePage } from "./console";
+import type { ProjectionQueue } from "./core/summary";
 import { ApiError, errorResponse } from "./http/errors";
 import { durableObjectLedgers, type LedgerGateway } from "./ingest/ledger-gateway";
 import { type IngestDeps, ingestDelivery } from "./ingest/pipeline";
-import { ProjectionGatherer, type ProjectionQueue } from "./projection/queue";
+import { ProjectionGatherer } from "./projection/queue";
 import { VENDORS } from "./vendors/registry";
 
 export interface AppSeams {

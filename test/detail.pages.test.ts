@@ -13,7 +13,7 @@ import * as v from "valibot";
 import { beforeAll, describe, expect, it } from "vitest";
 import { jobDetailSchema } from "../src/core/summary";
 import { type NormalizedEvent, STATUSES } from "../src/core/vocabulary";
-import { boundEvent } from "../src/ledger/bounds";
+import { storedEvent } from "../src/ledger/bounds";
 import type { JobLedger, LinkedLedger } from "../src/ledger/job-ledger";
 import { FILES_PAGE, HISTORY_PAGE, HISTORY_WHOLE } from "../src/ledger/pages";
 import { alfredEvent } from "./fixtures/alfred/events";
@@ -70,8 +70,7 @@ function stepEvent(
 async function storeAll(jobKey: string, events: NormalizedEvent[]): Promise<void> {
   const raw = new TextEncoder().encode("{}").buffer as ArrayBuffer;
   await runInDurableObject(ledger(jobKey), async (instance) => {
-    for (const event of events)
-      await instance.ingest({ ...boundEvent(event), orderAt: event.occurredAt }, raw);
+    for (const event of events) await instance.ingest(storedEvent(event, event.occurredAt), raw);
   });
 }
 

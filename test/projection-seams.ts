@@ -12,10 +12,9 @@ import {
 } from "cloudflare:test";
 import { expect } from "vitest";
 import type { createApp } from "../src/app";
-import type { ProjectionMessage } from "../src/core/summary";
+import type { ProjectionMessage, ProjectionQueue } from "../src/core/summary";
 import worker from "../src/index";
 import type { JobLedger } from "../src/ledger/job-ledger";
-import type { ProjectionQueue } from "../src/projection/queue";
 import { extendEvent, signedExtendRequest } from "./helpers";
 
 export const QUEUE = "runledger-projection";

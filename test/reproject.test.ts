@@ -14,9 +14,9 @@ import {
   waitOnExecutionContext,
 } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
-import { encodeChangeCursor, encodeCursor } from "../src/api/cursor";
 import type { ReprojectPage, SeedPage } from "../src/api/reproject";
 import { createApp } from "../src/app";
+import { encodeChangeCursor, encodeCursor } from "../src/core/cursor";
 import type { JobSummary } from "../src/core/summary";
 import type { JobLedger } from "../src/ledger/job-ledger";
 import { registryShard, shardedRegistrar, shardOf } from "../src/registry/key-registry";

@@ -7,11 +7,11 @@
  */
 import type { Context } from "hono";
 import { HUB_NAME } from "../changes/hub";
+import { encodeChangeCursor } from "../core/cursor";
 import { rowToSummary } from "../core/summary";
 import { ApiError } from "../http/errors";
 import { currentSequence, listChanges } from "../projection/jobs";
 import type { ApiEnv } from "./auth";
-import { encodeChangeCursor } from "./cursor";
 import { within } from "./query";
 import type { ChangesQuery } from "./schemas";
 import { sourcesInScope } from "./tokens";

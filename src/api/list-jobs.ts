@@ -3,11 +3,11 @@
  * filters and an opaque keyset cursor (CONTRACT §5).
  */
 import type { Context } from "hono";
+import { encodeCursor } from "../core/cursor";
 import { rowToSummary } from "../core/summary";
 import { ApiError } from "../http/errors";
 import { listJobs } from "../projection/jobs";
 import type { ApiEnv } from "./auth";
-import { encodeCursor } from "./cursor";
 import { within } from "./query";
 import type { ListJobsQuery } from "./schemas";
 import { sourcesInScope } from "./tokens";

@@ -4,12 +4,12 @@
  * no quarantine: an unparsed body cannot be attributed to a company.
  */
 import type { Context } from "hono";
+import { encodeCursor } from "../core/cursor";
 import { ApiError } from "../http/errors";
 import { type IngestDeps, retryDelivery } from "../ingest/pipeline";
 import { listQuarantine, readQuarantined, resolveQuarantined } from "../projection/quarantine";
 import { vendorFor } from "../vendors/registry";
 import type { ApiEnv } from "./auth";
-import { encodeCursor } from "./cursor";
 import { within } from "./query";
 import type { ListQuarantineQuery } from "./schemas";
 

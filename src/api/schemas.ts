@@ -5,13 +5,13 @@
  */
 import type { MiddlewareHandler } from "hono";
 import * as v from "valibot";
+import { decodeChangeCursor, decodeCursor, decodeFilesCursor, decodeHistoryCursor } from "../core/cursor";
 import { jobSummarySchema } from "../core/summary";
 import { SOURCES, STATUSES } from "../core/vocabulary";
 import { ApiError } from "../http/errors";
 import { HISTORY_PAGE, HISTORY_PAGE_MAX } from "../ledger/pages";
 import { SCHEMES } from "../vendors/registry";
 import type { ApiEnv } from "./auth";
-import { decodeChangeCursor, decodeCursor, decodeFilesCursor, decodeHistoryCursor } from "./cursor";
 
 export const DEFAULT_LIMIT = 50;
 export const MAX_LIMIT = 200;

@@ -175,3 +175,17 @@ export interface ProjectionMessage {
   version: number;
   summary: JobSummary;
 }
+
+/**
+ * Many summaries in one queue message. Sending one message per job would make a queue message —
+ * its price, its place in the queue's 5,000 messages/s, and locally one broker timer each (Miniflare's
+ * broker refuses past 10,000) — per event; a bundle carries up to {@link BUNDLE_SUMMARIES}.
+ */
+export interface ProjectionBundle {
+  summaries: ProjectionMessage[];
+}
+
+/** What sends to the projection queue: the Queue binding, or a failing one in tests. */
+export interface ProjectionQueue {
+  sendBatch(messages: Iterable<MessageSendRequest<ProjectionMessage | ProjectionBundle>>): Promise<unknown>;
+}

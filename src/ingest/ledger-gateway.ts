@@ -7,8 +7,8 @@
 import type { JobDetail } from "../core/summary";
 import { withDeadline } from "../deadline";
 import { ApiError } from "../http/errors";
-import { boundEvent } from "../ledger/bounds";
-import type { DetailPage, IngestResult, OrderedEvent } from "../ledger/types";
+import type { StoredVerification } from "../ledger/history";
+import type { DetailPage, IngestResult, StoredEvent } from "../ledger/types";
 
 /**
  * Longest the edge waits for a ledger before answering 503: long enough that a burst on one busy
@@ -20,19 +20,13 @@ export const LEDGER_TIMEOUT_MS = 15_000;
 /** The seam between the edge and the ledgers; tests put a failing one in its place. */
 export interface LedgerGateway {
   /** Stores a delivery; `auth` is the JSON of what authenticated it (kept for re-verification). */
-  ingest(event: OrderedEvent, raw: ArrayBuffer, auth: string | null): Promise<IngestResult>;
+  ingest(event: StoredEvent, raw: ArrayBuffer, auth: string | null): Promise<IngestResult>;
   /** The job's detail; `page` picks a page of its history and files (the first by default). */
   detail(jobKey: string, page?: DetailPage): Promise<JobDetail | null>;
   rawEvent(jobKey: string, eventId: string): Promise<ArrayBuffer | null>;
   /** Opens a live view of the job: a WebSocket on which its ledger sends a snapshot, then changes. */
   watch(jobKey: string): Promise<WebSocket>;
   verification(jobKey: string, eventId: string): Promise<StoredVerification | null>;
-}
-
-export interface StoredVerification {
-  auth: string | null;
-  receivedAt: number;
-  raw: ArrayBuffer;
 }
 
 async function guarded<T>(work: () => Promise<T>, ms: number): Promise<T> {
@@ -52,7 +46,7 @@ async function guarded<T>(work: () => Promise<T>, ms: number): Promise<T> {
 
 /** What the gateway calls on a job's ledger: the Durable Object stub's RPC methods. */
 export interface LedgerStub {
-  ingest(event: OrderedEvent, raw: ArrayBuffer, auth: string | null): Promise<IngestResult>;
+  ingest(event: StoredEvent, raw: ArrayBuffer, auth: string | null): Promise<IngestResult>;
   detail(page?: DetailPage): Promise<JobDetail | null>;
   rawEvent(eventId: string): Promise<ArrayBuffer | null>;
   fetch(request: Request): Promise<Response>;
@@ -87,10 +81,7 @@ export function durableObjectLedgers(env: Env, options: GatewayOptions = {}): Le
   const timeoutMs = options.timeoutMs ?? LEDGER_TIMEOUT_MS;
   const ledgerOf = options.ledgerOf ?? ((jobKey: string): LedgerStub => env.JOBS.get(jobId(env, jobKey)));
   return {
-    // Every derived field is cut to size here, the one way into a ledger: before the call, since
-    // a 10,000-level summary would not even cross the RPC, and for the ledger's 2 MB rows.
-    ingest: (event, raw, auth) =>
-      guarded(() => ledgerOf(event.jobKey).ingest(boundEvent(event), raw, auth), timeoutMs),
+    ingest: (event, raw, auth) => guarded(() => ledgerOf(event.jobKey).ingest(event, raw, auth), timeoutMs),
     detail: (jobKey, page) => guarded(() => ledgerOf(jobKey).detail(page), timeoutMs),
     rawEvent: (jobKey, eventId) => guarded(() => ledgerOf(jobKey).rawEvent(eventId), timeoutMs),
     verification: (jobKey, eventId) => guarded(() => ledgerOf(jobKey).verification(eventId), timeoutMs),

@@ -9,8 +9,9 @@ import type { ProjectionMessage } from "../core/summary";
 import type { Issue, NormalizedEvent } from "../core/vocabulary";
 import { checkDeclaredLength, readBodyWithLimit } from "../http/body";
 import { ApiError, jsonResponse } from "../http/errors";
+import { storedEvent } from "../ledger/bounds";
 import { orderTime } from "../ledger/order";
-import type { OrderedEvent } from "../ledger/types";
+import type { StoredEvent } from "../ledger/types";
 import { quarantineDelivery } from "../projection/quarantine";
 import { type AuthMaterial, type Delivery, settingsFor, type VendorAdapter } from "../vendors/index";
 import type { LedgerGateway } from "./ledger-gateway";
@@ -70,9 +71,13 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
  * with a colon is refused too: `extend:::x` reads as no job at all, and `extend:a:b:c` would be one
  * job for kind `a:b`, id `c` and for kind `a`, id `b:c` (found by fuzzing, test/fuzz.test.ts).
  */
-/** The event with the time it orders by (`orderTime`: the operator's future horizon, if any). */
-function ordered(event: NormalizedEvent, settings: Settings): OrderedEvent {
-  return { ...event, orderAt: orderTime(event.occurredAt, event.receivedAt, settings.futureHorizonMs) };
+/**
+ * What the event's ledger stores of it (`storedEvent`): every derived field cut to size — before
+ * the call, since a 10,000-level summary would not even cross the RPC, and for the ledger's 2 MB
+ * rows — with the time it orders by (`orderTime`: the operator's future horizon, if any).
+ */
+function toStore(event: NormalizedEvent, settings: Settings): StoredEvent {
+  return storedEvent(event, orderTime(event.occurredAt, event.receivedAt, settings.futureHorizonMs));
 }
 
 export function unreadableKeys(event: NormalizedEvent): Issue[] {
@@ -124,7 +129,7 @@ export async function ingestDelivery(
       const unreadable = unreadableKeys(event);
       if (unreadable.length > 0) return quarantine(env, adapter.source, started, unreadable, body, auth);
       const raw = body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength) as ArrayBuffer;
-      const result = await deps.ledgers.ingest(ordered(event, settings), raw, JSON.stringify(auth));
+      const result = await deps.ledgers.ingest(toStore(event, settings), raw, JSON.stringify(auth));
       deps.project({ jobKey: event.jobKey, version: result.summary.version, summary: result.summary });
       // One line per accepted delivery only when asked for: at thousands of deliveries a second it
       // is a cost of its own (BENCHMARKS.md), and the platform's request logs already list them.
@@ -186,7 +191,7 @@ export async function retryDelivery(
       if (unreadable.length > 0) return { outcome: "still_invalid", issues: unreadable };
       const body = stored.body;
       const raw = body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength) as ArrayBuffer;
-      const result = await deps.ledgers.ingest(ordered(event, delivery.settings), raw, stored.auth);
+      const result = await deps.ledgers.ingest(toStore(event, delivery.settings), raw, stored.auth);
       deps.project({ jobKey: event.jobKey, version: result.summary.version, summary: result.summary });
       log({ source: event.source, jobKey: event.jobKey, eventId: event.eventId, outcome: "retried" });
       return {

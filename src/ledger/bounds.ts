@@ -5,6 +5,7 @@
  * authentic delivery fail forever, so derived text is cut to these sizes, marked with "…".
  */
 import type { Failure, NormalizedEvent } from "../core/vocabulary";
+import type { StoredEvent } from "./types";
 
 export const MAX_TEXT = 1024;
 export const MAX_MESSAGE = 2048;
@@ -52,17 +53,37 @@ function clipFailure(failure: Failure | null): Failure | null {
   return { reason: clipOptional(failure.reason), messages };
 }
 
-/** The event with every derived field within bounds; ids and times are left as they are. */
-export function boundEvent<E extends NormalizedEvent>(event: E): E {
-  const summary = clipValue(event.summary, 0) as Record<string, unknown>;
+/**
+ * What a ledger stores of an event: every derived field within bounds (ids and times as they
+ * are), its history summary as JSON text — serialised once, here, both to measure it and to store
+ * it — and the time it orders by (`orderTime` in ./order).
+ */
+export function storedEvent(event: NormalizedEvent, orderAt: number): StoredEvent {
+  const clipped = JSON.stringify(clipValue(event.summary, 0));
   return {
-    ...event,
+    jobKey: event.jobKey,
+    source: event.source,
+    kind: event.kind,
+    id: event.id,
+    role: event.role,
+    eventId: event.eventId,
+    eventType: event.eventType,
+    status: event.status,
     vendorStatus: clipOptional(event.vendorStatus),
+    terminal: event.terminal,
+    rank: event.rank,
+    occurredAt: event.occurredAt,
+    receivedAt: event.receivedAt,
+    orderAt,
     companyId: clipOptional(event.companyId),
     companyName: clipOptional(event.companyName),
     name: clipOptional(event.name),
     stage: clipOptional(event.stage),
+    retries: event.retries,
     failure: clipFailure(event.failure),
-    summary: JSON.stringify(summary).length <= MAX_SUMMARY_JSON ? summary : { truncated: true },
+    summaryJson: clipped.length <= MAX_SUMMARY_JSON ? clipped : TRUNCATED_SUMMARY,
+    linkTo: event.linkToJob?.jobKey ?? null,
   };
 }
+
+const TRUNCATED_SUMMARY = JSON.stringify({ truncated: true });

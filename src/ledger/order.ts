@@ -5,7 +5,7 @@
  * so reading a summary never scans the history.
  */
 import type { Failure, Status } from "../core/vocabulary";
-import type { OrderedEvent } from "./types";
+import type { StoredEvent } from "./types";
 
 /**
  * The time an event orders by (README "Ordering"). By default the vendor's own time, as CONTRACT §4
@@ -91,7 +91,7 @@ function newer<T>(kept: Fact<T> | null, value: T | null, at: OrderKey): Fact<T> 
 
 /** What of an event the state is derived from. */
 export type EventFacts = Pick<
-  OrderedEvent,
+  StoredEvent,
   | "eventType"
   | "status"
   | "vendorStatus"

@@ -29,6 +29,11 @@ export class LedgerRegistration {
     this.registrar = registrar;
   }
 
+  /** Tells what storage holds without reading it (a new object: nothing acknowledged). */
+  known(acknowledged: boolean): void {
+    this.acknowledged = acknowledged;
+  }
+
   /** Whether the key still has to be registered. */
   pending(): boolean {
     this.acknowledged ??= this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM registry_ack").one().n > 0;

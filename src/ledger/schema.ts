@@ -255,24 +255,33 @@ CREATE TABLE registry_ack (
 export const LEDGER_SCHEMA_VERSION = STEPS.length;
 
 /**
- * Runs every step after the stored schema version, in one transaction. An object created before
- * versioning has the version-1 tables and no version row: step 1 is idempotent, so it runs again.
+ * Brings the object's schema up to date, in one transaction, and says whether it was `created` (a
+ * new object: today's schema in one go, nothing stored yet), `migrated` (steps run after the
+ * stored version) or already `current`. An object created before versioning has the version-1
+ * tables and no version row: step 1 is idempotent, so it runs again. One read finds which case
+ * it is.
  */
-export function migrateLedger(storage: DurableObjectStorage): void {
+export function migrateLedger(storage: DurableObjectStorage): "created" | "migrated" | "current" {
   const sql = storage.sql;
-  sql.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
-  const current =
-    sql.exec<{ version: number }>("SELECT version FROM schema_version").toArray()[0]?.version ?? 0;
-  if (current >= STEPS.length) return;
+  const tables = new Set(
+    sql
+      .exec<{ name: string }>(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('schema_version', 'events')",
+      )
+      .toArray()
+      .map((row) => row.name),
+  );
+  const current = tables.has("schema_version")
+    ? (sql.exec<{ version: number }>("SELECT version FROM schema_version").toArray()[0]?.version ?? 0)
+    : 0;
+  if (current >= STEPS.length) return "current";
+  const fresh = current === 0 && !tables.has("events");
   storage.transactionSync(() => {
-    // No version row and no tables: a new object gets today's schema in one go. An object from
-    // before versioning has the version-1 tables and no row: it takes the steps from step 1.
-    const fresh =
-      current === 0 &&
-      sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events'").toArray().length === 0;
+    sql.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
     if (fresh) sql.exec(CURRENT_SCHEMA);
     else for (let version = current; version < STEPS.length; version++) STEPS[version]?.(sql);
     sql.exec("DELETE FROM schema_version");
     sql.exec("INSERT INTO schema_version (version) VALUES (?)", STEPS.length);
   });
+  return fresh ? "created" : "migrated";
 }

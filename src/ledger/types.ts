@@ -1,19 +1,44 @@
 /**
- * @module What the ledger takes and answers besides the neutral vocabulary (src/core): the event
- * as it enters a ledger, which page of a detail to read, and what storing a delivery answers.
+ * @module What a ledger takes and answers, besides the neutral vocabulary (src/core): the event
+ * as it is stored, which page of a detail to read, and what storing a delivery answers.
  */
-import type { HistoryEntry, JobSummary } from "../core/summary";
-import type { NormalizedEvent } from "../core/vocabulary";
+import type { JobSummary } from "../core/summary";
+import type { Failure, JobRole, Source, Status } from "../core/vocabulary";
 
 /**
- * An event on its way into its ledger: normalized, plus the time it orders by (`orderTime` in
- * ./order — the vendor's time unless the operator's future horizon capped it).
+ * One event as its ledger stores it — only what it stores, so the call into the ledger carries no
+ * more (made by `storedEvent`, ./bounds): the normalized event's fields cut to size, its history
+ * summary as JSON text, the key of the job it links a file into, and the time it orders by
+ * (`orderTime` in ./order — the vendor's time unless the operator's future horizon capped it).
  */
-export interface OrderedEvent extends NormalizedEvent {
+export interface StoredEvent {
+  jobKey: string;
+  source: Source;
+  kind: string;
+  id: string;
+  role: JobRole;
+  eventId: string;
+  eventType: string;
+  status: Status | null;
+  vendorStatus: string | null;
+  terminal: boolean;
+  rank: number;
+  occurredAt: number;
+  receivedAt: number;
   orderAt: number;
+  companyId: string | null;
+  companyName: string | null;
+  name: string | null;
+  stage: string | null;
+  retries: number | null;
+  failure: Failure | null;
+  /** The history entry's facts, as JSON text (at most 16 KB). */
+  summaryJson: string;
+  /** On a file event that puts the file into a job (Alfred `file_add_to_job`): that job's key. */
+  linkTo: string | null;
 }
 
-/** Which page of a job's detail to read (README "Read API"); absent fields mean the first page. */
+/** Which page of a job's detail to read (docs/API.md); absent fields mean the first page. */
 export interface DetailPage {
   /** The history-order key of the last entry already read. */
   historyAfter?: number[];
@@ -22,11 +47,10 @@ export interface DetailPage {
   filesAfter?: string;
 }
 
+/** What storing a delivery answers: all the Worker uses of it. */
 export interface IngestResult {
   /** True when the event id was already stored: only the delivery was counted. */
   duplicate: boolean;
-  /** The job as of this delivery, for the D1 projection. */
+  /** The job as of this delivery, for the D1 projection (its `version` orders the copies). */
   summary: JobSummary;
-  /** The history entry of the event this delivery was for, as of this delivery. */
-  entry: HistoryEntry;
 }

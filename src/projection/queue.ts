@@ -6,23 +6,9 @@
  * only delays a summary.
  */
 import { HUB_NAME } from "../changes/hub";
-import type { ProjectionMessage } from "../core/summary";
+import type { ProjectionBundle, ProjectionMessage, ProjectionQueue } from "../core/summary";
 import { withDeadline } from "../deadline";
 import { latestPerJob, writeSummaries } from "./jobs";
-
-/**
- * Many summaries in one queue message. Sending one message per job would make a queue message —
- * its price, its place in the queue's 5,000 messages/s, and locally one broker timer each (Miniflare's
- * broker refuses past 10,000) — per event; a bundle carries up to {@link BUNDLE_SUMMARIES}.
- */
-export interface ProjectionBundle {
-  summaries: ProjectionMessage[];
-}
-
-/** What sends to the projection queue: the Queue binding, or a failing one in tests. */
-export interface ProjectionQueue {
-  sendBatch(messages: Iterable<MessageSendRequest<ProjectionMessage | ProjectionBundle>>): Promise<unknown>;
-}
 
 /** How long the Worker gathers summaries before sending them: long enough to coalesce a burst. */
 export const GATHER_MS = 10;

@@ -1,0 +1,58 @@
+/**
+ * @module The live view of a job (CONTRACT §7): what the ledger sends the WebSockets of its
+ * watchers, which the Worker turns into Server-Sent Events (src/api/stream-job.ts). A change's
+ * message is built only when someone watches.
+ */
+import type { HistoryEntry, JobDetail, JobSummary } from "../core/summary";
+import { isoTime } from "../core/vocabulary";
+import type { StoredEvent } from "./types";
+
+/** What the ledger sends its watchers. */
+export type StreamMessage =
+  | { type: "snapshot"; detail: JobDetail | null }
+  | { type: "change"; summary: JobSummary; entry: HistoryEntry };
+
+/** The history entry of an event just stored for the first time: what the insert wrote. */
+export function firstEntry(event: StoredEvent): HistoryEntry {
+  return {
+    eventId: event.eventId,
+    eventType: event.eventType,
+    status: event.status,
+    vendorStatus: event.vendorStatus,
+    occurredAt: isoTime(event.occurredAt),
+    receivedAt: isoTime(event.receivedAt),
+    deliveries: 1,
+    summary: JSON.parse(event.summaryJson) as Record<string, unknown>,
+  };
+}
+
+/** Sends `message` to each socket; one that went away is finished by its close handler. */
+export function sendToWatchers(sockets: readonly WebSocket[], message: StreamMessage): void {
+  const text = JSON.stringify(message);
+  for (const socket of sockets) {
+    try {
+      socket.send(text);
+    } catch {
+      // A watcher that went away.
+    }
+  }
+}
+
+/**
+ * Accepts a watcher's WebSocket with the Hibernation API — an idle watcher does not keep the
+ * object awake — and then sends it the snapshot, so no change can fall between the two: a change
+ * the snapshot already holds arrives with a version the Worker skips.
+ */
+export async function acceptWatcher(
+  ctx: DurableObjectState,
+  request: Request,
+  snapshot: () => Promise<JobDetail | null>,
+): Promise<Response> {
+  if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+    return new Response("Expected a WebSocket upgrade.", { status: 426 });
+  }
+  const { 0: client, 1: server } = new WebSocketPair();
+  ctx.acceptWebSocket(server);
+  server.send(JSON.stringify({ type: "snapshot", detail: await snapshot() } satisfies StreamMessage));
+  return new Response(null, { status: 101, webSocket: client });
+}
