@@ -39,8 +39,18 @@ export interface AppSeams {
 export function createApp(seams: AppSeams = {}) {
   // Summaries gathered across the requests this isolate serves (see ProjectionGatherer).
   const gatherer = new ProjectionGatherer();
+  // One gateway per environment, made on its first request rather than on each.
+  const gateways = new WeakMap<Env, LedgerGateway>();
+  const ledgers = (env: Env): LedgerGateway => {
+    let gateway = gateways.get(env);
+    if (gateway === undefined) {
+      gateway = seams.ledgers?.(env) ?? durableObjectLedgers(env);
+      gateways.set(env, gateway);
+    }
+    return gateway;
+  };
   const deps = (env: Env, ctx: ExecutionContext): IngestDeps => ({
-    ledgers: seams.ledgers?.(env) ?? durableObjectLedgers(env),
+    ledgers: ledgers(env),
     // Called through a closure: an unbound `fetch` kept in an object throws "Illegal invocation".
     fetch: seams.fetch ?? ((input, init) => fetch(input, init)),
     now: seams.now ?? Date.now,
@@ -85,7 +95,7 @@ export function createApp(seams: AppSeams = {}) {
     }
   }
 
-  const jobs = jobRoutes((env) => seams.ledgers?.(env) ?? durableObjectLedgers(env), seams.streamHeartbeatMs);
+  const jobs = jobRoutes(ledgers, seams.streamHeartbeatMs);
 
   // The API, chained so that its type (`App`) tells `hc<App>()` each route's parameters and
   // answers. Each route: its description (src/api/openapi.ts), then its checks, then its handler.

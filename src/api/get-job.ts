@@ -4,13 +4,12 @@
  * The job key may appear as is (`extend:classify_run:clr_x`) or percent-encoded.
  */
 import type { Context } from "hono";
-import { readSettings } from "../config";
 import type { JobDetail } from "../core/summary";
 import { isoTime } from "../core/vocabulary";
 import { ApiError } from "../http/errors";
 import type { LedgerGateway } from "../ingest/ledger-gateway";
 import type { DetailPage } from "../ledger/types";
-import { type AuthMaterial, settingsFor } from "../vendors/index";
+import { type AuthMaterial, settingsOf } from "../vendors/index";
 import { vendorFor } from "../vendors/registry";
 import type { ApiEnv } from "./auth";
 import { jobDetailQuerySchema, parseQuery } from "./schemas";
@@ -146,11 +145,7 @@ export function jobRoutes(ledgersOf: (env: Env) => LedgerGateway, heartbeatMs?: 
     const material = stored.auth === null ? null : (JSON.parse(stored.auth) as AuthMaterial);
     const verified =
       material !== null &&
-      (await adapter.verifyStored(
-        material,
-        new Uint8Array(stored.raw),
-        settingsFor(adapter, readSettings(c.env), c.env),
-      ));
+      (await adapter.verifyStored(material, new Uint8Array(stored.raw), settingsOf(adapter, c.env)));
     return c.json({ verified, scheme: adapter.scheme, receivedAt: isoTime(stored.receivedAt) });
   }
 

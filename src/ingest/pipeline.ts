@@ -4,7 +4,7 @@
  * reading the body under the limit → authentication → JSON, envelope and schema (quarantine) →
  * store in the job's ledger. A 2xx leaves only after the event (or its quarantine) is durable.
  */
-import { readSettings, type Settings } from "../config";
+import type { Settings } from "../config";
 import type { ProjectionMessage } from "../core/summary";
 import type { Issue, NormalizedEvent } from "../core/vocabulary";
 import { checkDeclaredLength, readBodyWithLimit } from "../http/body";
@@ -13,7 +13,7 @@ import { storedEvent } from "../ledger/bounds";
 import { orderTime } from "../ledger/order";
 import type { StoredEvent } from "../ledger/types";
 import { quarantineDelivery } from "../projection/quarantine";
-import { type AuthMaterial, type Delivery, settingsFor, type VendorAdapter } from "../vendors/index";
+import { type AuthMaterial, type Delivery, settingsOf, type VendorAdapter } from "../vendors/index";
 import type { LedgerGateway } from "./ledger-gateway";
 
 export interface IngestDeps {
@@ -106,7 +106,7 @@ export async function ingestDelivery(
   if (request.method !== "POST") {
     throw new ApiError("method_not_allowed", "Webhook endpoints accept POST only.");
   }
-  const settings = settingsFor(adapter, readSettings(env), env);
+  const settings = settingsOf(adapter, env);
   checkDeclaredLength(request, settings.maxBodyBytes);
   const delivery: Delivery = { request, params, settings, receivedAt: started, fetch: deps.fetch };
   await adapter.admit(delivery);
@@ -171,7 +171,7 @@ export async function retryDelivery(
   const delivery: Delivery = {
     request: adapter.replayRequest(auth),
     params: {},
-    settings: settingsFor(adapter, readSettings(env), env),
+    settings: settingsOf(adapter, env),
     receivedAt: stored.receivedAt,
     fetch: deps.fetch,
   };

@@ -26,14 +26,22 @@ describe("bundles and sendBatches", () => {
   it("packs summaries into queue messages within 100 summaries and 100 KB, and loses none", () => {
     const small = Array.from({ length: 250 }, (_, n) => message(n));
     const packed = bundles(small);
-    expect(packed.map((bundle) => bundle.summaries.length)).toEqual([BUNDLE_SUMMARIES, BUNDLE_SUMMARIES, 50]);
+    expect(packed.map(({ bundle }) => bundle.summaries.length)).toEqual([
+      BUNDLE_SUMMARIES,
+      BUNDLE_SUMMARIES,
+      50,
+    ]);
     expect(sendBatches(packed)).toHaveLength(1);
 
     const large = Array.from({ length: 30 }, (_, n) => message(n, 40_000));
     const big = bundles(large);
-    expect(big.flatMap((bundle) => bundle.summaries)).toHaveLength(30);
+    expect(big.flatMap(({ bundle }) => bundle.summaries)).toHaveLength(30);
     const size = (value: unknown) => new TextEncoder().encode(JSON.stringify(value)).byteLength;
-    for (const bundle of big) expect(size(bundle)).toBeLessThanOrEqual(BUNDLE_BYTES + 1000);
+    for (const { bundle, bytes } of big) {
+      expect(size(bundle)).toBeLessThanOrEqual(BUNDLE_BYTES + 1000);
+      // The size kept for each bundle is what it serialises to.
+      expect(bytes).toBe(size(bundle));
+    }
     const calls = sendBatches(big);
     expect(calls.flat()).toHaveLength(big.length);
     for (const call of calls) {

@@ -23,13 +23,17 @@ function log(fields: Record<string, unknown>): void {
   console.log(JSON.stringify(fields));
 }
 
-/** Groups items into lists of at most `count` items and `bytes` serialised bytes (one at least). */
-function groups<T>(items: readonly T[], count: number, bytes: number): { items: T[]; bytes: number }[] {
-  const encoder = new TextEncoder();
+/** Groups items into lists of at most `count` items and `bytes` bytes, by `sizeOf` (one at least). */
+function groups<T>(
+  items: readonly T[],
+  count: number,
+  bytes: number,
+  sizeOf: (item: T) => number,
+): { items: T[]; bytes: number }[] {
   const out: { items: T[]; bytes: number }[] = [];
   let current: { items: T[]; bytes: number } = { items: [], bytes: 0 };
   for (const item of items) {
-    const size = encoder.encode(JSON.stringify(item)).byteLength;
+    const size = sizeOf(item);
     if (current.items.length > 0 && (current.items.length >= count || current.bytes + size > bytes)) {
       out.push(current);
       current = { items: [], bytes: 0 };
@@ -41,14 +45,29 @@ function groups<T>(items: readonly T[], count: number, bytes: number): { items: 
   return out;
 }
 
-/** Splits summaries into bundles within a queue message's limits. */
-export function bundles(messages: readonly ProjectionMessage[]): ProjectionBundle[] {
-  return groups(messages, BUNDLE_SUMMARIES, BUNDLE_BYTES).map((group) => ({ summaries: group.items }));
+const encoder = new TextEncoder();
+
+/** A bundle and its JSON bytes (its summaries' bytes, each measured once, and the separators). */
+export interface SizedBundle {
+  bundle: ProjectionBundle;
+  bytes: number;
+}
+
+/** Splits summaries into bundles within a queue message's limits, serialising each summary once. */
+export function bundles(messages: readonly ProjectionMessage[]): SizedBundle[] {
+  const sizeOf = (message: ProjectionMessage) => encoder.encode(JSON.stringify(message)).byteLength + 1;
+  return groups(messages, BUNDLE_SUMMARIES, BUNDLE_BYTES, sizeOf).map((group) => ({
+    bundle: { summaries: group.items },
+    // `{"summaries":[` and `]}` around the summaries, one comma fewer than the summaries.
+    bytes: group.bytes + 15,
+  }));
 }
 
 /** Splits bundles into `sendBatch` calls within the queue's count and size limits. */
-export function sendBatches(items: readonly ProjectionBundle[]): ProjectionBundle[][] {
-  return groups(items, SEND_BATCH_MESSAGES, SEND_BATCH_BYTES).map((group) => group.items);
+export function sendBatches(items: readonly SizedBundle[]): ProjectionBundle[][] {
+  return groups(items, SEND_BATCH_MESSAGES, SEND_BATCH_BYTES, (item) => item.bytes + 1).map((group) =>
+    group.items.map((item) => item.bundle),
+  );
 }
 
 /** Sends summaries to the queue as bundles, in as few `sendBatch` calls as its limits allow. */

@@ -7,7 +7,7 @@
  * under `vendors/` and one line in the registry (`vendors/registry.ts`; README "Adding a vendor").
  */
 import type * as v from "valibot";
-import type { Settings } from "../config";
+import { readSettings, type Settings } from "../config";
 import type { Issue, NormalizedEvent } from "../core/vocabulary";
 import { ApiError } from "../http/errors";
 
@@ -142,6 +142,27 @@ export function settingsFor<Own extends OwnSettings, Variable extends string>(
     return typeof value === "string" ? value : undefined;
   });
   return { ...shared, ...own };
+}
+
+/** Each environment's settings, per vendor: parsed once per isolate, not per request. */
+const SETTINGS = new WeakMap<object, Map<VendorAdapter, unknown>>();
+
+/** {@link settingsFor} the Worker's environment, kept for the next request with the same one. */
+export function settingsOf<Own extends OwnSettings, Variable extends string>(
+  adapter: VendorAdapter<string, Own, Variable>,
+  env: Env,
+): VendorSettings<Own> {
+  let perVendor = SETTINGS.get(env);
+  if (perVendor === undefined) {
+    perVendor = new Map();
+    SETTINGS.set(env, perVendor);
+  }
+  let settings = perVendor.get(adapter) as VendorSettings<Own> | undefined;
+  if (settings === undefined) {
+    settings = settingsFor(adapter, readSettings(env), env);
+    perVendor.set(adapter, settings);
+  }
+  return settings;
 }
 
 /** Where a replayed delivery claims to come from: it never leaves the Worker. */

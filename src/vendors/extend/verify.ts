@@ -60,10 +60,12 @@ export async function verifyExtendSignature(input: ExtendSignatureInput): Promis
   const expected = hexToBytes(input.signature.toLowerCase());
   const message = signedBytes(input.timestamp, input.body);
   let matched = false;
-  // Every secret is tried (several endpoints, rotation); `verify` compares in constant time.
+  // Secrets are tried in order (several endpoints, rotation) until one matches: `verify` compares
+  // in constant time, so the time taken tells at most which configured secret signed an authentic
+  // delivery, nothing about a forged one, which is checked against every secret.
   for (const secret of input.secrets) {
-    const ok = await crypto.subtle.verify("HMAC", await hmacKey(secret), expected, message);
-    matched = matched || ok;
+    matched = await crypto.subtle.verify("HMAC", await hmacKey(secret), expected, message);
+    if (matched) break;
   }
   if (!matched) return "invalid_signature";
   const age = input.nowSeconds - Number(input.timestamp);
