@@ -8,7 +8,7 @@
  */
 import { env, SELF } from "cloudflare:test";
 import { beforeAll, describe, expect, it, vi } from "vitest";
-import { sha256Hex } from "../src/api/tokens";
+import { sha256Hex } from "../src/core/digest";
 import {
   ALFRED_TOKEN,
   apiGet,

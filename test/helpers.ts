@@ -3,7 +3,7 @@ import { createExecutionContext, env, SELF, waitOnExecutionContext } from "cloud
 import { vi } from "vitest";
 import { signExtendBody } from "../scripts/extend-signature.mjs";
 import { signStandardBody } from "../scripts/standard-signature.mjs";
-import { sha256Hex } from "../src/api/tokens";
+import { sha256Hex } from "../src/core/digest";
 import worker from "../src/index";
 
 export const EXTEND_SECRET = "wss_test_secret_do_not_use";

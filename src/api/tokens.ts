@@ -4,6 +4,8 @@
  * outside a token's scope is answered 404, never 403, so a token cannot learn which jobs exist
  * outside it (CONTRACT §5).
  */
+
+import { sha256Hex } from "../core/digest";
 import type { JobSummary } from "../core/summary";
 import type { Source } from "../core/vocabulary";
 import { SOURCES } from "../core/vocabulary";
@@ -16,11 +18,6 @@ export interface TokenScope {
   source: Source | null;
   /** An admin token may also use the operating routes (CONTRACT §9). */
   admin: boolean;
-}
-
-export async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return [...new Uint8Array(digest)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
 }
 
 /** The scope of a live token, or null if the token is unknown or revoked. */

@@ -5,6 +5,7 @@
  */
 import * as v from "valibot";
 import { commaList } from "../../config";
+import { sha256Hex } from "../../core/digest";
 import { ApiError } from "../../http/errors";
 import { defineVendor, type Interpretation, parseJson, REPLAY_URL, toIssues } from "../index";
 import { normalizeAlfredEvent } from "./normalize";
@@ -31,11 +32,6 @@ async function isKnownToken(token: string, tokens: string[]): Promise<boolean> {
 }
 
 const SCHEME = "alfred-url-token";
-
-async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", encoder.encode(text));
-  return [...new Uint8Array(digest)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
-}
 
 /** The answer to Alfred's `url_verification` handshake. */
 const challengeReplySchema = v.object({ challenge: v.string() });
