@@ -11,14 +11,15 @@ export interface Settings {
   /** Whether each accepted delivery gets a log line (refusals, quarantines and failures always do). */
   logDeliveries: boolean;
   /**
-   * `FUTURE_HORIZON_SECONDS`: how far after its receipt an event's own time is believed for
-   * ordering (`orderTime`); null (the default) believes it whatever it says, as CONTRACT §4 does.
+   * `FUTURE_HORIZON_SECONDS` (CONTRACT §4 "Clocks"): how far after its receipt an event's own time
+   * is believed for ordering (`orderTime`), 24 h by default; null (`0`) believes it whatever it says.
    */
   futureHorizonMs: number | null;
 }
 
 export const DEFAULT_TOLERANCE_SECONDS = 300;
 export const DEFAULT_MAX_BODY_BYTES = 5 * 1024 * 1024;
+export const DEFAULT_FUTURE_HORIZON_SECONDS = 86_400;
 /** Extend's SDK (and Standard Webhooks' libraries) allow this much clock skew into the future. */
 export const FUTURE_SKEW_SECONDS = 60;
 
@@ -36,14 +37,17 @@ function positiveInt(value: string | undefined, fallback: number): number {
   return Number.isInteger(parsed) && parsed > 0 ? parsed : fallback;
 }
 
+/** The future horizon in ms: `0` turns the cap off (null); unset or unreadable, the default. */
+function horizonMs(value: string | undefined): number | null {
+  if (value !== undefined && value.trim() !== "" && Number(value) === 0) return null;
+  return positiveInt(value, DEFAULT_FUTURE_HORIZON_SECONDS) * 1000;
+}
+
 export function readSettings(env: Env): Settings {
   return {
     toleranceSeconds: positiveInt(env.SIGNATURE_TOLERANCE_SECONDS, DEFAULT_TOLERANCE_SECONDS),
     maxBodyBytes: positiveInt(env.MAX_BODY_BYTES, DEFAULT_MAX_BODY_BYTES),
     logDeliveries: env.LOG_DELIVERIES?.trim().toLowerCase() === "true",
-    futureHorizonMs:
-      positiveInt(env.FUTURE_HORIZON_SECONDS, 0) === 0
-        ? null
-        : positiveInt(env.FUTURE_HORIZON_SECONDS, 0) * 1000,
+    futureHorizonMs: horizonMs(env.FUTURE_HORIZON_SECONDS),
   };
 }

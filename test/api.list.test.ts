@@ -198,7 +198,7 @@ async function inBatches<T>(tasks: (() => Promise<T>)[], size = 20): Promise<T[]
 
 describe("GET /v1/jobs: a cursor walk", () => {
   it("visits 120 jobs exactly once with limit=7, newest lastEventAt first, then jobKey; the last page ends it", async () => {
-    const base = Date.UTC(2031, 2, 1, 9, 0, 0);
+    const base = Date.UTC(2001, 2, 1, 9, 0, 0);
     const kinds = ["classify_run", "extract_run", "parse_run"];
     // The first 60 jobs come in threes sharing one occurredAt (Extend and Alfred mixed, so ties
     // are broken on jobKey across sources and kinds); the other 60 each have their own.
@@ -237,7 +237,7 @@ describe("GET /v1/jobs: a cursor walk", () => {
   });
 
   it("a walk with a filter and a window visits the same jobs in the same order as one page", async () => {
-    const window = `updatedAfter=${iso(Date.UTC(2031, 0, 1))}&updatedBefore=${iso(Date.UTC(2032, 0, 1))}`;
+    const window = `updatedAfter=${iso(Date.UTC(2001, 0, 1))}&updatedBefore=${iso(Date.UTC(2002, 0, 1))}`;
     const whole = await list(`${window}&source=alfred&limit=200`);
     expect(whole.data.length).toBe(60);
     expect(whole.nextCursor).toBeNull();
@@ -251,8 +251,8 @@ describe("GET /v1/jobs: a cursor walk", () => {
 describe("GET /v1/jobs: walking while events arrive", () => {
   it("never repeats a job; every job that matched and did not move is visited exactly once", async () => {
     const hour = 3_600_000;
-    const base = Date.UTC(2040, 0, 1);
-    const window = `updatedAfter=${iso(base - 1)}&updatedBefore=${iso(Date.UTC(2041, 0, 1))}`;
+    const base = Date.UTC(2010, 0, 1);
+    const window = `updatedAfter=${iso(base - 1)}&updatedBefore=${iso(Date.UTC(2011, 0, 1))}`;
     // 30 jobs, j0 oldest … j29 newest; j18, j19 and j20 share one time, so the boundary after the
     // first page of 10 (j29…j21 and one of j18–j20) falls inside a tie.
     const timeOf = (i: number) => base + (i >= 18 && i <= 20 ? 18 : i) * hour;
@@ -355,7 +355,7 @@ describe("GET /v1/jobs: walking while events arrive", () => {
 // ---- 3. filters ------------------------------------------------------------------------------------
 
 describe("GET /v1/jobs: filters, alone and combined", () => {
-  const t = (s: number) => Date.UTC(2035, 2, 1, 10, 0, s);
+  const t = (s: number) => Date.UTC(2005, 2, 1, 10, 0, s);
   interface Planned {
     jobKey: string;
     source: string;
@@ -434,7 +434,7 @@ describe("GET /v1/jobs: filters, alone and combined", () => {
     [`updatedBefore=${iso(t(3) + 1)}`, (r) => r.at <= t(3)],
     [`updatedAfter=${iso(t(1))}&updatedBefore=${iso(t(5))}`, (r) => r.at > t(1) && r.at < t(5)],
     // The same instant written with an offset.
-    ["updatedAfter=2035-03-01T12:00:03%2B02:00", (r) => r.at > t(3)],
+    ["updatedAfter=2005-03-01T12:00:03%2B02:00", (r) => r.at > t(3)],
     [
       `source=alfred&kind=job&status=processing,succeeded&company=flt-co-a&updatedAfter=${iso(t(0))}`,
       (r) =>
@@ -493,7 +493,7 @@ describe("GET /v1/jobs: filters, alone and combined", () => {
     // At least 205 jobs, whatever ran before.
     const { rows: before } = await walk("limit=200");
     const missing = Math.max(0, 205 - before.length);
-    const topUp = Date.UTC(2030, 5, 1);
+    const topUp = Date.UTC(2000, 5, 1);
     const added = await inBatches(
       Array.from({ length: missing }, (_, i) => () => extendRun("parse_run", `lim_${i}`, topUp + i * 1000)),
     );
@@ -523,7 +523,7 @@ describe("GET /v1/jobs: filters, alone and combined", () => {
 // ---- 4. token scopes on the lists -------------------------------------------------------------------
 
 describe("token scopes on the lists", () => {
-  const at = Date.UTC(2036, 4, 1, 8, 0, 0);
+  const at = Date.UTC(2006, 4, 1, 8, 0, 0);
   let companyA: string;
   let companyB: string;
   let extendJob: string;
@@ -623,7 +623,7 @@ describe("token scopes on the lists", () => {
 
 describe("a revoked token", () => {
   it("is 401 unauthorized on every /v1 route, at once; other tokens keep working", async () => {
-    const at = Date.UTC(2037, 0, 1);
+    const at = Date.UTC(2007, 0, 1);
     const eventId = "evt_revoked_1";
     const response = await sendExtend(
       extendEvent(

@@ -1,8 +1,8 @@
 /**
- * The future horizon (README "Ordering", `FUTURE_HORIZON_SECONDS`): off by default, so the vendor's
- * time decides as CONTRACT §4 says; with it, an event stamped far ahead of its receipt (Alfred's
- * `event_time` accepts years up to 9999) orders as receipt + horizon, so it no longer pins the
- * job's status and its place in the list, while its `occurredAt` is shown as the vendor sent it.
+ * The future horizon (CONTRACT §4 "Clocks", `FUTURE_HORIZON_SECONDS`, 24 h by default): an event
+ * stamped far ahead of its receipt (Alfred's `event_time` accepts years up to 9999) orders as
+ * receipt + horizon, so it no longer pins the job's status and its place in the list, while its
+ * `occurredAt` is shown as the vendor sent it. `0` turns the cap off: the vendor's time decides.
  */
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -15,14 +15,14 @@ beforeAll(async () => {
   token = await createToken();
 });
 
-/** Runs the Worker itself with a one-hour horizon, against the same Durable Objects and D1. */
-async function sendWithHorizon(body: object): Promise<Response> {
+/** Runs the Worker itself with a horizon of `seconds`, against the same Durable Objects and D1. */
+async function sendWithHorizon(body: object, seconds = "3600"): Promise<Response> {
   const ctx = createExecutionContext();
   const request = alfredRequest("POST", ALFRED_TOKEN, JSON.stringify(body)) as Request<
     unknown,
     IncomingRequestCfProperties
   >;
-  const response = await worker.fetch(request, { ...env, FUTURE_HORIZON_SECONDS: "3600" }, ctx);
+  const response = await worker.fetch(request, { ...env, FUTURE_HORIZON_SECONDS: seconds }, ctx);
   await waitOnExecutionContext(ctx);
   return response;
 }
@@ -31,12 +31,28 @@ const YEAR_9999 = Date.UTC(9999, 0, 1) / 1000;
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 
 describe("an event stamped in year 9999", () => {
-  it("by default (no horizon) pins the status, as the contract's rule says: the latest time decides", async () => {
+  it("with the horizon off (0) pins the status: the latest time decides", async () => {
     const jobId = "horizon-off";
-    await sendAlfred(alfredEvent("job_start", { jobId, time: YEAR_9999 }));
-    await sendAlfred(alfredEvent("job_finished", { jobId, time: nowSeconds() }));
+    expect((await sendWithHorizon(alfredEvent("job_start", { jobId, time: YEAR_9999 }), "0")).status).toBe(
+      200,
+    );
+    const finished = alfredEvent("job_finished", { jobId, time: nowSeconds() });
+    expect((await sendWithHorizon(finished, "0")).status).toBe(200);
     const job = await jobDetail(`alfred:job:${jobId}`, token);
     expect(job).toMatchObject({ status: "processing", lastEventAt: "9999-01-01T00:00:00.000Z" });
+  });
+
+  it("by default orders as its receipt + 24 h: an event stamped past that moves the status", async () => {
+    const jobId = "horizon-default";
+    const received = Date.now();
+    await sendAlfred(alfredEvent("job_start", { jobId, time: YEAR_9999 }));
+    // Two days ahead by its own clock: capped too, at its own (later) receipt + 24 h.
+    await sendAlfred(alfredEvent("job_finished", { jobId, time: nowSeconds() + 2 * 86_400 }));
+    const job = await jobDetail(`alfred:job:${jobId}`, token);
+    expect(job).toMatchObject({ status: "succeeded", terminal: true });
+    expect(job.history[0]).toMatchObject({ eventType: "job_start", occurredAt: "9999-01-01T00:00:00.000Z" });
+    expect(Date.parse(job.firstEventAt)).toBeGreaterThanOrEqual(received + 86_400_000 - 1000);
+    expect(Date.parse(job.lastEventAt)).toBeLessThanOrEqual(Date.now() + 86_400_000);
   });
 
   it("with a horizon orders as its receipt + the horizon: a later real event moves the status", async () => {

@@ -8,9 +8,15 @@
  * - Dedup: an event id is stored once, from its first delivery (a repeat with other bytes is still
  *   a repeat); each delivery counts.
  * - Order: by the event's time; on a tie a terminal event after a non-terminal one, then the later
- *   lifecycle step, then the earlier arrival first (README "Ordering": one rule for history and
- *   status, so the status is the last status-bearing entry of the history).
+ *   lifecycle step, then the earlier arrival first (one rule for history and status, so the status
+ *   is the last status-bearing entry of the history).
+ * - Clocks: an event stamped more than the horizon (24 h by default) after its first receipt
+ *   orders — and counts for `firstEventAt`/`lastEventAt` — as that receipt plus the horizon; its
+ *   history entry still shows its own time (CONTRACT §4 "Clocks").
  */
+
+/** `FUTURE_HORIZON_SECONDS`' default, in ms. */
+export const DEFAULT_HORIZON_MS = 86_400_000;
 
 /** What the contract says one event means, independent of how a vendor spells it. */
 export interface ModelEvent {
@@ -18,6 +24,8 @@ export interface ModelEvent {
   eventType: string;
   /** Milliseconds since the epoch: the event's own time. */
   time: number;
+  /** Milliseconds since the epoch: when this delivery was received. */
+  receivedAt: number;
   /** The normalized status it sets, or null for a history-only event. */
   status: string | null;
   terminal: boolean;
@@ -40,27 +48,34 @@ export interface ModelJob {
 interface Stored extends ModelEvent {
   arrival: number;
   deliveries: number;
+  /** The time it orders by: its own, unless that is past its first receipt plus the horizon. */
+  orderAt: number;
 }
 
 function compare(a: Stored, b: Stored): number {
   return (
-    a.time - b.time || Number(a.terminal) - Number(b.terminal) || a.step - b.step || a.arrival - b.arrival
+    a.orderAt - b.orderAt ||
+    Number(a.terminal) - Number(b.terminal) ||
+    a.step - b.step ||
+    a.arrival - b.arrival
   );
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
 /** The job a reader must see after these deliveries, in this arrival order. */
-export function modelJob(deliveries: readonly ModelEvent[]): ModelJob {
+export function modelJob(deliveries: readonly ModelEvent[], horizonMs = DEFAULT_HORIZON_MS): ModelJob {
   const stored = new Map<string, Stored>();
   for (const event of deliveries) {
     const kept = stored.get(event.eventId);
-    if (kept === undefined) stored.set(event.eventId, { ...event, arrival: stored.size + 1, deliveries: 1 });
-    else kept.deliveries += 1;
+    if (kept === undefined) {
+      const orderAt = Math.min(event.time, event.receivedAt + horizonMs);
+      stored.set(event.eventId, { ...event, arrival: stored.size + 1, deliveries: 1, orderAt });
+    } else kept.deliveries += 1;
   }
   const history = [...stored.values()].sort(compare);
   const deciding = history.filter((event) => event.status !== null).at(-1);
-  const times = history.map((event) => event.time);
+  const times = history.map((event) => event.orderAt);
   return {
     // A job no status-bearing event has reached is known, not yet started (README).
     status: deciding?.status ?? "pending",

@@ -6,18 +6,20 @@
  * and its D1 row (through the real queue) must equal what the model of CONTRACT §4 in `./model`
  * says. Fixed seeds and bounded runs here; `npm run fuzz` runs longer with fresh seeds.
  */
-import { env } from "cloudflare:test";
+import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import fc from "fast-check";
 import { beforeAll, describe, expect, inject, it } from "vitest";
+import { createApp } from "../src/app";
 import { alfredEvent, type Spelling, type Typed } from "./fixtures/alfred/events";
 import {
+  ALFRED_TOKEN,
+  alfredRequest,
   createToken,
   eventually,
   extendEvent,
   type JobDetailBody,
   jobDetail,
-  sendAlfred,
-  sendExtend,
+  signedExtendRequest,
 } from "./helpers";
 import {
   type AlfredJobEvent,
@@ -65,11 +67,36 @@ interface Checked {
   expected: ModelJob;
 }
 
-/** One delivery: what the model sees, and how the vendor sends it. */
+/** One delivery: what the model sees of it besides its receipt, and the request the vendor sends. */
 interface Delivery {
-  meaning: ModelEvent;
-  send: () => Promise<Response>;
+  meaning: Omit<ModelEvent, "receivedAt">;
+  request: () => Promise<Request>;
 }
+
+/**
+ * The receipt clock the Worker runs on here (CONTRACT §4 "Clocks" orders by the first receipt):
+ * real time, but each delivery at least 1 ms after the one before, so the model knows each
+ * receipt exactly and no two first receipts tie.
+ */
+let lastReceipt = 0;
+let receipt = 0;
+const app = createApp({ now: () => receipt });
+
+/** Delivers a request to the Worker's app at the next receipt time, and answers both. */
+async function deliver(request: Request): Promise<{ response: Response; receivedAt: number }> {
+  receipt = Math.max(lastReceipt + 1, Date.now());
+  lastReceipt = receipt;
+  const ctx = createExecutionContext();
+  const response = await app.fetch(request, env, ctx);
+  await waitOnExecutionContext(ctx);
+  return { response, receivedAt: receipt };
+}
+
+/**
+ * Some events are stamped this far ahead of real time — beyond the default 24 h horizon of their
+ * receipt — so the model's clock cap decides where they order (CONTRACT §4 "Clocks").
+ */
+const FAR_AHEAD = Math.floor(Date.now() / 1000) * 1000 + 10 * 86_400_000;
 
 /**
  * A lifecycle and its delivery order: each event `copies` times, all copies in one generated
@@ -98,11 +125,13 @@ function historyView(job: JobDetailBody): ModelJob["history"] {
 }
 
 async function deliverAndCheck(jobKey: string, order: Delivery[]): Promise<ModelJob> {
+  const seen: ModelEvent[] = [];
   for (const delivery of order) {
-    const response = await delivery.send();
+    const { response, receivedAt } = await deliver(await delivery.request());
     expect(response.status, await response.clone().text()).toBe(200);
+    seen.push({ ...delivery.meaning, receivedAt });
   }
-  const expected = modelJob(order.map((delivery) => delivery.meaning));
+  const expected = modelJob(seen);
   const job = await jobDetail(jobKey, token);
   expect({
     status: job.status,
@@ -192,6 +221,8 @@ describe("Alfred jobs against the model", { timeout: BUDGET_MS }, () => {
     event: alfredJobEvent,
     second: fc.integer({ min: 0, max: 3 }),
     fraction: fc.constantFrom(0, 0, 0.25),
+    // One event in eight stamped days ahead: past the clock cap.
+    ahead: fc.constantFrom(false, false, false, false, false, false, false, true),
     copies: fc.integer({ min: 1, max: 3 }),
     // A repeat may be serialized another way: other bytes, the same event.
     spellings: fc.array(
@@ -215,8 +246,8 @@ describe("Alfred jobs against the model", { timeout: BUDGET_MS }, () => {
             const item = events[index];
             if (item === undefined) throw new Error(`no event ${index}`);
             const eventId = `${jobId}-e${index}`;
-            const seconds = Math.floor(T0 / 1000) + item.second + item.fraction;
-            const meaning: ModelEvent = {
+            const seconds = Math.floor((item.ahead ? FAR_AHEAD : T0) / 1000) + item.second + item.fraction;
+            const meaning: Delivery["meaning"] = {
               eventId,
               eventType: item.event.name,
               time: Math.round(seconds * 1000),
@@ -233,7 +264,10 @@ describe("Alfred jobs against the model", { timeout: BUDGET_MS }, () => {
               exceededRetries: "exceededRetries" in item.event ? item.event.exceededRetries : undefined,
               retries: 1,
             });
-            return { meaning, send: () => sendAlfred(body) };
+            return {
+              meaning,
+              request: async () => alfredRequest("POST", ALFRED_TOKEN, JSON.stringify(body)),
+            };
           };
           const jobKey = `alfred:job:${jobId}`;
           checked.push({ jobKey, expected: await deliverAndCheck(jobKey, order.map(delivery)) });
@@ -251,6 +285,8 @@ describe("Extend workflow runs against the model", { timeout: BUDGET_MS }, () =>
     type: fc.constantFrom(...(Object.keys(EXTEND_RUN_EVENTS) as ExtendRunEvent[])),
     second: fc.integer({ min: 0, max: 3 }),
     millis: fc.constantFrom(0, 0, 250),
+    // One event in eight stamped days ahead: past the clock cap.
+    ahead: fc.constantFrom(false, false, false, false, false, false, false, true),
     copies: fc.integer({ min: 1, max: 3 }),
   });
 
@@ -266,8 +302,8 @@ describe("Extend workflow runs against the model", { timeout: BUDGET_MS }, () =>
             const item = events[index];
             if (item === undefined) throw new Error(`no event ${index}`);
             const eventId = `evt_${runId}_${index}`;
-            const time = T0 + item.second * 1000 + item.millis;
-            const meaning: ModelEvent = {
+            const time = (item.ahead ? FAR_AHEAD : T0) + item.second * 1000 + item.millis;
+            const meaning: Delivery["meaning"] = {
               eventId,
               eventType: item.type,
               time,
@@ -293,7 +329,7 @@ describe("Extend workflow runs against the model", { timeout: BUDGET_MS }, () =>
                   };
             // A repeat is the same event serialized with other whitespace: other bytes, other signature.
             const body = JSON.stringify(extendEvent(item.type, payload, eventId), null, copy);
-            return { meaning, send: () => sendExtend(body) };
+            return { meaning, request: () => signedExtendRequest(body) };
           };
           const jobKey = `extend:workflow_run:${runId}`;
           checked.push({ jobKey, expected: await deliverAndCheck(jobKey, order.map(delivery)) });

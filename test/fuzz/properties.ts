@@ -27,6 +27,7 @@ import {
   nowSeconds,
   standardHeaders,
 } from "../helpers";
+import { DEFAULT_HORIZON_MS } from "../model";
 import {
   alfredBody,
   type BodyOptions,
@@ -351,6 +352,13 @@ async function checkAnswer(
   for (const entry of job.history) {
     ensure(API_TIME.test(entry.occurredAt), `history time ${entry.occurredAt}: ${where}`);
   }
+  // CONTRACT §4 "Clocks": whatever time a body claims, no event orders past its first receipt
+  // plus the horizon (24 h by default), so neither end of the job's span can be further out.
+  const cap = Date.parse(job.lastReceivedAt) + DEFAULT_HORIZON_MS;
+  ensure(
+    Date.parse(job.firstEventAt) <= cap && Date.parse(job.lastEventAt) <= cap,
+    `the job's span ${job.firstEventAt}–${job.lastEventAt} is past its receipt ${job.lastReceivedAt} + 24 h: ${where}`,
+  );
   return { status: response.status, body };
 }
 
