@@ -7,10 +7,17 @@ import autocannon from "autocannon";
 
 export const CONNECTIONS = 32;
 
+/** How many error times a load keeps (seconds from its start), to tell bursts from a steady trickle. */
+const ERROR_TIMES_KEPT = 8;
+
 /**
  * Runs `next(n)` requests against `url` for `seconds`, or until `amount` answers if given. Resolves with the 2xx rate, p99 latency
- * (all answers), the counts of 2xx, non-2xx, errors (what they were) and timeouts, and when the last 2xx arrived
+ * (all answers), the counts of 2xx, non-2xx, errors and timeouts, and when the last 2xx arrived
  * (performance.now()), from which the projection lag is measured.
+ *
+ * `errors` is autocannon's: connection errors (a reset, a refused connection) plus timeouts, one per
+ * request lost. `errorCounts` says what they were (`{ ECONNRESET: 18 }`; a timeout counts as
+ * `timeout`), `resets` is the ECONNRESET count, and `errorTimes` when the first few happened.
  */
 export async function runLoad({ url, next, seconds, amount }) {
   let n = 0;
@@ -26,8 +33,14 @@ export async function runLoad({ url, next, seconds, amount }) {
     // One generator shared by all connections: every request is request number n of this load.
     requests: [{ setupRequest: (request) => ({ ...request, ...next(n++) }) }],
   });
-  const errorCodes = new Set();
-  instance.on("reqError", (error) => errorCodes.add(String(error?.code ?? error?.message ?? error)));
+  const errorCounts = {};
+  const errorTimes = [];
+  instance.on("reqError", (error) => {
+    const code =
+      error?.message === "request timed out" ? "timeout" : String(error?.code ?? error?.message ?? error);
+    errorCounts[code] = (errorCounts[code] ?? 0) + 1;
+    if (errorTimes.length < ERROR_TIMES_KEPT) errorTimes.push((performance.now() - startedAt) / 1000);
+  });
   instance.on("response", (_client, statusCode) => {
     lastAnswerAt = performance.now();
     if (statusCode >= 200 && statusCode < 300) lastAckAt = lastAnswerAt;
@@ -44,7 +57,9 @@ export async function runLoad({ url, next, seconds, amount }) {
     non2xx: result.non2xx,
     errors: result.errors,
     timeouts: result.timeouts,
-    errorCodes: [...errorCodes],
+    errorCounts,
+    resets: errorCounts.ECONNRESET ?? 0,
+    errorTimes,
     statusCodes: Object.keys(result.statusCodeStats ?? {}).filter((code) => !code.startsWith("2")),
     lastAckAt,
     seconds: elapsed,

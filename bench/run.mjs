@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 /**
  * @module `npm run bench`: runledger against the peer (bench/peer) on this machine, written on top
- * of BENCHMARKS.md. Builds the Worker as deployed, starts it and the peer as child process groups
- * with state on tmpfs, runs every load mode `--reps` times (interleaved, so both targets see the
- * same machine drift), measures the projection lag and the D1 writes per event, then the edge CPU
- * per event, and removes everything it started.
+ * of BENCHMARKS.md. Builds the Worker as deployed and serves it twice — on the user Worker's own
+ * entrypoint (`direct`) and on Miniflare's default entrypoint with the assets router in front
+ * (`router`), each by its own Miniflare — beside the peer, every server a child process group with
+ * state on tmpfs; runs every load mode `--reps` times (interleaved, so all targets see the same
+ * machine drift), measures the projection lag and the D1 writes per event, then the edge CPU per
+ * event, and removes everything it started.
  */
 import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -16,40 +18,58 @@ import { measureEdgeCpu } from "./edge-cpu.mjs";
 import { CONNECTIONS, runLoad } from "./load.mjs";
 import { ensurePeerInstalled, peerVersions, startPeerTarget } from "./peer-target.mjs";
 import { groupCpuSeconds, machineBusySeconds, waitForQuiet } from "./process-group.mjs";
-import { renderRun, summarize, writeRun } from "./report.mjs";
-import { buildWorkerBundle, startWorkerTarget, wranglerConfigPath } from "./worker-target.mjs";
+import { renderRun, targetsTable, writeRun } from "./report.mjs";
+import { buildWorkerBundle, ENTRIES, startWorkerTarget, wranglerConfigPath } from "./worker-target.mjs";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 
-const USAGE = `Usage: npm run bench -- [--quick] [--duration S] [--reps N] [--label TEXT] [--output FILE]
+const USAGE = `Usage: npm run bench -- [--entry direct|router|both] [--quick] [--duration S] [--reps N]
+                        [--label TEXT] [--output FILE]
 
-  --duration S   seconds per load (default 10)
+  --entry E      which runledger socket to measure (default both, side by side):
+                   direct  ${ENTRIES.direct}: the Worker alone
+                   router  ${ENTRIES.router}: Miniflare's assets
+                           RPC proxy and assets router worker in front of the Worker
+  --duration S   seconds per load (default 10); --seconds S is the same
   --reps N       repetitions of every load; medians are reported (default 3)
-  --quick        3 s loads, 1 repetition (a smoke run, ~2 min)
+  --quick        3 s loads, 1 repetition (a smoke run, ~3 min with both entries)
   --label TEXT   prefix of the run's heading in the report, e.g. "baseline"
-  --output FILE  the report to write the run on top of (default BENCHMARKS.md of this checkout)
+  --output FILE  the report to write the run on top of (default BENCHMARKS.md of this checkout);
+                 give another file for a smoke run
 
-Runs runledger (wrangler's bundle under Miniflare, direct socket, state on tmpfs) and the peer
-(bench/peer: Express 5 + extend-ai + better-sqlite3, installed on first use) on 127.0.0.1, each in
-its own process group, with autocannon (${CONNECTIONS} connections) in this process. Defaults take
-~7 minutes on an idle machine; when other programs keep it busy, the run waits for them (at most
-60 s at the start and 2 minutes over all loads) and says so in the report.`;
+Runs runledger (wrangler's bundle, each entry served by its own Miniflare, state on tmpfs) and the
+peer (bench/peer: Express 5 + extend-ai + better-sqlite3, installed on first use) on 127.0.0.1,
+each in its own process group, with autocannon (${CONNECTIONS} connections) in this process. Defaults
+take ~10 minutes with both entries (~6½ with one) on an idle machine; when other programs keep it
+busy, the run waits for them (at most 60 s at the start and 2 minutes over all loads) and says so
+in the report.`;
 
 /**
- * Loads in the order they run within one repetition, each runledger mode beside its peer mode.
- * `alfred` and `first`, which touch the most Durable Objects, are kept apart (see OBJECT_HEAVY).
+ * The modes in the order they run within one repetition, and whether the peer runs them too. Each
+ * mode runs on every runledger entry, then on the peer: a mode's loads are next to each other, so
+ * they see the same machine. `alfred` and `first`, which touch the most Durable Objects, are kept
+ * apart on each server (see OBJECT_HEAVY).
  */
-const PLAN = [
-  ["runledger", "noop"],
-  ["runledger", "unique"],
-  ["peer", "unique"],
-  ["runledger", "repeats"],
-  ["peer", "repeats"],
-  ["runledger", "hot"],
-  ["runledger", "alfred"],
-  ["peer", "first"],
-  ["runledger", "first"],
+const MODES = [
+  ["noop", false],
+  ["unique", true],
+  ["repeats", true],
+  ["hot", false],
+  ["alfred", false],
+  ["first", true],
 ];
+
+/**
+ * The loads of one repetition as [target key, mode]. The runledger entries swap places from one
+ * repetition to the next, so that neither always runs right after the other's background work.
+ */
+function planOf(entries, rep) {
+  const order = rep % 2 === 1 ? entries : [...entries].reverse();
+  return MODES.flatMap(([mode, peerToo]) => [
+    ...order.map((entry) => [entry, mode]),
+    ...(peerToo ? [["peer", mode]] : []),
+  ]);
+}
 /**
  * Miniflare runs every Durable Object in one workerd process, whose SQLite heap is capped at
  * 512 MiB (workerd 1.20260426, autogate `increase-sqlite-hard-heap-limit` off): about 2,200 live
@@ -88,7 +108,13 @@ function fail(message) {
 }
 
 function parseArgs(argv) {
-  const options = { seconds: 10, reps: 3, label: "", output: path.join(ROOT, "BENCHMARKS.md") };
+  const options = {
+    seconds: 10,
+    reps: 3,
+    entries: Object.keys(ENTRIES),
+    label: "",
+    output: path.join(ROOT, "BENCHMARKS.md"),
+  };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = () => {
@@ -100,8 +126,13 @@ function parseArgs(argv) {
       console.log(USAGE);
       process.exit(0);
     } else if (arg === "--quick") Object.assign(options, { seconds: 3, reps: 1 });
-    else if (arg === "--duration") options.seconds = Number(value());
-    else if (arg === "--reps") options.reps = Number(value());
+    else if (arg === "--duration" || arg === "--seconds") options.seconds = Number(value());
+    else if (arg === "--entry") {
+      const entry = value();
+      if (entry === "both") options.entries = Object.keys(ENTRIES);
+      else if (entry in ENTRIES) options.entries = [entry];
+      else fail(`--entry must be direct, router or both, not ${JSON.stringify(entry)}.`);
+    } else if (arg === "--reps") options.reps = Number(value());
     else if (arg === "--label") options.label = value();
     else if (arg === "--output") options.output = path.resolve(value());
     else fail(`Unknown option: ${arg}`);
@@ -219,31 +250,60 @@ async function waitForIdleMachine({ maxMs, quietSeconds = 2, pgids = [] }) {
   return cores;
 }
 
+/** CPU seconds used so far by the process groups `pgids`. */
+const groupsCpuSeconds = (pgids) => pgids.reduce((sum, pgid) => sum + groupCpuSeconds(pgid), 0);
+
 /** CPU seconds used so far by the bench itself and the servers it started. */
 function ownCpuSeconds(pgids) {
   const self = process.cpuUsage();
-  return (self.user + self.system) / 1e6 + pgids.reduce((sum, pgid) => sum + groupCpuSeconds(pgid), 0);
+  return (self.user + self.system) / 1e6 + groupsCpuSeconds(pgids);
+}
+
+/**
+ * What a load that lost requests says about it: the errors by code, when the first ones came, and
+ * what the server wrote on stderr meanwhile (workerd says why it dropped a connection, if it knows).
+ */
+function errorNote({ target, mode, rep, load, since }) {
+  const what = Object.entries(load.errorCounts)
+    .map(([code, count]) => `${count} ${code}`)
+    .join(", ");
+  const when = load.errorTimes.map((at) => at.toFixed(2)).join(", ");
+  const lines = target.stderrSince?.(since);
+  const quoted = (lines ?? []).slice(0, 3).map((line) => `\`${line.replaceAll("`", "'")}\``);
+  const stderr =
+    lines === undefined
+      ? "its stderr is not read"
+      : lines.length === 0
+        ? "the server wrote nothing on stderr meanwhile"
+        : `the server's stderr meanwhile: ${quoted.join("; ")}${lines.length > 3 ? ` (+${lines.length - 3} lines)` : ""}`;
+  return `rep ${rep}, ${target.key} \`${mode}\`: ${what} (the first ${load.errorTimes.length} at ${when} s into the ${load.seconds.toFixed(1)} s load); ${stderr}.`;
 }
 
 /** One load of one mode against one target, with what it left behind until the target is idle. */
-async function runStep({ target, targetName, mode, rep, attempt, seconds, firstJobs, runId, notes, pgids }) {
-  const tag = `${mode}${rep}${targetName === "peer" ? "p" : ""}${attempt > 0 ? `a${attempt}` : ""}_${runId}`;
+async function runStep({ target, mode, rep, attempt, seconds, firstJobs, runId, notes, pgids }) {
+  const isRunledger = target.key !== "peer";
+  const tag = `${mode}${rep}${target.key[0]}${attempt > 0 ? `a${attempt}` : ""}_${runId}`;
   const next = GENERATORS[mode]({ ...generatorSecrets(), tag, jobsTag: runId });
-  const measureLag = targetName === "runledger" && mode === "unique";
+  const measureLag = isRunledger && mode === "unique";
   const listedBefore = measureLag ? await listedDeliveries(target) : 0;
   const cpuBefore = groupCpuSeconds(target.pgid);
   const countersBefore = target.counters?.();
 
-  await preflight(target, next(0), `${targetName} ${mode}`);
-  const amount = targetName === "runledger" && mode === "first" ? firstJobs : undefined;
-  // Other programs on the machine take CPU from both the server and the load generator.
+  await preflight(target, next(0), `${target.key} ${mode}`);
+  const amount = isRunledger && mode === "first" ? firstJobs : undefined;
+  // Other programs on the machine take CPU from both the server and the load generator; so do the
+  // bench's other servers (a ledger's alarm, a queue batch) while they finish earlier loads.
+  const siblings = pgids.filter((pgid) => pgid !== target.pgid);
   const machineBefore = machineBusySeconds();
   const ownBefore = ownCpuSeconds(pgids);
+  const siblingsBefore = groupsCpuSeconds(siblings);
+  const loadStartedAt = performance.now();
   const load = await runLoad({ url: target.url, next: (n) => next(n + 1), seconds, amount });
   const otherCores = Math.max(
     0,
     (machineBusySeconds() - machineBefore - (ownCpuSeconds(pgids) - ownBefore)) / load.seconds,
   );
+  const siblingCores = Math.max(0, (groupsCpuSeconds(siblings) - siblingsBefore) / load.seconds);
 
   let lagMs;
   let missingAfter2s;
@@ -254,12 +314,13 @@ async function runStep({ target, targetName, mode, rep, attempt, seconds, firstJ
     missingAfter2s = listed.missingAfter2s;
     if (lagMs === null)
       notes.push(
-        `rep ${rep}: the read API did not show all \`unique\` deliveries within ${LAG_TIMEOUT_SECONDS} s.`,
+        `rep ${rep}, ${target.key}: the read API did not show all \`unique\` deliveries within ${LAG_TIMEOUT_SECONDS} s.`,
       );
   }
   if (!(await waitForQuiet(target.pgid))) {
-    notes.push(`rep ${rep}: ${targetName} was still busy 30 s after its \`${mode}\` load.`);
+    notes.push(`rep ${rep}: ${target.key} was still busy 30 s after its \`${mode}\` load.`);
   }
+  if (load.errors > 0) notes.push(errorNote({ target, mode, rep, load, since: loadStartedAt }));
   const events = load.ok + 1;
   const countersAfter = target.counters?.();
   const d1 =
@@ -270,7 +331,7 @@ async function runStep({ target, targetName, mode, rep, attempt, seconds, firstJ
           rowsWritten: countersAfter.rowsWritten - countersBefore.rowsWritten,
         };
   const result = {
-    target: targetName,
+    target: target.key,
     mode,
     rep,
     ...load,
@@ -280,15 +341,18 @@ async function runStep({ target, targetName, mode, rep, attempt, seconds, firstJ
     lagMs,
     missingAfter2s,
     otherCores,
+    siblingCores,
   };
   console.log(
-    `  ${targetName.padEnd(9)} ${mode.padEnd(7)} ${Math.round(load.rps).toString().padStart(6)} req/s  p99 ${load.p99} ms` +
-      `  non-2xx ${load.non2xx}  errors ${load.errors}  CPU ${result.cpuMsPerEvent.toFixed(3)} ms/2xx` +
+    `  ${target.key.padEnd(6)} ${mode.padEnd(7)} ${Math.round(load.rps).toString().padStart(6)} req/s  p99 ${load.p99} ms` +
+      `  non-2xx ${load.non2xx}  errors ${load.errors}${load.errors > 0 ? ` ${JSON.stringify(load.errorCounts)}` : ""}` +
+      `  CPU ${result.cpuMsPerEvent.toFixed(3)} ms/2xx` +
       (d1 && mode !== "noop" ? `  D1 writes ${d1.projectionWrites}` : "") +
       (measureLag
         ? `  lag ${lagMs === null ? "timeout" : `${Math.round(lagMs)} ms`} (${missingAfter2s} missing after 2 s)`
         : "") +
-      (otherCores > 0.05 ? `  [other programs: ${otherCores.toFixed(2)} cores]` : ""),
+      (otherCores > 0.05 ? `  [other programs: ${otherCores.toFixed(2)} cores]` : "") +
+      (siblingCores > 0.05 ? `  [other bench servers: ${siblingCores.toFixed(2)} cores]` : ""),
   );
   return result;
 }
@@ -313,6 +377,8 @@ for (const signal of ["SIGINT", "SIGTERM"]) {
 
 const notes = [];
 const loads = [];
+/** For each runledger entry measured, what a request crosses before the Worker. */
+const paths = {};
 let edge = null;
 let edgeOtherCores;
 let exitCode = 0;
@@ -325,32 +391,43 @@ try {
   }
   console.log(`bench: building the Worker (wrangler deploy --dry-run) in ${workDir}`);
   const bundle = buildWorkerBundle(ROOT, path.join(workDir, "bundle"));
-  mkdirSync(path.join(workDir, "runledger"));
-  mkdirSync(path.join(workDir, "peer"));
-  const [runledger, peer] = await Promise.all([
-    startWorkerTarget({
-      root: ROOT,
-      scriptPath: bundle,
-      stateDir: path.join(workDir, "runledger"),
-      secrets: SECRETS,
-    }),
-    startPeerTarget({ stateDir: path.join(workDir, "peer"), secret: SECRETS.EXTEND_SIGNING_SECRETS }),
+  // Each server is in `targets` as soon as it runs, so that a failure to start another stops it.
+  const keep = (target) => {
+    targets.push(target);
+    return target;
+  };
+  const stateDir = (name) => {
+    mkdirSync(path.join(workDir, name));
+    return path.join(workDir, name);
+  };
+  const [peer, ...runledgers] = await Promise.all([
+    startPeerTarget({
+      stateDir: stateDir("peer"),
+      secret: SECRETS.EXTEND_SIGNING_SECRETS,
+    }).then((target) => keep({ ...target, key: "peer" })),
+    ...options.entries.map((entry) =>
+      startWorkerTarget({
+        root: ROOT,
+        scriptPath: bundle,
+        stateDir: stateDir(`runledger-${entry}`),
+        secrets: SECRETS,
+        entry,
+      }).then((target) => keep({ ...target, key: entry })),
+    ),
   ]);
-  targets.push(runledger, peer);
-  if (runledger.hasAssets) {
-    notes.push(
-      "the wrangler config has static `assets`: under Miniflare every request first crosses the assets " +
-        "router worker (measured 2026-11-27: GET /healthz 5.6k req/s with it, 22k without); in " +
-        "production that router runs on Cloudflare's side, not in the Worker's CPU.",
-    );
+  const byKey = Object.fromEntries([peer, ...runledgers].map((target) => [target.key, target]));
+  for (const target of runledgers) {
+    console.log(`bench: runledger ${target.key} on ${target.url} (${target.path})`);
+    paths[target.key] = target.path;
   }
-  console.log(`bench: runledger on ${runledger.url}, peer on ${peer.url}; ${options.seconds} s per load`);
+  console.log(`bench: peer on ${peer.url}; ${options.seconds} s per load`);
 
   const runId = crypto.randomUUID().slice(0, 8);
-  let objectsIdleSince = performance.now();
+  // Per server: when its last load touching many Durable Objects ended.
+  const objectsIdleSince = Object.fromEntries(runledgers.map((target) => [target.key, performance.now()]));
   // Each load waits for other programs to go quiet (≤ 15 s), up to this much in the whole run.
   let idleWaitBudgetMs = 120_000;
-  const pgids = [runledger.pgid, peer.pgid];
+  const pgids = targets.map((target) => target.pgid);
   let redosLeft = MAX_REDOS;
   let redone = 0;
   // Repetition 0 is a short unrecorded pass over the whole plan: the first seconds of each code
@@ -358,14 +435,14 @@ try {
   for (let rep = 0; rep <= options.reps; rep++) {
     const warmUp = rep === 0;
     console.log(warmUp ? "bench: warm-up (not recorded)" : `bench: repetition ${rep}/${options.reps}`);
-    for (const [targetName, mode] of PLAN) {
-      const target = targetName === "runledger" ? runledger : peer;
-      const heavy = targetName === "runledger" && OBJECT_HEAVY.has(mode);
+    for (const [key, mode] of planOf(options.entries, rep)) {
+      const target = byKey[key];
+      const heavy = key !== "peer" && OBJECT_HEAVY.has(mode);
       let load;
       let stepNotes;
       for (let attempt = 0; ; attempt++) {
-        const wait = objectsIdleSince + EVICTION_MS - performance.now();
-        if (heavy && wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+        const wait = heavy ? objectsIdleSince[key] + EVICTION_MS - performance.now() : 0;
+        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
         if (!warmUp && idleWaitBudgetMs > 0) {
           const waitedFrom = performance.now();
           await waitForIdleMachine({ maxMs: Math.min(15_000, idleWaitBudgetMs), quietSeconds: 1, pgids });
@@ -374,7 +451,6 @@ try {
         stepNotes = [];
         load = await runStep({
           target,
-          targetName,
           mode,
           rep,
           attempt,
@@ -384,7 +460,7 @@ try {
           notes: stepNotes,
           pgids,
         });
-        if (heavy) objectsIdleSince = performance.now();
+        if (heavy) objectsIdleSince[key] = performance.now();
         // A load that other programs took cores from measures them as much as the target.
         if (warmUp || load.otherCores <= REDO_ABOVE_CORES || redosLeft === 0) break;
         redosLeft--;
@@ -402,10 +478,14 @@ try {
       `${redone} load(s) were run again because other programs took over ${REDO_ABOVE_CORES} cores during them.`,
     );
   }
-  const errorLines = runledger.counters().errorLines;
-  if (errorLines > 0) {
-    const samples = runledger.errorSamples().map((line) => `\`${line}\``);
-    notes.push(`runledger logged ${errorLines} error line(s) during the run, e.g. ${samples.join("; ")}`);
+  for (const target of runledgers) {
+    const errorLines = target.counters().errorLines;
+    if (errorLines > 0) {
+      const samples = target.errorSamples().map((line) => `\`${line}\``);
+      notes.push(
+        `runledger ${target.key} logged ${errorLines} error line(s) during the run, e.g. ${samples.join("; ")}`,
+      );
+    }
   }
   await Promise.all(targets.splice(0).map((target) => target.stop()));
 
@@ -467,20 +547,21 @@ if (exitCode === 0) {
       connections: CONNECTIONS,
       lagTimeoutSeconds: LAG_TIMEOUT_SECONDS,
       firstModeJobs: FIRST_MODE_JOBS,
+      entries: options.entries,
+      paths,
     },
-    plan: PLAN,
+    modes: MODES.map(([mode]) => mode),
     loads,
     edge,
     edgeOtherCores,
     notes,
   };
   writeRun(options.output, renderRun(run));
-  const unique = summarize(loads, "runledger", "unique");
-  const peerUnique = summarize(loads, "peer", "unique");
+  console.log(`\n${targetsTable(run)}\n`);
   console.log(
-    `bench: done in ${Math.round(run.meta.elapsedSeconds)} s; runledger unique / peer unique = ${
-      unique && peerUnique ? (unique.rps / peerUnique.rps).toFixed(2) : "?"
-    }×; written on top of ${path.relative(process.cwd(), options.output) || options.output}`,
+    `bench: done in ${Math.round(run.meta.elapsedSeconds)} s; written on top of ${
+      path.relative(process.cwd(), options.output) || options.output
+    }`,
   );
 }
 process.exit(exitCode);

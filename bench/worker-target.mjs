@@ -56,16 +56,25 @@ export function buildWorkerBundle(root, outdir) {
   return bundle;
 }
 
+const STDERR_LINES_KEPT = 200;
+
 /** Running totals of the Worker's "projection written" log lines, and of its error lines. */
 function logCounters() {
   return { projectionWrites: 0, jobs: 0, rowsWritten: 0, statements: 0, errorLines: 0 };
 }
 
+/** The sockets `npm run bench` can measure runledger on (bench/worker-server.mjs says how). */
+export const ENTRIES = {
+  direct: "user Worker entrypoint (direct socket)",
+  router: "Miniflare default entrypoint (router + assets)",
+};
+
 /**
- * Starts runledger under Miniflare. Resolves with its URL, a read-API token, the process group id,
- * `counters()` (a snapshot of the log totals) and `stop()`.
+ * Starts runledger under Miniflare, on the socket `entry` names (a key of {@link ENTRIES}).
+ * Resolves with its URL, a read-API token, the process group id, `counters()` (a snapshot of the
+ * log totals) and `stop()`.
  */
-export async function startWorkerTarget({ root, scriptPath, stateDir, secrets }) {
+export async function startWorkerTarget({ root, scriptPath, stateDir, secrets, entry = "direct" }) {
   const envFile = path.join(stateDir, "empty.env");
   writeFileSync(envFile, "");
   const token = `rl_bench_${crypto.randomUUID()}`;
@@ -80,6 +89,7 @@ export async function startWorkerTarget({ root, scriptPath, stateDir, secrets })
         envFile,
         bindings: secrets,
         tokenHash: createHash("sha256").update(token).digest("hex"),
+        entry,
       }),
     },
   });
@@ -103,14 +113,25 @@ export async function startWorkerTarget({ root, scriptPath, stateDir, secrets })
       // Not one of ours (a line that merely mentions it).
     }
   });
+  // workerd's own complaints (a dropped connection, an exception that escaped) go to stderr: the
+  // bench shows those written during a load that lost requests.
+  const stderrLines = [];
+  createInterface({ input: server.child.stderr }).on("line", (line) => {
+    stderrLines.push({ at: performance.now(), line: line.slice(0, 300) });
+    if (stderrLines.length > STDERR_LINES_KEPT) stderrLines.shift();
+  });
   return {
     url: server.ready.url,
-    hasAssets: server.ready.assets === true,
+    entry,
+    /** What a request crosses before the Worker, as the server describes it. */
+    path: server.ready.path,
     token,
     pgid: server.child.pid,
     counters: () => ({ ...totals }),
     errorSamples: () => [...errorSamples],
     stderrTail: server.stderrTail,
+    /** The stderr lines (at most the last STDERR_LINES_KEPT) written since `at` (performance.now()). */
+    stderrSince: (at) => stderrLines.filter((entry) => entry.at >= at).map((entry) => entry.line),
     stop: () => stopGroup(server.child.pid),
   };
 }
