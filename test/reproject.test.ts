@@ -19,6 +19,7 @@ import { createApp } from "../src/app";
 import { encodeChangeCursor, encodeCursor } from "../src/core/cursor";
 import type { JobSummary } from "../src/core/summary";
 import type { JobLedger } from "../src/ledger/job-ledger";
+import { repairSummaries, replaceIfUnchanged } from "../src/projection/jobs";
 import { registryShard, shardedRegistrar, shardOf } from "../src/registry/key-registry";
 import {
   apiGet,
@@ -324,5 +325,25 @@ describe("POST /v1/admin/reproject", () => {
         expect(await errorCode(forbidden)).toBe("forbidden");
       }
     }
+  });
+});
+
+describe("the repair write", () => {
+  it("never takes a row back to an older version: a summary read before a newer one landed leaves it", async () => {
+    const jobKey = await stored(`exr_repair_guard_${crypto.randomUUID()}`);
+    await eventually(async () => expect(await d1Version(jobKey)).toBe(1));
+    const older = (await ledgerSummary(jobKey)) as JobSummary;
+    // A repeat delivery: the ledger moves to version 2 and the consumer writes it to D1.
+    const id = jobKey.split(":")[2] as string;
+    await sendExtend(extendEvent("extract_run.failed", { id }));
+    await eventually(async () => expect(await d1Version(jobKey)).toBe(2));
+    // The repair of the summary read before it must not put version 1 back.
+    const { repaired, ahead } = await repairSummaries(env.DB, [older]);
+    expect(repaired).toEqual([]);
+    expect(ahead).toEqual([{ jobKey, version: 2 }]);
+    expect(await d1Version(jobKey)).toBe(2);
+    // Replacing a row claimed to be corrupted happens only while it holds the version seen.
+    expect((await replaceIfUnchanged(env.DB, [{ summary: older, seenVersion: 3 }])).repaired).toEqual([]);
+    expect(await d1Version(jobKey)).toBe(2);
   });
 });

@@ -15,7 +15,7 @@ import { HUB_NAME } from "../changes/hub";
 import type { JobSummary } from "../core/summary";
 import { withDeadline } from "../deadline";
 import { ApiError } from "../http/errors";
-import { repairSummaries, writeSummaries } from "../projection/jobs";
+import { repairSummaries, replaceIfUnchanged, writeSummaries } from "../projection/jobs";
 import { REGISTRY_SHARDS, registerKeys, registryPage, registryTotal } from "../registry/key-registry";
 import type { ApiEnv } from "./auth";
 import { decodeKeyCursor, decodeRegistryCursor, encodeKeyCursor, encodeRegistryCursor } from "./cursor";
@@ -151,11 +151,12 @@ export async function reprojectRoute(c: Context<ApiEnv>): Promise<Response> {
   const page = await registryPage(env, position, limit).catch(unavailable("the key registry"));
   const read = await summariesOf(env, page.keys).catch(unavailable("a job ledger"));
   const summaries = read.filter((summary) => summary !== null);
-  const { repaired, sequence } = await repairSummaries(env.DB, summaries).catch(unavailable("D1"));
+  const repair = await repairSummaries(env.DB, summaries).catch(unavailable("D1"));
 
-  // A delivery between the read above and the write may have been projected first, and the write
-  // put the older summary over it. Ask again: where a ledger has moved on, its newer summary goes
-  // in under the usual version guard, so D1 ends at least as new as every ledger was after the write.
+  // Ask the ledgers again. Where one has moved on since the read, its newer summary goes in under
+  // the usual version guard, so D1 ends at least as new as every ledger was after the write. A row
+  // the guarded repair left because it claimed a higher version than its ledger is corrupted if
+  // the ledger is still behind it: it is replaced, unless it changed since it was seen.
   const after = await summariesOf(env, page.keys).catch(unavailable("a job ledger"));
   const moved = after.filter(
     (summary, n): summary is JobSummary => summary !== null && summary.version > (read[n]?.version ?? 0),
@@ -164,11 +165,20 @@ export async function reprojectRoute(c: Context<ApiEnv>): Promise<Response> {
     env.DB,
     moved.map((summary) => ({ jobKey: summary.jobKey, version: summary.version, summary })),
   ).catch(unavailable("D1"));
+  const fresh = new Map(
+    after.filter((summary) => summary !== null).map((summary) => [summary.jobKey, summary]),
+  );
+  const corrupted = repair.ahead.flatMap(({ jobKey, version }) => {
+    const summary = fresh.get(jobKey);
+    return summary !== undefined && summary.version < version ? [{ summary, seenVersion: version }] : [];
+  });
+  const replaced = await replaceIfUnchanged(env.DB, corrupted).catch(unavailable("D1"));
+  const repaired = [...repair.repaired, ...replaced.repaired];
 
   if (repaired.length > 0 || moved.length > 0) {
     // Wake the change feed's long polls; best effort, as after a projection write.
     await env.CHANGES.get(env.CHANGES.idFromName(HUB_NAME))
-      .notify(Math.max(sequence, caughtUp.sequence))
+      .notify(Math.max(repair.sequence, caughtUp.sequence, replaced.sequence))
       .catch(() => undefined);
   }
   console.log(

@@ -108,37 +108,93 @@ export async function writeSummaries(
   };
 }
 
+/** Whether a row differs from the summary `excluded` holds in any column. */
+const DIFFERS = SUMMARY_COLUMNS.filter((column) => column !== "job_key")
+  .map((column) => `jobs.${column} IS NOT excluded.${column}`)
+  .join(" OR ");
+
 /**
- * Reprojection's write (README, "Operating"): the ledger is the truth, so its summary replaces the
- * row whatever version D1 holds — a corrupted row may claim a higher one. Only a row that differs in
- * some column is written, and only such rows take change-sequence numbers (the counter moves only
- * as far as they need), so the change feed shows each repaired job once and a second run changes
- * nothing, not even the counter.
+ * Reprojection's write (docs/OPERATING.md): the ledger is the truth, so its summary replaces a row
+ * that differs in some column — but, like the consumer's write, never one at a higher version: a
+ * newer summary may have landed since the ledger was read, and writing the older one would take D1
+ * back until the job's next delivery. A row that claims a higher version than its ledger may also
+ * be corrupted: those are answered (`ahead`) for {@link replaceIfUnchanged}. Only rows written take
+ * change-sequence numbers (the counter moves only as far as they need), so the change feed shows
+ * each repaired job once and a second run changes nothing, not even the counter.
  */
-const REPAIR_FROM_JSON = `${upsertFromJson(
-  SUMMARY_COLUMNS.filter((column) => column !== "job_key")
-    .map((column) => `jobs.${column} IS NOT excluded.${column}`)
-    .join(" OR "),
-)}
+const REPAIR_FROM_JSON = `${upsertFromJson(`excluded.version >= jobs.version AND (${DIFFERS})`)}
 RETURNING job_key`;
+/** The rows of the keys in `?1` (a JSON array) that hold a higher version than `?2` gives each. */
+const AHEAD_OF = `SELECT jobs.job_key AS job_key, jobs.version AS version
+FROM json_each(?1) AS given JOIN jobs ON jobs.job_key = json_extract(given.value, '$.job_key')
+WHERE jobs.version > json_extract(given.value, '$.version')`;
 /** Moves the counter to the highest number the repair gave out: unchanged when it changed nothing. */
 const CATCH_UP_SEQUENCE =
   "UPDATE change_sequence SET seq = max(seq, (SELECT coalesce(max(seq), 0) FROM jobs))";
 
+/** A D1 row that holds a higher version than its ledger's summary. */
+export interface AheadRow {
+  jobKey: string;
+  version: number;
+}
+
 /**
- * Writes each summary over whatever D1 holds for its job, in one transaction, and returns the keys
- * whose row it changed (inserted or replaced) and where it left the change sequence.
+ * Writes each summary over what D1 holds for its job where that differs and is not newer, in one
+ * transaction, and returns the keys whose row it changed (inserted or replaced), the rows left
+ * alone because they claim a higher version, and where it left the change sequence.
  */
 export async function repairSummaries(
   db: D1Database,
   summaries: readonly JobSummary[],
-): Promise<{ repaired: string[]; sequence: number }> {
-  if (summaries.length === 0) return { repaired: [], sequence: await currentSequence(db) };
+): Promise<{ repaired: string[]; ahead: AheadRow[]; sequence: number }> {
+  if (summaries.length === 0) return { repaired: [], ahead: [], sequence: await currentSequence(db) };
   const packs = packJson(summaries.map(summaryToRow), MAX_STATEMENT_JSON_BYTES);
   const statements = packs.flatMap(({ json }) => [
     db.prepare(REPAIR_FROM_JSON).bind(json),
     db.prepare(CATCH_UP_SEQUENCE),
   ]);
+  const versions = JSON.stringify(
+    summaries.map((summary) => ({ job_key: summary.jobKey, version: summary.version })),
+  );
+  const results = await db.batch<{ job_key?: string; seq?: number; version?: number }>([
+    ...statements,
+    db.prepare(AHEAD_OF).bind(versions),
+    db.prepare(CURRENT_SEQUENCE),
+  ]);
+  const repaired = results
+    .filter((_, n) => n < statements.length && n % 2 === 0)
+    .flatMap((result) => result.results.map((row) => String(row.job_key)));
+  const ahead = (results.at(-2)?.results ?? []).map((row) => ({
+    jobKey: String(row.job_key),
+    version: Number(row.version),
+  }));
+  return { repaired, ahead, sequence: results.at(-1)?.results[0]?.seq ?? 0 };
+}
+
+/**
+ * Replaces rows that claimed a higher version than their ledger — corrupted, since the ledger,
+ * read again, is still behind them — but each only if it still holds the version seen: a row
+ * that moved since is left to its newer writer. Returns the keys replaced and the sequence.
+ */
+export async function replaceIfUnchanged(
+  db: D1Database,
+  replacements: readonly { summary: JobSummary; seenVersion: number }[],
+): Promise<{ repaired: string[]; sequence: number }> {
+  if (replacements.length === 0) return { repaired: [], sequence: await currentSequence(db) };
+  const set = SUMMARY_COLUMNS.filter((column) => column !== "job_key").map((column) => `${column} = ?`);
+  const statements = replacements.flatMap(({ summary, seenVersion }) => {
+    const row = summaryToRow(summary);
+    const values = SUMMARY_COLUMNS.filter((column) => column !== "job_key").map((column) => row[column]);
+    return [
+      db
+        .prepare(
+          `UPDATE jobs SET ${set.join(", ")}, seq = (SELECT seq FROM change_sequence) + 1
+           WHERE job_key = ? AND version = ? RETURNING job_key`,
+        )
+        .bind(...values, summary.jobKey, seenVersion),
+      db.prepare(CATCH_UP_SEQUENCE),
+    ];
+  });
   const results = await db.batch<{ job_key?: string; seq?: number }>([
     ...statements,
     db.prepare(CURRENT_SEQUENCE),
