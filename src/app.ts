@@ -55,7 +55,13 @@ export function createApp(seams: AppSeams = {}) {
     fetch: seams.fetch ?? ((input, init) => fetch(input, init)),
     now: seams.now ?? Date.now,
     project: (message) =>
-      gatherer.offer(message, seams.projectionQueue?.(env) ?? env.PROJECTION, (work) => ctx.waitUntil(work)),
+      gatherer.offer(message, {
+        queue: seams.projectionQueue?.(env) ?? env.PROJECTION,
+        waitUntil: (work) => ctx.waitUntil(work),
+        unsent: async (jobKeys) => {
+          await Promise.all(jobKeys.map((jobKey) => env.JOBS.get(env.JOBS.idFromName(jobKey)).checkSoon()));
+        },
+      }),
   });
   // Not strict: `/webhooks/alfred/` (an empty token) is answered 401 like any wrong token, not 404.
   const app = new Hono<ApiEnv>({ strict: false });

@@ -12,7 +12,7 @@ import {
 } from "cloudflare:test";
 import { expect } from "vitest";
 import type { createApp } from "../src/app";
-import type { ProjectionMessage, ProjectionQueue } from "../src/core/summary";
+import type { ProjectionBundle, ProjectionMessage, ProjectionQueue } from "../src/core/summary";
 import worker from "../src/index";
 import type { JobLedger } from "../src/ledger/job-ledger";
 import { extendEvent, signedExtendRequest } from "./helpers";
@@ -67,9 +67,15 @@ export async function deliver(app: ReturnType<typeof createApp>, body: object): 
 }
 
 /** Runs the Worker's queue consumer on `messages`, with `db` as its D1. */
-export async function consume(messages: ProjectionMessage[], db: D1Database = env.DB, attempts = 1) {
-  const batch = createMessageBatch<ProjectionMessage>(
-    QUEUE,
+export async function consume(
+  messages: (ProjectionMessage | ProjectionBundle)[],
+  db: D1Database = env.DB,
+  attempts = 1,
+  overrides: { queue?: string; PROJECTION?: ProjectionQueue; PROJECTION_DLQ?: ProjectionQueue } = {},
+) {
+  const { queue = QUEUE, ...queues } = overrides;
+  const batch = createMessageBatch<ProjectionMessage | ProjectionBundle>(
+    queue,
     messages.map((body, n) => ({
       id: `msg-${n}-${crypto.randomUUID()}`,
       timestamp: new Date(),
@@ -78,7 +84,7 @@ export async function consume(messages: ProjectionMessage[], db: D1Database = en
     })),
   );
   const ctx = createExecutionContext();
-  await worker.queue(batch, { ...env, DB: db }, ctx);
+  await worker.queue(batch, { ...env, DB: db, ...queues } as Env, ctx);
   return getQueueResult(batch, ctx);
 }
 

@@ -12,13 +12,27 @@ import {
   runInDurableObject,
   waitOnExecutionContext,
 } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { createApp } from "../src/app";
 import type { ProjectionMessage } from "../src/core/summary";
+import { RESENDS_OF_A_VERSION } from "../src/ledger/safety";
+import { DEAD_LETTER_MAX_RETRIES, DEAD_LETTER_QUEUE } from "../src/projection/queue";
+import wranglerConfig from "../wrangler.jsonc?raw";
 import { eventually, extendEvent, signedExtendRequest } from "./helpers";
 import { consume, d1Down, d1LosesAnswers, d1Row, deliver, fakeQueue, ledger, run } from "./projection-seams";
 
 describe("the consumer", () => {
+  it("knows the dead-letter queue and its retries as wrangler.jsonc configures them", () => {
+    const config = JSON.parse(wranglerConfig.replace(/^\s*\/\/.*$/gm, "")) as {
+      queues: { consumers: { queue: string; max_retries: number; dead_letter_queue?: string }[] };
+    };
+    const dlq = config.queues.consumers.find((consumer) => consumer.queue === DEAD_LETTER_QUEUE);
+    expect(dlq?.max_retries).toBe(DEAD_LETTER_MAX_RETRIES);
+    expect(config.queues.consumers.some((consumer) => consumer.dead_letter_queue === DEAD_LETTER_QUEUE)).toBe(
+      true,
+    );
+  });
+
   it("writes the highest version per job in a batch; a replayed or reordered batch changes nothing", async () => {
     const fake = fakeQueue();
     const app = createApp({ projectionQueue: () => fake.queue });
@@ -103,6 +117,44 @@ describe("the consumer", () => {
     expect(await d1Row("extend:extract_run:exr_poison_bad")).toBeNull();
   });
 
+  for (const size of [2, 100]) {
+    it(`a bundle of ${size} summaries with one refused: the others land, it alone is sent on as its own message, the bundle is acked`, async () => {
+      const fake = fakeQueue();
+      const app = createApp({ projectionQueue: () => fake.queue });
+      const ids = Array.from({ length: size }, (_, n) => `exr_bundle${size}_${n}`);
+      for (const id of ids) await deliver(app, run(id, "extract_run.processed", 1));
+      const summaries = fake.sent.filter((message) => message.jobKey.includes(`exr_bundle${size}_`));
+      expect(summaries).toHaveLength(size);
+      const [bad, ...good] = summaries as [ProjectionMessage, ...ProjectionMessage[]];
+      const poisoned = { ...bad, summary: { ...bad.summary, status: null } } as unknown as ProjectionMessage;
+      const resent = fakeQueue();
+      const result = await consume([{ summaries: [...good, poisoned] }], env.DB, 1, {
+        PROJECTION: resent.queue,
+      });
+      expect(result.explicitAcks).toHaveLength(1);
+      expect(result.retryMessages).toHaveLength(0);
+      expect(resent.calls).toEqual([1]);
+      expect(resent.sent.map((message) => message.jobKey)).toEqual([bad.jobKey]);
+      for (const message of good) expect(await d1Row(message.jobKey)).toMatchObject({ version: 1 });
+      expect(await d1Row(bad.jobKey)).toBeNull();
+
+      // On its own it fails as a whole: retried, then dead-lettered by the queue; on its last attempt
+      // there it is reported once and acked, not retried for ever.
+      const alone = await consume(resent.sent.slice(0, 1), env.DB, 2);
+      expect(alone.retryBatch.retry).toBe(true);
+      expect(alone.explicitAcks).toHaveLength(0);
+      const logs: string[] = [];
+      const spy = vi
+        .spyOn(console, "log")
+        .mockImplementation((line: unknown) => void logs.push(String(line)));
+      const last = await consume(resent.sent.slice(0, 1), env.DB, 11, { queue: "runledger-projection-dlq" });
+      spy.mockRestore();
+      expect(last.explicitAcks).toHaveLength(1);
+      expect(last.retryMessages).toHaveLength(0);
+      expect(logs.filter((line) => line.includes('"projection summary abandoned"'))).toHaveLength(1);
+    });
+  }
+
   it("packs many jobs into one transaction, beyond D1's 100 bound parameters and 100 KB per statement", async () => {
     const fake = fakeQueue();
     const app = createApp({ projectionQueue: () => fake.queue });
@@ -170,16 +222,18 @@ describe("the ledger's safety alarm", () => {
     fake.fail(true);
     const app = createApp({ projectionQueue: () => fake.queue });
     const jobKey = "extend:extract_run:exr_send_fails";
+    // The ledger's own send fails too (set before its first delivery: the failed send asks it to
+    // check within a second).
+    const stub = ledger(jobKey);
+    await runInDurableObject(stub, (instance) => {
+      instance.projectionQueue = fake.queue;
+    });
     await deliver(app, run("exr_send_fails", "extract_run.failed", 1));
     await deliver(app, run("exr_send_fails", "extract_run.processed", 2));
     expect(fake.sent).toEqual([]);
     expect(await d1Row(jobKey)).toBeNull();
 
-    // The ledger's own send fails too: it keeps an alarm, with backoff.
-    const stub = ledger(jobKey);
-    await runInDurableObject(stub, (instance) => {
-      instance.projectionQueue = fake.queue;
-    });
+    // It keeps an alarm, with backoff.
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     expect(await stub.projectionState()).toMatchObject({ version: 2, projectedVersion: 0 });
     const retryAt = await runInDurableObject(stub, (_, state) => state.storage.getAlarm());
@@ -196,6 +250,46 @@ describe("the ledger's safety alarm", () => {
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     expect(await stub.projectionState()).toMatchObject({ version: 2, projectedVersion: 2 });
     expect(await runInDurableObject(stub, (_, state) => state.storage.getAlarm())).toBeNull();
+  });
+
+  it("a summary the Worker could not send reaches D1 with no later request: its ledger checks within a second, not 30 s", async () => {
+    const fake = fakeQueue();
+    fake.fail(true);
+    const app = createApp({ projectionQueue: () => fake.queue });
+    const jobKey = "extend:extract_run:exr_unsent";
+    await deliver(app, run("exr_unsent", "extract_run.processed", 1));
+    expect(fake.sent).toEqual([]);
+    // No further request: the ledger's own check re-sends it through the real queue. Its usual
+    // check comes 30 s after the change, past this wait's limit.
+    await eventually(async () => expect(await d1Row(jobKey)).toMatchObject({ version: 1 }));
+  });
+
+  it("a version D1 keeps refusing is re-sent a few times, then given up and reported, not re-sent for ever", async () => {
+    const app = createApp({ projectionQueue: () => fakeQueue().queue });
+    const jobKey = "extend:extract_run:exr_refused";
+    const stub = ledger(jobKey);
+    const resent = fakeQueue();
+    await runInDurableObject(stub, (instance) => {
+      instance.projectionQueue = resent.queue;
+      // D1 answers, and never holds it.
+      instance.projector = { versionOf: async () => null };
+    });
+    await deliver(app, run("exr_refused", "extract_run.processed", 1));
+    for (let n = 0; n < RESENDS_OF_A_VERSION; n++) expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect(resent.sent).toHaveLength(RESENDS_OF_A_VERSION);
+    // The check after: given up, reported, and no alarm armed for it.
+    const logs: string[] = [];
+    const spy = vi.spyOn(console, "log").mockImplementation((line: unknown) => void logs.push(String(line)));
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    spy.mockRestore();
+    expect(logs.filter((line) => line.includes("projection abandoned"))).toHaveLength(1);
+    expect(await runInDurableObject(stub, (_, state) => state.storage.getAlarm())).toBeNull();
+    expect(await runDurableObjectAlarm(stub)).toBe(false);
+    expect(resent.sent).toHaveLength(RESENDS_OF_A_VERSION);
+    // The next delivery is a new version: it is sent again.
+    await deliver(app, run("exr_refused", "extract_run.failed", 2));
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect(resent.sent).toHaveLength(RESENDS_OF_A_VERSION + 1);
   });
 
   it("D1 down for N events, then every one of them in D1 after recovery", async () => {

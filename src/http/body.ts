@@ -52,6 +52,22 @@ export function checkDeclaredLength(request: Request, limit: number): void {
  * cancelled — and `payload_too_large` is thrown. Draining in the background after answering was
  * tried and wedges `wrangler dev`'s proxy just like cancelling.
  */
+/**
+ * A request's body within `limit` bytes. One whose `content-length` is within the limit
+ * (`checkDeclaredLength` refused a longer one) is framed by it, so it is read in one call; a body
+ * without one (chunked) is streamed and refused as soon as it passes the limit, never buffered
+ * whole. A body longer than it declared is refused too.
+ */
+export async function readRequestBody(request: Request, limit: number): Promise<Uint8Array> {
+  const declared = request.headers.get("content-length");
+  if (declared === null || !/^\d{1,15}$/.test(declared) || Number(declared) > limit) {
+    return readBodyWithLimit(request.body, limit);
+  }
+  const body = new Uint8Array(await request.arrayBuffer());
+  if (body.byteLength > limit) throw tooLarge(limit);
+  return body;
+}
+
 export async function readBodyWithLimit(
   body: ReadableStream<Uint8Array> | null,
   limit: number,

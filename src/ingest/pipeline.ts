@@ -7,7 +7,7 @@
 import type { Settings } from "../config";
 import type { ProjectionMessage } from "../core/summary";
 import type { Issue, NormalizedEvent } from "../core/vocabulary";
-import { checkDeclaredLength, readBodyWithLimit } from "../http/body";
+import { checkDeclaredLength, readRequestBody } from "../http/body";
 import { ApiError, jsonResponse } from "../http/errors";
 import { storedEvent } from "../ledger/bounds";
 import { orderTime } from "../ledger/order";
@@ -110,7 +110,7 @@ export async function ingestDelivery(
   checkDeclaredLength(request, settings.maxBodyBytes);
   const delivery: Delivery = { request, params, settings, receivedAt: started, fetch: deps.fetch };
   await adapter.admit(delivery);
-  const body = await readBodyWithLimit(request.body, settings.maxBodyBytes);
+  const body = await readRequestBody(request, settings.maxBodyBytes);
   await adapter.authenticate(delivery, body);
   const auth = await adapter.authMaterial(delivery);
 

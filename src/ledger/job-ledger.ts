@@ -39,6 +39,7 @@ export class JobLedger extends DurableObject<Env> {
   private job: JobRecord | null | undefined;
   /** Whether a watcher may be connected: false once a change found none, true again on a watch. */
   private watched: boolean;
+  private readonly projection = safety.projectionCheck();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -103,9 +104,8 @@ export class JobLedger extends DurableObject<Env> {
     return acceptWatcher(this.ctx, request, () => this.detail());
   }
 
-  override async webSocketMessage(): Promise<void> {
-    // Watchers only listen.
-  }
+  /** Watchers only listen. */
+  override async webSocketMessage(): Promise<void> {}
 
   override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
     ws.close(code === 1005 || code === 1006 ? 1000 : code, "closed");
@@ -137,6 +137,14 @@ export class JobLedger extends DurableObject<Env> {
     return storedVerification(this.sql, eventId);
   }
 
+  /**
+   * Has the safety check run within a second: the Worker could not send this job's summary itself
+   * (its send failed or ran out of time), and the list must show the change within 2 s.
+   */
+  async checkSoon(): Promise<void> {
+    await this.alarmClock.arm(Date.now() + safety.CHECK_SOON_MS);
+  }
+
   /** Records that `fileKey` belongs to this job, with its status (`recordFileLink`, ./links). */
   async linkFile(fileKey: string, occurredAt: number, jobKey?: string, pushed?: links.PushedStatus) {
     const created = links.recordFileLink(this.sql, this.current(), { fileKey, occurredAt, jobKey, pushed });
@@ -153,8 +161,8 @@ export class JobLedger extends DurableObject<Env> {
     if (job === null) return;
     const failure = await safety.runSteps([
       async () => {
-        const inD1 = await safety.checkProjection(job, this.projector, this.projectionQueue);
-        if (inD1 !== null && inD1 > job.projected_version) this.update("projected_version", inD1);
+        const held = await this.projection.run(job, this.projector, this.projectionQueue);
+        if (held !== null) this.update("projected_version", held);
       },
       () => this.deliverLinks(),
       async () => job.event_count > 0 && (await this.registration.ensure(job.job_key)),
@@ -171,23 +179,21 @@ export class JobLedger extends DurableObject<Env> {
 
   /** Where this job's projection stands. */
   async projectionState(): Promise<safety.ProjectionState> {
-    const job = this.current();
-    const pendingLinks = links.pendingLinks(this.sql);
-    return { version: job?.version ?? 0, projectedVersion: job?.projected_version ?? 0, pendingLinks };
+    const { version = 0, projected_version: projectedVersion = 0 } = this.current() ?? {};
+    return { version, projectedVersion, pendingLinks: links.pendingLinks(this.sql) };
   }
 
   /**
-   * Arms the usual check if D1 may lack a change, a link waits or the key is unregistered — the
-   * usual delay, not a retry's: an object restarts mostly because it was idle and a delivery woke
-   * it, with D1 only a queue batch behind; a check 1 s later would re-send every woken job's
-   * summary (measured by npm run bench: twice the D1 writes).
+   * Arms the usual check (not a retry's: a woken object's D1 is mostly one queue batch behind) if D1
+   * may lack a change, a link waits or the key is unregistered.
    */
   private async armIfBehind(): Promise<void> {
     const job = this.current();
     if (job === null) return;
     // A job known only from a link has no event, so nothing to register.
     const unregistered = job.event_count > 0 && this.registration.pending();
-    if (job.projected_version < job.version || links.pendingLinks(this.sql) > 0 || unregistered) {
+    const behind = job.projected_version < job.version && !this.projection.givenUp(job);
+    if (behind || links.pendingLinks(this.sql) > 0 || unregistered) {
       await this.alarmClock.arm(Date.now() + safety.PROJECTION_CHECK_MS);
     }
   }

@@ -15,6 +15,17 @@ export const RETRY_FIRST_MS = 1_000;
 export const RETRY_MAX_MS = 60_000;
 /** How long one call from the alarm (a D1 read, a queue send) may take. */
 export const ALARM_CALL_MS = 10_000;
+/**
+ * How soon the check runs when the Worker could not send a change's summary itself (its send
+ * failed, or its drain ran out of time): CONTRACT §3.3 lists a change within 2 s.
+ */
+export const CHECK_SOON_MS = 1_000;
+/**
+ * Re-sends of one version that D1 — answering — still lacks at the next check before the ledger
+ * stops: D1 refuses that summary, and the queue has dead-lettered and reported it. A new version
+ * (the next delivery) or `npm run reproject` sends it again.
+ */
+export const RESENDS_OF_A_VERSION = 3;
 
 /** The seam through which a ledger asks D1 what it holds; tests put a failing one in its place. */
 export interface ProjectionReader {
@@ -40,18 +51,36 @@ export function retryDelay(attempts: number): number {
   return Math.min(RETRY_FIRST_MS * 2 ** (attempts - 1), RETRY_MAX_MS);
 }
 
+/** What a check found: D1 holds a version at least the job's, or it was sent again, or given up. */
+export type CheckOutcome = { held: number } | { resent: true } | { abandoned: true };
+
 /**
  * Confirms that D1 holds `job`'s latest version — answering the version D1 holds, to be kept as
- * `projected_version` — or sends the summary to the projection queue again (answering null).
+ * `projected_version` — or sends the summary to the projection queue again, unless it has been
+ * sent {@link RESENDS_OF_A_VERSION} times already (`resends`) and D1 still lacks it.
  */
 export async function checkProjection(
   job: JobRecord,
   reader: ProjectionReader,
   queue: ProjectionQueue,
-): Promise<number | null> {
-  if (job.projected_version >= job.version) return job.projected_version;
+  resends: number,
+): Promise<CheckOutcome> {
+  if (job.projected_version >= job.version) return { held: job.projected_version };
   const inD1 = await withDeadline(reader.versionOf(job.job_key), ALARM_CALL_MS, "the D1 check");
-  if (inD1 !== null && inD1 >= job.version) return inD1;
+  if (inD1 !== null && inD1 >= job.version) return { held: inD1 };
+  if (resends >= RESENDS_OF_A_VERSION) {
+    console.log(
+      JSON.stringify({
+        level: "error",
+        msg: "projection abandoned: D1 keeps refusing this version",
+        jobKey: job.job_key,
+        version: job.version,
+        inD1,
+        resends,
+      }),
+    );
+    return { abandoned: true };
+  }
   const message: ProjectionMessage = { jobKey: job.job_key, version: job.version, summary: summaryOf(job) };
   await withDeadline(queue.sendBatch([{ body: message }]), ALARM_CALL_MS, "the projection send");
   console.log(
@@ -63,7 +92,28 @@ export async function checkProjection(
       inD1,
     }),
   );
-  return null;
+  return { resent: true };
+}
+
+/**
+ * The check as a ledger runs it, counting re-sends of one version: answers a higher version D1 is
+ * known to hold (to keep as `projected_version`), or null. `givenUp` tells the ledger to stop
+ * arming its check for a version D1 keeps refusing, until the next version.
+ */
+export function projectionCheck() {
+  let version = 0;
+  let resends = 0;
+  let givenUp = false;
+  return {
+    async run(job: JobRecord, reader: ProjectionReader, queue: ProjectionQueue): Promise<number | null> {
+      if (version !== job.version) [version, resends, givenUp] = [job.version, 0, false];
+      const found = await checkProjection(job, reader, queue, resends);
+      if ("resent" in found) resends += 1;
+      if ("abandoned" in found) givenUp = true;
+      return "held" in found && found.held > job.projected_version ? found.held : null;
+    },
+    givenUp: (job: JobRecord): boolean => givenUp && version === job.version,
+  };
 }
 
 /** Where the projection stands, for operators and tests. */

@@ -87,49 +87,74 @@ const STALE_DRAIN_MS = DRAIN_BUDGET_MS + 2 * SEND_MS;
  * request that finds no drain running starts one inside its own `waitUntil`: it waits
  * {@link GATHER_MS}, sends what has gathered, and goes on while more arrives — so a hot job whose
  * send is in flight coalesces into one message per round, not one per event. A drain is bounded
- * ({@link DRAIN_BUDGET_MS}) because `waitUntil` is; what a quiet isolate leaves behind, and any send
- * that fails, the ledgers' safety alarms re-send. No promise is shared between requests (workerd
- * ties I/O to the request that started it); only plain data is.
+ * ({@link DRAIN_BUDGET_MS}) because `waitUntil` is. What a drain could not send — its send failed, or
+ * its time ran out with summaries still gathered — it hands to `unsent`, which asks those jobs'
+ * ledgers to check D1 within a second (`JobLedger.checkSoon`) rather than at their usual 30 s: the
+ * list shows a change within 2 s even if this isolate gets no further request. No promise is
+ * shared between requests (workerd ties I/O to the request that started it); only plain data is.
  */
 export class ProjectionGatherer {
   private readonly pending = new Map<string, ProjectionMessage>();
   private drainingSince: number | null = null;
 
-  offer(message: ProjectionMessage, queue: ProjectionQueue, waitUntil: (work: Promise<unknown>) => void) {
+  offer(message: ProjectionMessage, outlet: ProjectionOutlet) {
     const kept = this.pending.get(message.jobKey);
     if (kept === undefined || kept.version < message.version) this.pending.set(message.jobKey, message);
     const now = Date.now();
     if (this.drainingSince !== null && now - this.drainingSince < STALE_DRAIN_MS) return;
     this.drainingSince = now;
-    waitUntil(this.drain(queue, now));
+    outlet.waitUntil(this.drain(outlet, now));
   }
 
-  private async drain(queue: ProjectionQueue, startedAt: number): Promise<void> {
+  private async drain(outlet: ProjectionOutlet, startedAt: number): Promise<void> {
     try {
       do {
         await new Promise((resolve) => setTimeout(resolve, GATHER_MS));
-        await this.sendPending(queue);
+        await this.sendPending(outlet);
       } while (this.pending.size > 0 && Date.now() - startedAt < DRAIN_BUDGET_MS);
+      if (this.pending.size > 0) {
+        const left = [...this.pending.keys()];
+        this.pending.clear();
+        await handOver(outlet, left, "projection drain out of time");
+      }
     } finally {
       if (this.drainingSince === startedAt) this.drainingSince = null;
     }
   }
 
-  private async sendPending(queue: ProjectionQueue): Promise<void> {
+  private async sendPending(outlet: ProjectionOutlet): Promise<void> {
     const messages = [...this.pending.values()];
     this.pending.clear();
     if (messages.length === 0) return;
     try {
-      await withDeadline(sendToQueue(queue, messages), SEND_MS, "the projection send");
+      await withDeadline(sendToQueue(outlet.queue, messages), SEND_MS, "the projection send");
     } catch (error) {
-      // Each of these ledgers re-sends its summary from its safety alarm: nothing is lost.
-      log({
-        level: "warn",
-        msg: "projection send failed; the ledgers' alarms will re-send",
-        jobs: messages.length,
-        error: error instanceof Error ? error.message : String(error),
-      });
+      const jobKeys = messages.map((message) => message.jobKey);
+      await handOver(
+        outlet,
+        jobKeys,
+        `projection send failed: ${error instanceof Error ? error.message : String(error)}`,
+      );
     }
+  }
+}
+
+/** Where a request's gathered summaries go: the queue, the request's `waitUntil`, and the ledgers. */
+export interface ProjectionOutlet {
+  queue: ProjectionQueue;
+  waitUntil: (work: Promise<unknown>) => void;
+  /** Asks these jobs' ledgers to check D1 within a second (`JobLedger.checkSoon`). */
+  unsent: (jobKeys: readonly string[]) => Promise<void>;
+}
+
+/** Hands summaries the Worker could not send to their ledgers' safety checks, which re-send them. */
+async function handOver(outlet: ProjectionOutlet, jobKeys: readonly string[], why: string): Promise<void> {
+  log({ level: "warn", msg: "projection handed to the ledgers' checks", why, jobs: jobKeys.length });
+  try {
+    await withDeadline(outlet.unsent(jobKeys), SEND_MS, "asking the ledgers to check");
+  } catch (error) {
+    // Their usual check, 30 s after the change, still re-sends: nothing is lost.
+    log({ level: "warn", msg: "ledgers not reached; their usual check re-sends", error: String(error) });
   }
 }
 
@@ -159,17 +184,27 @@ export function retryDelaySeconds(attempts: number): number {
   return Math.min(2 ** Math.max(0, attempts - 1), 60);
 }
 
+/** The dead-letter queue and its `max_retries` (wrangler.jsonc; scripts/config.test.mjs holds them equal). */
+export const DEAD_LETTER_QUEUE = "runledger-projection-dlq";
+export const DEAD_LETTER_MAX_RETRIES = 10;
+
+type ConsumerEnv = Pick<Env, "DB" | "CHANGES" | "PROJECTION" | "PROJECTION_DLQ">;
+
 /**
  * The consumer of the projection queue and of its dead-letter queue: writes the batch's newest
  * summary per job to D1 in one transaction, or has the whole batch retried with backoff. The
  * version guard makes a retried, replayed or reordered batch change nothing it should not.
+ *
+ * When the batch's write fails but some jobs land one at a time, each message is settled by its
+ * own summaries: all landed → acked; none → retried (and, past its retries, dead-lettered by the
+ * queue); some → the refused ones are sent again as a message of their own (to the queue the batch
+ * came from) before the message is acked, so a summary D1 always refuses travels alone, is
+ * retried alone and reaches the dead-letter queue once. Its last attempt there is reported
+ * (`projection summary abandoned`, docs/OPERATING.md) and acked.
  */
-export async function consumeProjection(
-  batch: MessageBatch<unknown>,
-  env: Pick<Env, "DB" | "CHANGES">,
-): Promise<void> {
+export async function consumeProjection(batch: MessageBatch<unknown>, env: ConsumerEnv): Promise<void> {
   // A queue message is a bundle of summaries (from the Worker) or one summary (a ledger's re-send).
-  const byJob = new Map<string, Message<unknown>[]>();
+  const summariesOf = new Map<Message<unknown>, ProjectionMessage[]>();
   const messages: ProjectionMessage[] = [];
   for (const message of batch.messages) {
     const summaries = summariesIn(message.body);
@@ -178,10 +213,8 @@ export async function consumeProjection(
       message.ack();
       continue;
     }
-    for (const summary of summaries) {
-      messages.push(summary);
-      byJob.set(summary.jobKey, [...(byJob.get(summary.jobKey) ?? []), message]);
-    }
+    summariesOf.set(message, summaries);
+    messages.push(...summaries);
   }
   const attempts = Math.max(1, ...batch.messages.map((message) => message.attempts));
   const retryLater = (error: unknown, scope: Record<string, unknown>) => {
@@ -209,31 +242,38 @@ export async function consumeProjection(
     });
     batch.ackAll();
   } catch (batchError) {
-    // One bad summary must not hold the others back: write them one job at a time, ack what lands,
-    // retry what does not. If none lands, D1 itself is down: the whole batch is retried.
-    const failed: { message: ProjectionMessage; error: unknown }[] = [];
+    // One bad summary must not hold the others back: write them one job at a time. If none lands,
+    // D1 itself is down: the whole batch is retried.
+    const refused = new Map<string, { message: ProjectionMessage; error: unknown }>();
     for (const message of latest) {
       try {
         sequence = Math.max(sequence, (await writeSummaries(env.DB, [message])).sequence);
-        for (const queued of byJob.get(message.jobKey) ?? []) queued.ack();
       } catch (error) {
-        failed.push({ message, error });
+        refused.set(message.jobKey, { message, error });
       }
     }
-    if (failed.length === latest.length) {
-      batch.retryAll(retryLater(batchError, { jobs: latest.length }));
+    if (refused.size === latest.length) {
+      const options = retryLater(batchError, { jobs: latest.length });
+      const last = [...summariesOf.keys()].filter((message) => isLastAttempt(batch.queue, message));
+      if (last.length === 0) {
+        batch.retryAll(options);
+        return;
+      }
+      for (const [message, summaries] of summariesOf) {
+        if (last.includes(message)) abandon(message, summaries, refused);
+        else message.retry(options);
+      }
       return;
     }
-    for (const { message, error } of failed) {
-      const options = retryLater(error, { jobKey: message.jobKey });
-      for (const queued of byJob.get(message.jobKey) ?? []) queued.retry(options);
+    for (const [message, summaries] of summariesOf) {
+      await settle(batch.queue, message, summaries, refused, env, retryLater);
     }
     log({
       level: "info",
       msg: "projection written one job at a time",
       queue: batch.queue,
-      jobs: latest.length - failed.length,
-      failed: failed.length,
+      jobs: latest.length - refused.size,
+      failed: refused.size,
     });
   }
   // Wake the change feed's long polls. Best effort: a waiter not woken re-reads D1 within seconds.
@@ -241,5 +281,77 @@ export async function consumeProjection(
     await env.CHANGES.get(env.CHANGES.idFromName(HUB_NAME)).notify(sequence);
   } catch (error) {
     log({ level: "warn", msg: "change hub not notified", error: String(error) });
+  }
+}
+
+/** Whether this is a message's last delivery: its dead-letter queue's retries are spent. */
+function isLastAttempt(queue: string, message: Message<unknown>): boolean {
+  return queue === DEAD_LETTER_QUEUE && message.attempts > DEAD_LETTER_MAX_RETRIES;
+}
+
+/**
+ * Reports, once, the summaries of a message on its last attempt that D1 refused, and acks it rather
+ * than let it vanish silently. The ledgers stop re-sending a version D1 keeps refusing
+ * (src/ledger/safety.ts); `npm run reproject` writes it once D1 takes it (docs/OPERATING.md).
+ */
+function abandon(
+  message: Message<unknown>,
+  summaries: readonly ProjectionMessage[],
+  refused: ReadonlyMap<string, { message: ProjectionMessage; error: unknown }>,
+): void {
+  for (const jobKey of new Set(summaries.map((summary) => summary.jobKey))) {
+    const found = refused.get(jobKey);
+    if (found === undefined) continue;
+    log({
+      level: "error",
+      msg: "projection summary abandoned",
+      jobKey,
+      version: found.message.version,
+      error: found.error instanceof Error ? found.error.message : String(found.error),
+    });
+  }
+  message.ack();
+}
+
+/** Acks, retries or splits one message of a batch written one job at a time (see above). */
+async function settle(
+  queue: string,
+  message: Message<unknown>,
+  summaries: readonly ProjectionMessage[],
+  refused: ReadonlyMap<string, { message: ProjectionMessage; error: unknown }>,
+  env: ConsumerEnv,
+  retryLater: (error: unknown, scope: Record<string, unknown>) => { delaySeconds: number },
+): Promise<void> {
+  const jobs = new Set(summaries.map((summary) => summary.jobKey));
+  const failed = [...jobs].flatMap((jobKey) => {
+    const found = refused.get(jobKey);
+    return found === undefined ? [] : [found];
+  });
+  if (failed.length === 0) {
+    message.ack();
+    return;
+  }
+  if (failed.length === jobs.size) {
+    if (isLastAttempt(queue, message)) abandon(message, summaries, refused);
+    else message.retry(retryLater(failed[0]?.error, { jobKeys: failed.map((item) => item.message.jobKey) }));
+    return;
+  }
+  // Some of its summaries landed: the refused ones go on as a message of their own.
+  const target = queue === DEAD_LETTER_QUEUE ? env.PROJECTION_DLQ : env.PROJECTION;
+  try {
+    await sendToQueue(
+      target,
+      failed.map((item) => item.message),
+    );
+    log({
+      level: "warn",
+      msg: "refused summaries re-sent on their own",
+      queue,
+      jobKeys: failed.map((item) => item.message.jobKey),
+    });
+    message.ack();
+  } catch (error) {
+    // The version guard makes retrying the whole message safe for the summaries that landed.
+    message.retry(retryLater(error, { jobKeys: failed.map((item) => item.message.jobKey) }));
   }
 }
