@@ -10,6 +10,16 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "
 export const DEV_VARS = path.join(ROOT, ".dev.vars");
 const WRANGLER = path.join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
 
+/**
+ * The wrangler the scripts run: the project's own (node_modules), unless `RUNLEDGER_WRANGLER` names
+ * another executable — a command looked up on PATH, or a path. The deploy tests point it at a fake
+ * (scripts/fixtures/fake-wrangler.mjs); docs/DEPLOY.md describes it.
+ */
+function wranglerCommand(args) {
+  const override = process.env.RUNLEDGER_WRANGLER;
+  return override ? [override, args] : [process.execPath, [WRANGLER, ...args]];
+}
+
 /** No telemetry, no cf.json fetch, never a prompt (see ../shared/TOOLCHAIN.md "Pitfalls"). */
 export function wranglerEnv(extra = {}) {
   return {
@@ -24,15 +34,17 @@ export function wranglerEnv(extra = {}) {
  * Runs wrangler to completion; stdin is ignored so it can never wait on a prompt. `quiet` keeps
  * its output unless it fails; `silent` keeps it even then (the thrown error carries it as `output`).
  */
-export function runWrangler(args, { quiet = false, silent = false } = {}) {
+export function runWrangler(args, { quiet = false, silent = false, input } = {}) {
   let result;
   // Local D1 is one SQLite file: a running dev server or another command writing to it at the same
   // moment makes a write fail with SQLITE_BUSY. Such a failure is retried a few times.
   for (let attempt = 1; ; attempt++) {
-    result = spawnSync(process.execPath, [WRANGLER, ...args], {
+    result = spawnSync(...wranglerCommand(args), {
       cwd: ROOT,
       env: wranglerEnv({ CI: "true" }),
-      stdio: ["ignore", "pipe", "pipe"],
+      // `input` (e.g. `secret bulk`'s JSON) is wrangler's stdin; without it stdin is closed.
+      stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
+      input,
       encoding: "utf8",
     });
     const busy =
@@ -54,15 +66,19 @@ export function runWrangler(args, { quiet = false, silent = false } = {}) {
 }
 
 export function spawnWrangler(args) {
-  return spawn(process.execPath, [WRANGLER, ...args], { cwd: ROOT, env: wranglerEnv(), stdio: "inherit" });
+  return spawn(...wranglerCommand(args), { cwd: ROOT, env: wranglerEnv(), stdio: "inherit" });
 }
 
 /**
  * wrangler.jsonc as data. Comments and trailing commas are dropped outside strings; a reader of our
  * own, because importing wrangler to read it costs ~0.9 s — more than a whole token command.
  */
-export function readWranglerConfig() {
-  const text = readFileSync(path.join(ROOT, "wrangler.jsonc"), "utf8");
+export function readWranglerConfig(file = path.join(ROOT, "wrangler.jsonc")) {
+  return parseJsonc(readFileSync(file, "utf8"));
+}
+
+/** JSONC text as data (see readWranglerConfig). */
+export function parseJsonc(text) {
   let out = "";
   for (let i = 0; i < text.length; i++) {
     const char = text[i];
