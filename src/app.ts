@@ -34,6 +34,11 @@ export interface AppSeams {
   projectionQueue?: (env: Env) => ProjectionQueue;
   /** How often an idle job stream gets a comment line (default 15 s); tests use a shorter one. */
   streamHeartbeatMs?: number;
+  /**
+   * How often an open job stream or a waiting long poll asks whether its token still lives (default
+   * 15 s, src/api/revocation.ts); tests use a shorter one.
+   */
+  tokenRecheckMs?: number;
 }
 
 export function createApp(seams: AppSeams = {}) {
@@ -95,7 +100,10 @@ export function createApp(seams: AppSeams = {}) {
     }
   }
 
-  const jobs = jobRoutes(ledgers, seams.streamHeartbeatMs);
+  const jobs = jobRoutes(ledgers, {
+    heartbeatMs: seams.streamHeartbeatMs,
+    tokenRecheckMs: seams.tokenRecheckMs,
+  });
 
   // The API, chained so that its type (`App`) tells `hc<App>()` each route's parameters and
   // answers. Each route: its description (src/api/openapi.ts), then its checks, then its handler.
@@ -108,7 +116,7 @@ export function createApp(seams: AppSeams = {}) {
         listJobsRoute(c, c.req.valid("query")),
       )
       .get("/v1/changes", routeDocs.listChanges, validQuery(changesQuerySchema), (c) =>
-        changesRoute(c, c.req.valid("query")),
+        changesRoute(c, c.req.valid("query"), seams.tokenRecheckMs),
       )
       .get("/v1/jobs/:jobKey", routeDocs.getJob, validQuery(jobDetailQuerySchema), jobs.detail)
       .get("/v1/jobs/:jobKey/stream", routeDocs.streamJob, jobs.stream)

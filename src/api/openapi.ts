@@ -299,7 +299,7 @@ export const routeDocs = {
     operationId: "listChanges",
     summary: "The change feed: jobs in the order D1 accepted their latest change",
     description:
-      "Resumable and complete: from any returned cursor, every job that changes afterwards appears in a later page, at least as new as that change. `after=latest` starts at the current end; `wait` long-polls.",
+      "Resumable and complete: from any returned cursor, every job that changes afterwards appears in a later page, at least as new as that change. `after=latest` starts at the current end; `wait` long-polls (a token revoked while its request waits is answered 401 `unauthorized`).",
     responses: { "200": json(changesPageSchema, "A page of changed jobs."), ...queryErrors },
   }),
   getJob: describeRoute({
@@ -317,7 +317,7 @@ export const routeDocs = {
     responses: {
       "200": {
         description:
-          "`event: snapshot` (the job detail), then `event: change` with `id: <version>` and data `{summary, entry}`; comment lines as heartbeats.",
+          "`event: snapshot` (the job detail), then `event: change` with `id: <version>` and data `{summary, entry}`; comment lines as heartbeats. When the server ends the stream it sends `event: closed` with the error envelope saying why (`unauthorized`: the token was revoked), then ends the body.",
         content: { "text/event-stream": { schema: { type: "string" } } },
       },
       ...itemErrors,
