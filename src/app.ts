@@ -23,6 +23,7 @@ import type { ProjectionQueue } from "./core/summary";
 import { ApiError, errorResponse } from "./http/errors";
 import { durableObjectLedgers, type LedgerGateway } from "./ingest/ledger-gateway";
 import { type IngestDeps, ingestDelivery } from "./ingest/pipeline";
+import { D1_QUARANTINE_WRITES, type QuarantineRetryWrites } from "./projection/quarantine";
 import { ProjectionGatherer } from "./projection/queue";
 import { VENDORS } from "./vendors/registry";
 
@@ -39,6 +40,8 @@ export interface AppSeams {
    * 15 s, src/api/revocation.ts); tests use a shorter one.
    */
   tokenRecheckMs?: number;
+  /** The D1 writes of a quarantine retry, any of them replaced (a failing one, say). */
+  quarantineWrites?: Partial<QuarantineRetryWrites>;
 }
 
 export function createApp(seams: AppSeams = {}) {
@@ -130,7 +133,10 @@ export function createApp(seams: AppSeams = {}) {
       .get("/v1/quarantine/:id", routeDocs.getQuarantined, getQuarantinedRoute)
       // Operating (CONTRACT §9): admin tokens only.
       .post("/v1/quarantine/:id/retry", routeDocs.retryQuarantined, requireAdmin, (c) =>
-        retryQuarantinedRoute(c, deps(c.env, c.executionCtx)),
+        retryQuarantinedRoute(c, deps(c.env, c.executionCtx), {
+          ...D1_QUARANTINE_WRITES,
+          ...seams.quarantineWrites,
+        }),
       )
       .post("/v1/admin/reproject", routeDocs.reproject, requireAdmin, reprojectRoute)
       .post("/v1/admin/registry/seed", routeDocs.seedRegistry, requireAdmin, seedRegistryRoute)

@@ -349,10 +349,16 @@ export const routeDocs = {
     operationId: "retryQuarantined",
     summary: "Run a quarantined delivery through today's parser (admin tokens only)",
     responses: {
-      "200": json(retryResultSchema, "Stored, or already stored."),
+      "200": json(
+        retryResultSchema,
+        "Stored, or already stored. A retry is not another delivery: an entry a retry resolved answers that retry's outcome again, storing nothing.",
+      ),
       "401": unauthorized,
       "403": error("Not an admin token (`forbidden`)."),
       "404": notFound,
+      "409": error(
+        "Another retry of this entry is in progress (`retry_in_progress`); `Retry-After` says when to ask again for its outcome.",
+      ),
       "422": error("Today's parser still refuses it (`still_invalid`)."),
       "503": unavailable,
     },
