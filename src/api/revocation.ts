@@ -2,9 +2,11 @@
  * @module Revocation reaching requests that outlive their token check (CONTRACT §5): a revoked token
  * is refused at once on new requests (`requireToken` asks D1 on every request), and an open job
  * stream (§7) or a waiting long poll (§6) of it must end within 60 s of the revocation. Such a
- * request asks D1 again every {@link TOKEN_RECHECK_MS} (15 s) and ends once the token is revoked,
- * or once D1 has not confirmed it for {@link UNCONFIRMED_LIMIT} intervals (45 s): a request that
- * cannot ask cannot know, and the contract's bound holds either way.
+ * request asks D1 again every {@link TOKEN_RECHECK_MS} (15 s) and ends once the token is revoked
+ * (at most 20 s after the revocation: an interval and one question's limit), or once D1 could not
+ * confirm it for {@link UNCONFIRMED_LIMIT} intervals (45 s, the next question included; at most
+ * 50 s after the last confirmation): a request that cannot ask cannot know, and the contract's
+ * bound holds either way.
  */
 import type { Context } from "hono";
 import { withDeadline } from "../deadline";
@@ -16,8 +18,9 @@ import { lookupTokenHash } from "./tokens";
 export const TOKEN_RECHECK_MS = 15_000;
 
 /**
- * How many intervals a request may go on without D1 confirming its token (D1 unreachable, or slower
- * than {@link QUESTION_LIMIT_MS}): 3 × 15 s = 45 s, inside the contract's 60 s.
+ * How many intervals a confirmation is trusted for when D1 cannot confirm the token again (D1
+ * unreachable, or slower than {@link QUESTION_LIMIT_MS}): a failed question keeps the request only
+ * if the next one is due within 3 × 15 s = 45 s of the last confirmation.
  */
 export const UNCONFIRMED_LIMIT = 3;
 
@@ -69,7 +72,9 @@ export function watchToken(lives: () => Promise<boolean>, options: TokenWatchOpt
       revoked = true;
       return "revoked";
     } catch {
-      return now() - confirmedAt < recheckMs * UNCONFIRMED_LIMIT ? "live" : "unconfirmed";
+      // Kept only if the next question is still due within the trust: asked then, its answer (or
+      // its limit) still comes well inside the contract's 60 s.
+      return now() + recheckMs - confirmedAt <= recheckMs * UNCONFIRMED_LIMIT ? "live" : "unconfirmed";
     }
   }
 
