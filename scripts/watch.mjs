@@ -52,6 +52,10 @@ function print(event, data) {
     console.log(
       `${line(entry.occurredAt, entry.eventType, entry.status, entry.deliveries)}  → job ${summary.status} v${summary.version}`,
     );
+  } else if (event === "closed") {
+    // The server ends the stream and says why (a revoked token: `unauthorized`).
+    console.error(`the server ended the stream: ${data.error?.code}: ${data.error?.message}`);
+    process.exitCode = 1;
   }
 }
 

@@ -23,6 +23,7 @@ import type { ProjectionQueue } from "./core/summary";
 import { ApiError, errorResponse } from "./http/errors";
 import { durableObjectLedgers, type LedgerGateway } from "./ingest/ledger-gateway";
 import { type IngestDeps, ingestDelivery } from "./ingest/pipeline";
+import { D1_QUARANTINE_WRITES, type QuarantineRetryWrites } from "./projection/quarantine";
 import { ProjectionGatherer } from "./projection/queue";
 import { VENDORS } from "./vendors/registry";
 
@@ -34,6 +35,13 @@ export interface AppSeams {
   projectionQueue?: (env: Env) => ProjectionQueue;
   /** How often an idle job stream gets a comment line (default 15 s); tests use a shorter one. */
   streamHeartbeatMs?: number;
+  /**
+   * How often an open job stream or a waiting long poll asks whether its token still lives (default
+   * 15 s, src/api/revocation.ts); tests use a shorter one.
+   */
+  tokenRecheckMs?: number;
+  /** The D1 writes of a quarantine retry, any of them replaced (a failing one, say). */
+  quarantineWrites?: Partial<QuarantineRetryWrites>;
 }
 
 export function createApp(seams: AppSeams = {}) {
@@ -101,7 +109,10 @@ export function createApp(seams: AppSeams = {}) {
     }
   }
 
-  const jobs = jobRoutes(ledgers, seams.streamHeartbeatMs);
+  const jobs = jobRoutes(ledgers, {
+    heartbeatMs: seams.streamHeartbeatMs,
+    tokenRecheckMs: seams.tokenRecheckMs,
+  });
 
   // The API, chained so that its type (`App`) tells `hc<App>()` each route's parameters and
   // answers. Each route: its description (src/api/openapi.ts), then its checks, then its handler.
@@ -114,7 +125,7 @@ export function createApp(seams: AppSeams = {}) {
         listJobsRoute(c, c.req.valid("query")),
       )
       .get("/v1/changes", routeDocs.listChanges, validQuery(changesQuerySchema), (c) =>
-        changesRoute(c, c.req.valid("query")),
+        changesRoute(c, c.req.valid("query"), seams.tokenRecheckMs),
       )
       .get("/v1/jobs/:jobKey", routeDocs.getJob, validQuery(jobDetailQuerySchema), jobs.detail)
       .get("/v1/jobs/:jobKey/stream", routeDocs.streamJob, jobs.stream)
@@ -128,7 +139,10 @@ export function createApp(seams: AppSeams = {}) {
       .get("/v1/quarantine/:id", routeDocs.getQuarantined, getQuarantinedRoute)
       // Operating (CONTRACT §9): admin tokens only.
       .post("/v1/quarantine/:id/retry", routeDocs.retryQuarantined, requireAdmin, (c) =>
-        retryQuarantinedRoute(c, deps(c.env, c.executionCtx)),
+        retryQuarantinedRoute(c, deps(c.env, c.executionCtx), {
+          ...D1_QUARANTINE_WRITES,
+          ...seams.quarantineWrites,
+        }),
       )
       .post("/v1/admin/reproject", routeDocs.reproject, requireAdmin, reprojectRoute)
       .post("/v1/admin/registry/seed", routeDocs.seedRegistry, requireAdmin, seedRegistryRoute)

@@ -3,10 +3,22 @@
  * cursor, never skipping one; `after=latest`; long polls woken by the projection; filters and token
  * scopes; 400 for bad parameters and for cursors of another route.
  */
-import { env, SELF } from "cloudflare:test";
+import { createExecutionContext, env, SELF, waitOnExecutionContext } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
+import { createApp } from "../src/app";
 import { HUB_NAME } from "../src/changes/hub";
-import { apiGet, createToken, errorCode, eventually, extendEvent, sendAlfred, sendExtend } from "./helpers";
+import {
+  apiGet,
+  BASE,
+  createToken,
+  errorCode,
+  eventually,
+  extendEvent,
+  revokeToken,
+  sendAlfred,
+  sendExtend,
+  withinWaitLimit,
+} from "./helpers";
 
 interface ChangesPage {
   data: { jobKey: string; version: number; status: string; source: string; companyId: string | null }[];
@@ -108,6 +120,31 @@ describe("GET /v1/changes", () => {
     const { nextCursor } = await changes("?after=latest&source=alfred&company=nobody-co");
     const page = await changes(`?after=${nextCursor}&wait=1&source=alfred&company=nobody-co`);
     expect(page).toEqual({ data: [], nextCursor: expect.any(String), hasMore: false });
+  });
+
+  it("long poll: a token revoked while it waits is answered 401, long before its wait runs out (CONTRACT §5)", async () => {
+    const revocable = await createToken();
+    // Filters nothing matches: only the revocation can end this wait early.
+    const filters = "source=alfred&company=nobody-revoked";
+    const { nextCursor } = await changes(`?after=latest&${filters}`, revocable);
+    const hub = env.CHANGES.get(env.CHANGES.idFromName(HUB_NAME));
+    // The contract's 60 s, shortened: the token is asked again every 50 ms instead of every 15 s.
+    const app = createApp({ tokenRecheckMs: 50 });
+    const ctx = createExecutionContext();
+    const waiting = app.fetch(
+      new Request(`${BASE}/v1/changes?after=${nextCursor}&wait=25&${filters}`, {
+        headers: { authorization: `Bearer ${revocable}` },
+      }),
+      env,
+      ctx,
+    );
+    // It passed its token check and waits in the hub.
+    await eventually(async () => expect(await hub.waiting()).toBeGreaterThan(0));
+    await revokeToken(revocable);
+    const answer = await withinWaitLimit(waiting, "the long poll's answer");
+    expect(answer.status).toBe(401);
+    expect(await errorCode(answer)).toBe("unauthorized");
+    await waitOnExecutionContext(ctx);
   });
 
   it("token scopes and filters apply: a company token sees only that company's jobs", async () => {

@@ -392,3 +392,31 @@ export function concat(...parts: Uint8Array[]): Uint8Array {
   }
   return out;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Revocation helpers (used by test/stream.test.ts and test/changes.test.ts). Appended block.
+// ---------------------------------------------------------------------------------------------
+
+/** Revokes a token straight in D1, as `npm run token -- revoke` does. */
+export async function revokeToken(token: string): Promise<void> {
+  await env.DB.prepare("UPDATE tokens SET revoked_at = ? WHERE token_hash = ?")
+    .bind(new Date().toISOString(), await sha256Hex(token))
+    .run();
+}
+
+/**
+ * `work`, or a rejection naming `what` once {@link WAIT_LIMIT_MS} is up: for something that must
+ * happen on its own (a stream that ends, a long poll that answers), with a limit only a real failure
+ * reaches.
+ */
+export async function withinWaitLimit<T>(work: Promise<T> | T, what: string): Promise<T> {
+  let timer: number | null = null;
+  const limit = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: not within ${WAIT_LIMIT_MS} ms`)), WAIT_LIMIT_MS);
+  });
+  try {
+    return await Promise.race([work, limit]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -12,8 +12,9 @@ import {
 } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../src/app";
+import { durableObjectLedgers, type LedgerGateway } from "../src/ingest/ledger-gateway";
 import type { JobLedger } from "../src/ledger/job-ledger";
-import { quarantineDelivery } from "../src/projection/quarantine";
+import { quarantineDelivery, resolveQuarantined } from "../src/projection/quarantine";
 import {
   ALFRED_TOKEN,
   apiGet,
@@ -23,9 +24,11 @@ import {
   extendEvent,
   extendSignatureHeaders,
   jobDetail,
+  jobStatusCode,
   nowSeconds,
   sendAlfred,
   sendExtend,
+  withinWaitLimit,
 } from "./helpers";
 
 let read: string;
@@ -124,8 +127,13 @@ describe("POST /v1/quarantine/:id/retry", () => {
       eventId: "evt_retried",
     });
 
-    // Again: the event is already stored, and a retry of a resolved entry is not another delivery.
-    expect(await (await retry(id, admin)).json()).toMatchObject({ ok: true, outcome: "duplicate" });
+    // Again: a retry of a resolved entry answers its outcome again and is not another delivery.
+    expect(await (await retry(id, admin)).json()).toEqual({
+      ok: true,
+      outcome: "stored",
+      jobKey: "extend:extract_run:exr_retried",
+      eventId: "evt_retried",
+    });
     expect(await jobDetail("extend:extract_run:exr_retried", read)).toMatchObject({
       version: 1,
       deliveryCount: 1,
@@ -162,6 +170,169 @@ describe("POST /v1/quarantine/:id/retry", () => {
     const entry = listed.data.find((item) => item.id === quarantineId);
     expect(entry).toBeDefined();
     expect(entry?.resolvedAt).toBeUndefined();
+  });
+});
+
+/** A quarantined Extend delivery (as `quarantinedByAnOlderRelease`), signed an hour ago, for event `eventId` of run `runId`. */
+async function quarantinedRun(runId: string, eventId: string): Promise<string> {
+  const body = JSON.stringify(
+    extendEvent("extract_run.processed", { id: runId, status: "PROCESSED" }, eventId),
+  );
+  const signedAt = nowSeconds() - 3600;
+  const headers = await extendSignatureHeaders(body, { timestamp: signedAt });
+  return quarantinedByAnOlderRelease(
+    body,
+    {
+      scheme: "extend-hmac-sha256",
+      values: {
+        timestamp: headers["x-extend-request-timestamp"],
+        signature: headers["x-extend-request-signature"],
+      },
+    },
+    (signedAt + 1) * 1000,
+  );
+}
+
+/** `POST /v1/quarantine/:id/retry` through an app built with `seams`. */
+async function retryThrough(app: ReturnType<typeof createApp>, id: string): Promise<Response> {
+  const ctx = createExecutionContext();
+  const response = await app.fetch(
+    new Request(`${BASE}/v1/quarantine/${encodeURIComponent(id)}/retry`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${admin}` },
+    }),
+    env,
+    ctx,
+  );
+  await waitOnExecutionContext(ctx);
+  return response;
+}
+
+/**
+ * The job ledgers, but the first store is held until `release()`: `arrived` resolves when it is
+ * held, so a test can act while a retry is between its claim and its answer.
+ */
+function holdFirstStore() {
+  let arrive: () => void = () => undefined;
+  let release: () => void = () => undefined;
+  const arrived = new Promise<void>((resolve) => (arrive = resolve));
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let held = false;
+  const ledgers = (env: Env): LedgerGateway => {
+    const real = durableObjectLedgers(env);
+    return {
+      ...real,
+      async ingest(event, raw, auth) {
+        if (!held) {
+          held = true;
+          arrive();
+          await released;
+        }
+        return real.ingest(event, raw, auth);
+      },
+    };
+  };
+  return { ledgers, arrived, release };
+}
+
+describe("a retry is not another delivery (issue 22, crack 5)", () => {
+  it("two concurrent retries of one entry give one delivery; the second is told the first is in progress", async () => {
+    const id = await quarantinedRun("exr_retry_race", "evt_retry_race");
+    const jobKey = "extend:extract_run:exr_retry_race";
+    const hold = holdFirstStore();
+    const app = createApp({ ledgers: hold.ledgers });
+    const first = retryThrough(app, id);
+    await withinWaitLimit(hold.arrived, "the first retry's store");
+    const second = await retryThrough(app, id);
+    hold.release();
+    const firstAnswer = await first;
+
+    expect(await jobDetail(jobKey, read)).toMatchObject({ version: 1, deliveryCount: 1, eventCount: 1 });
+    expect(firstAnswer.status).toBe(200);
+    const stored = { ok: true, outcome: "stored", jobKey, eventId: "evt_retry_race" };
+    expect(await firstAnswer.json()).toEqual(stored);
+    expect(second.status).toBe(409);
+    expect(await errorCode(second)).toBe("retry_in_progress");
+    expect(Number(second.headers.get("retry-after"))).toBeGreaterThan(0);
+    // Once the first is done, a retry answers its outcome again and changes nothing.
+    const third = await retry(id, admin);
+    expect(third.status).toBe(200);
+    expect(await third.json()).toEqual(stored);
+    expect(await jobDetail(jobKey, read)).toMatchObject({ version: 1, deliveryCount: 1 });
+  });
+
+  it("retries sent all at once store one delivery; each answers stored or 409", async () => {
+    const id = await quarantinedRun("exr_retry_burst", "evt_retry_burst");
+    const answers = await Promise.all([1, 2, 3, 4].map(() => retry(id, admin)));
+    const codes = await Promise.all(
+      answers.map(async (answer) =>
+        answer.status === 200
+          ? ((await answer.json()) as { outcome: string }).outcome
+          : `${answer.status} ${await errorCode(answer)}`,
+      ),
+    );
+    expect(codes).toContain("stored");
+    for (const code of codes) expect(["stored", "409 retry_in_progress"]).toContain(code);
+    expect(await jobDetail("extend:extract_run:exr_retry_burst", read)).toMatchObject({
+      version: 1,
+      deliveryCount: 1,
+    });
+  });
+
+  it("a claim left by a retry that went away holds the entry (409) until it is 60 s old, then is taken over", async () => {
+    const id = await quarantinedRun("exr_retry_gone", "evt_retry_gone");
+    const leave = (claimedAt: number) =>
+      env.DB.prepare(
+        "UPDATE quarantine SET retry_claim = 'gone', retry_claimed_at = ?, retry_job_key = ?, retry_event_id = ? WHERE id = ?",
+      )
+        .bind(claimedAt, "extend:extract_run:exr_retry_gone", "evt_retry_gone", id)
+        .run();
+    await leave(Date.now());
+    const held = await retry(id, admin);
+    expect(held.status).toBe(409);
+    expect(await errorCode(held)).toBe("retry_in_progress");
+    expect(Number(held.headers.get("retry-after"))).toBeGreaterThan(50);
+    expect(await jobStatusCode("extend:extract_run:exr_retry_gone", read)).toBe(404);
+
+    // The retry that claimed it went away before it stored: the event is not in its ledger.
+    await leave(Date.now() - 61_000);
+    const taken = await retry(id, admin);
+    expect(taken.status).toBe(200);
+    expect(await taken.json()).toMatchObject({ outcome: "stored", eventId: "evt_retry_gone" });
+    expect(await jobDetail("extend:extract_run:exr_retry_gone", read)).toMatchObject({
+      version: 1,
+      deliveryCount: 1,
+    });
+  });
+
+  it("a store whose resolution D1 lost (503), then a retry: it answers the stored outcome without storing again", async () => {
+    const id = await quarantinedRun("exr_retry_lost", "evt_retry_lost");
+    const jobKey = "extend:extract_run:exr_retry_lost";
+    let failures = 1;
+    const app = createApp({
+      quarantineWrites: {
+        resolve: async (...args) => {
+          if (failures-- > 0) throw new Error("injected: D1 lost the write");
+          return resolveQuarantined(...args);
+        },
+      },
+    });
+    const failed = await retryThrough(app, id);
+    expect(failed.status).toBe(503);
+    expect(await errorCode(failed)).toBe("storage_unavailable");
+    expect(await jobDetail(jobKey, read)).toMatchObject({ version: 1, deliveryCount: 1 });
+
+    const again = await retryThrough(app, id);
+    expect(await jobDetail(jobKey, read)).toMatchObject({ version: 1, deliveryCount: 1 });
+    expect(again.status).toBe(200);
+    expect(await again.json()).toEqual({ ok: true, outcome: "stored", jobKey, eventId: "evt_retry_lost" });
+    const listed = (await (await apiGet("/v1/quarantine?limit=200", read)).json()) as {
+      data: { id: string; resolvedAt?: string; jobKey?: string }[];
+    };
+    expect(listed.data.find((entry) => entry.id === id)).toMatchObject({
+      resolvedAt: expect.any(String),
+      jobKey,
+    });
   });
 });
 

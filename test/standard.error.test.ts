@@ -4,8 +4,9 @@
  * body → HMAC (`invalid_signature`), then freshness (`stale_timestamp`) → JSON and shape (202
  * quarantine). Nothing refused is stored.
  */
-import { SELF } from "cloudflare:test";
+import { createExecutionContext, env, SELF, waitOnExecutionContext } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
+import { createApp } from "../src/app";
 import {
   allQuarantine,
   apiGet,
@@ -13,9 +14,11 @@ import {
   createToken,
   errorCode,
   jobStatusCode,
+  lazyStream,
   nowSeconds,
   type QuarantinedBody,
   sendStandard,
+  sendToWorker,
   signedStandardRequest,
   signStandard,
   standardHeaders,
@@ -131,6 +134,91 @@ describe("401 invalid_signature and stale_timestamp", () => {
       "invalid_signature",
       "several_none",
     );
+  });
+});
+
+describe("CONTRACT §3.4, line by line (issue 22, crack 9)", () => {
+  it("entries of other versions only (v1a, v2) match nothing → invalid_signature, never another error", async () => {
+    const body = event("other_versions");
+    const headers = await standardHeaders(body);
+    const mac = (headers["webhook-signature"] ?? "").slice("v1,".length);
+    const others = { ...headers, "webhook-signature": `v1a,${mac} v2,${mac} v1b,${mac}` };
+    await expectRefused(await SELF.fetch(raw(body, others)), 401, "invalid_signature", "other_versions");
+    // The same entries beside a matching v1 one are ignored: the delivery passes.
+    const beside = { ...headers, "webhook-signature": `${headers["webhook-signature"]} v1a,${mac} v2,x` };
+    expect((await SELF.fetch(raw(body, beside))).status).toBe(200);
+  });
+
+  it.each([
+    ["letters", "yesterday"],
+    ["an exponent", "1.7e9"],
+    ["hexadecimal", "0x6553f100"],
+    ["a plus sign", `+${nowSeconds()}`],
+    ["an ISO time", new Date().toISOString()],
+    ["too many digits", "1".repeat(19)],
+  ])("a malformed webhook-timestamp (%s), even signed as sent → invalid_signature", async (_, timestamp) => {
+    const body = event("malformed_time");
+    const response = await sendStandard(body, { timestamp });
+    await expectRefused(response, 401, "invalid_signature", "malformed_time");
+  });
+
+  it("up to 60 s ahead is accepted; ahead and forged is invalid_signature (the HMAC first)", async () => {
+    const ahead = await sendStandard(event("ahead_ok"), { timestamp: nowSeconds() + 30 });
+    expect(ahead.status, await ahead.clone().text()).toBe(200);
+    await expectRefused(
+      await sendStandard(event("ahead_forged"), {
+        timestamp: nowSeconds() + 120,
+        secret: "whsec_bm90LWNvbmZpZ3VyZWQ=",
+      }),
+      401,
+      "invalid_signature",
+      "ahead_forged",
+    );
+  });
+
+  it("SIGNATURE_TOLERANCE_SECONDS sets how old a timestamp may be; the 60 s ahead stays", async () => {
+    const app = createApp();
+    const strict = { ...env, SIGNATURE_TOLERANCE_SECONDS: "30" };
+    const send = async (id: string, timestamp: number) => {
+      const ctx = createExecutionContext();
+      const response = await app.fetch(await signedStandardRequest(event(id), { timestamp }), strict, ctx);
+      await waitOnExecutionContext(ctx);
+      return response;
+    };
+    await expectRefused(
+      await send("tolerance_old", nowSeconds() - 100),
+      401,
+      "stale_timestamp",
+      "tolerance_old",
+    );
+    expect((await send("tolerance_recent", nowSeconds() - 10)).status).toBe(200);
+    expect((await send("tolerance_ahead", nowSeconds() + 45)).status).toBe(200);
+  });
+
+  it("a streamed body without content-length that passes the limit → 413 payload_too_large", async () => {
+    const { stream } = lazyStream(MAX_BODY_BYTES + 1024 * 1024);
+    const response = await sendToWorker(
+      new Request(`${BASE}/webhooks/standard`, {
+        method: "POST",
+        headers: await standardHeaders("{}"),
+        body: stream,
+        duplex: "half",
+      } as RequestInit),
+    );
+    await expectRefused(response, 413, "payload_too_large");
+  });
+
+  it("an over-limit streamed body without the headers → missing_signature, answered before reading it", async () => {
+    const { stream, state } = lazyStream(MAX_BODY_BYTES + 1024 * 1024);
+    const response = await sendToWorker(
+      new Request(`${BASE}/webhooks/standard`, {
+        method: "POST",
+        body: stream,
+        duplex: "half",
+      } as RequestInit),
+    );
+    await expectRefused(response, 401, "missing_signature");
+    expect(state.pulled).toBeLessThanOrEqual(64 * 1024);
   });
 });
 

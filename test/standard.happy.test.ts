@@ -135,6 +135,18 @@ describe("POST /webhooks/standard", () => {
     }
   });
 
+  it("a timestamp that is not a string is not used, not refused: stored, occurredAt from webhook-timestamp", async () => {
+    const signedAt = nowSeconds() - 70;
+    const answer = await stored(
+      await sendStandard(
+        { type: "export.completed", timestamp: 1_700_000_000, data: { id: "exp_numeric_time" } },
+        { timestamp: signedAt },
+      ),
+    );
+    const job = await jobDetail(answer.jobKey, read);
+    expect(job).toMatchObject({ status: "succeeded", lastEventAt: new Date(signedAt * 1000).toISOString() });
+  });
+
   it("accepts a delivery signed with any configured secret", async () => {
     const answer = await stored(
       await sendStandard(

@@ -7,7 +7,16 @@ import { createExecutionContext, env, SELF, waitOnExecutionContext } from "cloud
 import { beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../src/app";
 import type { JobLedger } from "../src/ledger/job-ledger";
-import { createToken, errorCode, eventually, extendEvent, jobDetail, sendExtend } from "./helpers";
+import {
+  createToken,
+  errorCode,
+  eventually,
+  extendEvent,
+  jobDetail,
+  revokeToken,
+  sendExtend,
+  withinWaitLimit,
+} from "./helpers";
 
 let token: string;
 beforeAll(async () => {
@@ -152,6 +161,41 @@ describe("GET /v1/jobs/:jobKey/stream", () => {
     expect((await stream.next()).event).toBe("change");
     await stream.cancel();
     await waitOnExecutionContext(ctx);
+  });
+
+  it("a revoked token's open stream ends: a closed event saying unauthorized, then the end (CONTRACT §5)", async () => {
+    const jobKey = "extend:extract_run:exr_stream_revoked";
+    expect((await sendExtend(run("exr_stream_revoked", 1))).status).toBe(200);
+    const stub: DurableObjectStub<JobLedger> = env.JOBS.get(env.JOBS.idFromName(jobKey));
+    const revocable = await createToken();
+    // The contract's 60 s, shortened: the token is asked again every 50 ms instead of every 15 s.
+    const app = createApp({ streamHeartbeatMs: 20, tokenRecheckMs: 50 });
+    const ctx = createExecutionContext();
+    const response = await app.fetch(
+      new Request(`https://runledger.test/v1/jobs/${jobKey}/stream`, {
+        headers: { authorization: `Bearer ${revocable}` },
+      }),
+      env,
+      ctx,
+    );
+    const stream = sseReader(response);
+    expect((await stream.next()).event).toBe("snapshot");
+    // While the token lives, re-checks keep the stream open: heartbeats and changes still come.
+    await stream.untilComments(": keep-alive", 6);
+    expect((await sendExtend(run("exr_stream_revoked", 2))).status).toBe(200);
+    expect((await stream.next()).event).toBe("change");
+
+    await revokeToken(revocable);
+    const closed = await withinWaitLimit(stream.next(), "the closed event");
+    expect(closed.event).toBe("closed");
+    expect(JSON.parse(closed.data)).toEqual({
+      error: { code: "unauthorized", message: expect.any(String) },
+    });
+    await expect(withinWaitLimit(stream.next(), "the end of the stream")).rejects.toThrow("the stream ended");
+    // Nothing is left watching the job, and a new stream of that token is refused at once.
+    await eventually(async () => expect(await stub.watchers()).toBe(0));
+    await waitOnExecutionContext(ctx);
+    expect((await openStream(jobKey, revocable)).status).toBe(401);
   });
 
   it("an unknown job or one outside the token's scope is a JSON 404 before any stream; no token is 401", async () => {

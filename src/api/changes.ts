@@ -13,6 +13,7 @@ import { ApiError } from "../http/errors";
 import { currentSequence, listChanges } from "../projection/jobs";
 import type { ApiEnv } from "./auth";
 import { within } from "./query";
+import { TOKEN_RECHECK_MS, verdictError, watchRequestToken } from "./revocation";
 import type { ChangesQuery } from "./schemas";
 import { sourcesInScope } from "./tokens";
 
@@ -20,8 +21,16 @@ function unavailable(): never {
   throw new ApiError("storage_unavailable", "The change feed is unavailable; retry later.");
 }
 
-/** `params`: the query as `validQuery(changesQuerySchema)` validated it. */
-export async function changesRoute(c: Context<ApiEnv>, params: ChangesQuery) {
+/**
+ * `params`: the query as `validQuery(changesQuerySchema)` validated it. A waiting request asks
+ * again every `tokenRecheckMs` whether its token lives, and answers 401 `unauthorized` once it was
+ * revoked (CONTRACT §5; src/api/revocation.ts).
+ */
+export async function changesRoute(
+  c: Context<ApiEnv>,
+  params: ChangesQuery,
+  tokenRecheckMs = TOKEN_RECHECK_MS,
+) {
   const scope = c.get("scope");
   const db = c.env.DB;
   const sources = sourcesInScope(params.source, scope);
@@ -35,6 +44,7 @@ export async function changesRoute(c: Context<ApiEnv>, params: ChangesQuery) {
         ? await currentSequence(db).catch(unavailable)
         : params.after.c;
   const deadline = Date.now() + params.wait * 1000;
+  const token = watchRequestToken(c, tokenRecheckMs);
   for (;;) {
     // The end is read first: every change up to it is committed, so a page that finds none of
     // them visible to this token can move its cursor there without skipping a later one.
@@ -58,9 +68,14 @@ export async function changesRoute(c: Context<ApiEnv>, params: ChangesQuery) {
         hasMore: rows.length > params.limit,
       });
     }
-    // Nothing visible follows: wait for the projection's next write (or the time left).
+    // Nothing visible follows: wait for the projection's next write (or the time left), at most
+    // until the token is due to be asked again.
     after = Math.max(end, after);
     const hub = c.env.CHANGES.get(c.env.CHANGES.idFromName(HUB_NAME));
-    await hub.waitBeyond(after, remaining).catch(() => new Promise((resolve) => setTimeout(resolve, 1000)));
+    await hub
+      .waitBeyond(after, Math.min(remaining, tokenRecheckMs))
+      .catch(() => new Promise((resolve) => setTimeout(resolve, Math.min(remaining, 1000))));
+    const verdict = await token.checkIfDue();
+    if (verdict !== "live") throw verdictError(verdict);
   }
 }

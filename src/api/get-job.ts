@@ -12,6 +12,7 @@ import type { DetailPage } from "../ledger/types";
 import { type AuthMaterial, settingsOf } from "../vendors/index";
 import { vendorFor } from "../vendors/registry";
 import type { ApiEnv } from "./auth";
+import { watchRequestToken } from "./revocation";
 import { jobDetailQuerySchema, parseQuery } from "./schemas";
 import { streamJob } from "./stream-job";
 import { canSee } from "./tokens";
@@ -84,7 +85,10 @@ async function visibleJob(
  * path with {@link target}, the one reading of it, whichever route Hono matched; `any` serves the
  * keys that hold `/` as is, which no one-segment `:jobKey` matches, by what the raw path names.
  */
-export function jobRoutes(ledgersOf: (env: Env) => LedgerGateway, heartbeatMs?: number) {
+export function jobRoutes(
+  ledgersOf: (env: Env) => LedgerGateway,
+  streams: { heartbeatMs?: number; tokenRecheckMs?: number } = {},
+) {
   /**
    * Hono matches without a trailing slash (`strict: false`): `/v1/jobs/K/stream/` reaches the stream
    * route while its raw path names the detail of a job `K/stream/`. Such a path gets what its raw path
@@ -114,7 +118,11 @@ export function jobRoutes(ledgersOf: (env: Env) => LedgerGateway, heartbeatMs?: 
     if (found.kind !== "stream") return asRawPathSays(c);
     const ledgers = ledgersOf(c.env);
     await visibleJob(c, ledgers, found.jobKey);
-    return streamJob(ledgers, found.jobKey, heartbeatMs);
+    return streamJob(ledgers, found.jobKey, {
+      heartbeatMs: streams.heartbeatMs,
+      recheckMs: streams.tokenRecheckMs,
+      token: watchRequestToken(c, streams.tokenRecheckMs),
+    });
   }
 
   /** The body as received, byte for byte. */

@@ -299,7 +299,7 @@ export const routeDocs = {
     operationId: "listChanges",
     summary: "The change feed: jobs in the order D1 accepted their latest change",
     description:
-      "Resumable and complete: from any returned cursor, every job that changes afterwards appears in a later page, at least as new as that change. `after=latest` starts at the current end; `wait` long-polls.",
+      "Resumable and complete: from any returned cursor, every job that changes afterwards appears in a later page, at least as new as that change. `after=latest` starts at the current end; `wait` long-polls (a token revoked while its request waits is answered 401 `unauthorized`).",
     responses: { "200": json(changesPageSchema, "A page of changed jobs."), ...queryErrors },
   }),
   getJob: describeRoute({
@@ -317,7 +317,7 @@ export const routeDocs = {
     responses: {
       "200": {
         description:
-          "`event: snapshot` (the job detail), then `event: change` with `id: <version>` and data `{summary, entry}`; comment lines as heartbeats.",
+          "`event: snapshot` (the job detail), then `event: change` with `id: <version>` and data `{summary, entry}`; comment lines as heartbeats. When the server ends the stream it sends `event: closed` with the error envelope saying why (`unauthorized`: the token was revoked), then ends the body.",
         content: { "text/event-stream": { schema: { type: "string" } } },
       },
       ...itemErrors,
@@ -349,10 +349,16 @@ export const routeDocs = {
     operationId: "retryQuarantined",
     summary: "Run a quarantined delivery through today's parser (admin tokens only)",
     responses: {
-      "200": json(retryResultSchema, "Stored, or already stored."),
+      "200": json(
+        retryResultSchema,
+        "Stored, or already stored. A retry is not another delivery: an entry a retry resolved answers that retry's outcome again, storing nothing.",
+      ),
       "401": unauthorized,
       "403": error("Not an admin token (`forbidden`)."),
       "404": notFound,
+      "409": error(
+        "Another retry of this entry is in progress (`retry_in_progress`); `Retry-After` says when to ask again for its outcome.",
+      ),
       "422": error("Today's parser still refuses it (`still_invalid`)."),
       "503": unavailable,
     },

@@ -4,21 +4,36 @@
  * `event: change` (`id: <version>`, data `{summary, entry}`) per accepted delivery, in version
  * order, and a comment line every {@link HEARTBEAT_MS}. The Worker holds the client's connection;
  * the job's Durable Object only holds a hibernatable WebSocket to it (README, "Live view").
+ * The stream asks again whether its token lives every {@link TOKEN_RECHECK_MS} and ends with
+ * `event: closed` (data: the error envelope saying why) once it does not (CONTRACT §5).
  */
+import type { ApiError } from "../http/errors";
 import type { LedgerGateway } from "../ingest/ledger-gateway";
 import type { StreamMessage } from "../ledger/job-ledger";
+import { TOKEN_RECHECK_MS, type TokenWatch, verdictError } from "./revocation";
 
 /** Comment lines keep idle connections (and proxies in between) open; the contract asks ≤ 30 s. */
 export const HEARTBEAT_MS = 15_000;
 
 type Change = Extract<StreamMessage, { type: "change" }>;
 
+export interface StreamOptions {
+  /** How often an idle stream gets a comment line (default {@link HEARTBEAT_MS}). */
+  heartbeatMs?: number;
+  /** How often `token` is asked again (default {@link TOKEN_RECHECK_MS}). */
+  recheckMs?: number;
+  /** The request's token: the stream ends once it is no longer live. */
+  token?: TokenWatch;
+}
+
 /** Answers the stream of a job that exists and is in the token's scope. */
 export async function streamJob(
   ledgers: LedgerGateway,
   jobKey: string,
-  heartbeatMs = HEARTBEAT_MS,
+  options: StreamOptions = {},
 ): Promise<Response> {
+  const heartbeatMs = options.heartbeatMs ?? HEARTBEAT_MS;
+  const recheckMs = options.recheckMs ?? TOKEN_RECHECK_MS;
   const socket = await ledgers.watch(jobKey);
   const encoder = new TextEncoder();
   const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
@@ -32,6 +47,7 @@ export async function streamJob(
     if (closed) return;
     closed = true;
     clearInterval(heartbeat);
+    clearTimeout(recheck);
     try {
       socket.close(1000, "stream closed");
     } catch {
@@ -67,6 +83,24 @@ export async function streamJob(
   socket.addEventListener("close", close);
   socket.addEventListener("error", close);
   const heartbeat = setInterval(() => send(": keep-alive\n\n"), heartbeatMs);
+  // The server ends the stream: one last event saying why, then the end of the body.
+  const end = (error: ApiError) => {
+    send(
+      `event: closed\ndata: ${JSON.stringify({ error: { code: error.code, message: error.message } })}\n\n`,
+    );
+    close();
+  };
+  // Each question is asked an interval after the last answer, so a slow D1 never piles them up.
+  let recheck: number | null = null;
+  const scheduleRecheck = (token: TokenWatch) => {
+    recheck = setTimeout(async () => {
+      const verdict = await token.check();
+      if (closed) return;
+      if (verdict === "live") scheduleRecheck(token);
+      else end(verdictError(verdict));
+    }, recheckMs);
+  };
+  if (options.token !== undefined) scheduleRecheck(options.token);
 
   return new Response(readable, {
     headers: {

@@ -22,9 +22,14 @@ export interface TokenScope {
 
 /** The scope of a live token, or null if the token is unknown or revoked. */
 export async function lookupToken(db: D1Database, token: string): Promise<TokenScope | null> {
+  return lookupTokenHash(db, await sha256Hex(token));
+}
+
+/** {@link lookupToken} by the token's SHA-256 (hex), as stored: for asking again about a token already seen. */
+export async function lookupTokenHash(db: D1Database, tokenHash: string): Promise<TokenScope | null> {
   const row = await db
     .prepare("SELECT name, company_id, source, admin FROM tokens WHERE token_hash = ? AND revoked_at IS NULL")
-    .bind(await sha256Hex(token))
+    .bind(tokenHash)
     .first<{ name: string; company_id: string | null; source: string | null; admin: number }>();
   if (row === null) return null;
   return {

@@ -17,6 +17,7 @@ export type ErrorCode =
   | "payload_fetch_failed"
   | "invalid_request"
   | "still_invalid"
+  | "retry_in_progress"
   | "not_found"
   | "internal_error";
 
@@ -36,6 +37,7 @@ const STATUS: Record<ErrorCode, number> = {
   payload_fetch_failed: 503,
   invalid_request: 400,
   still_invalid: 422,
+  retry_in_progress: 409,
   not_found: 404,
   internal_error: 500,
 };
@@ -43,20 +45,23 @@ const STATUS: Record<ErrorCode, number> = {
 export class ApiError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
+  /** Seconds the client is told to wait (`Retry-After`); every 503 has {@link RETRY_AFTER_SECONDS}. */
+  readonly retryAfterSeconds: number | null;
 
-  constructor(code: ErrorCode, message: string) {
+  constructor(code: ErrorCode, message: string, options: { retryAfterSeconds?: number } = {}) {
     super(message);
     this.name = "ApiError";
     this.code = code;
     this.status = STATUS[code];
+    this.retryAfterSeconds = options.retryAfterSeconds ?? (this.status === 503 ? RETRY_AFTER_SECONDS : null);
   }
 }
 
-/** Renders an error in the contract's envelope; 503s carry `Retry-After`. */
+/** Renders an error in the contract's envelope; 503s (and a 409 `retry_in_progress`) carry `Retry-After`. */
 export function errorResponse(error: ApiError, extraHeaders?: HeadersInit): Response {
   const headers = new Headers(extraHeaders);
   headers.set("content-type", "application/json; charset=utf-8");
-  if (error.status === 503) headers.set("retry-after", String(RETRY_AFTER_SECONDS));
+  if (error.retryAfterSeconds !== null) headers.set("retry-after", String(error.retryAfterSeconds));
   return new Response(JSON.stringify({ error: { code: error.code, message: error.message } }), {
     status: error.status,
     headers,

@@ -152,21 +152,27 @@ export async function ingestDelivery(
   }
 }
 
-export type RetryOutcome =
-  | { outcome: "stored" | "duplicate"; jobKey: string; eventId: string }
+/**
+ * A quarantined delivery parsed again: the event it is, with `store` to store it in its job's
+ * ledger (one delivery each call), or why it is still refused.
+ */
+export type Reparsed =
+  | { outcome: "event"; jobKey: string; eventId: string; store: () => Promise<"stored" | "duplicate"> }
   | { outcome: "still_invalid"; issues: Issue[] };
 
 /**
  * Runs a quarantined delivery through today's parser exactly as at receipt (CONTRACT §9): its
  * authenticity was established when it was received, so only the parse and the store are redone,
  * with the material and receipt time kept then. An Extend signed-URL payload is fetched again.
+ * Nothing is stored until the caller calls `store`: a retry first claims its quarantine entry, so
+ * that a retry is never another delivery (src/api/quarantine.ts).
  */
-export async function retryDelivery(
+export async function reparseDelivery(
   adapter: VendorAdapter,
   stored: { body: Uint8Array; receivedAt: number; auth: string | null },
   env: Env,
   deps: IngestDeps,
-): Promise<RetryOutcome> {
+): Promise<Reparsed> {
   const auth = stored.auth === null ? null : (JSON.parse(stored.auth) as AuthMaterial);
   const delivery: Delivery = {
     request: adapter.replayRequest(auth),
@@ -189,16 +195,15 @@ export async function retryDelivery(
       const { event } = interpretation;
       const unreadable = unreadableKeys(event);
       if (unreadable.length > 0) return { outcome: "still_invalid", issues: unreadable };
-      const body = stored.body;
-      const raw = body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength) as ArrayBuffer;
-      const result = await deps.ledgers.ingest(toStore(event, delivery.settings), raw, stored.auth);
-      deps.project({ jobKey: event.jobKey, version: result.summary.version, summary: result.summary });
-      log({ source: event.source, jobKey: event.jobKey, eventId: event.eventId, outcome: "retried" });
-      return {
-        outcome: result.duplicate ? "duplicate" : "stored",
-        jobKey: event.jobKey,
-        eventId: event.eventId,
+      const store = async () => {
+        const body = stored.body;
+        const raw = body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength) as ArrayBuffer;
+        const result = await deps.ledgers.ingest(toStore(event, delivery.settings), raw, stored.auth);
+        deps.project({ jobKey: event.jobKey, version: result.summary.version, summary: result.summary });
+        log({ source: event.source, jobKey: event.jobKey, eventId: event.eventId, outcome: "retried" });
+        return result.duplicate ? ("duplicate" as const) : ("stored" as const);
       };
+      return { outcome: "event", jobKey: event.jobKey, eventId: event.eventId, store };
     }
   }
 }

@@ -112,28 +112,70 @@ export async function listQuarantine(
   return result.results.map((row) => ({ ...toEntry(row), receivedAtMs: row.received_at }));
 }
 
-/** The quarantined body, byte for byte, its source and what authenticated it; null if no such entry. */
+/** Where a retry of a quarantine entry stands (CONTRACT §9; migrations/0006_quarantine_retry_claim.sql). */
+export interface RetryState {
+  /** Set once a retry stored the entry's event: where, and what that retry answered. */
+  resolved: { jobKey: string; eventId: string; outcome: "stored" | "duplicate" } | null;
+  /**
+   * The retry that claimed the entry last: `at` while it may still be running (null once it let
+   * go), and the event it was about to store (null for a claim made before it parsed the body).
+   */
+  claim: { id: string; at: number | null; jobKey: string | null; eventId: string | null } | null;
+}
+
+interface RetryStateRow {
+  job_key: string | null;
+  event_id: string | null;
+  retry_outcome: string | null;
+  retry_claim: string | null;
+  retry_claimed_at: number | null;
+  retry_job_key: string | null;
+  retry_event_id: string | null;
+}
+
+const RETRY_STATE_COLUMNS =
+  "job_key, event_id, retry_outcome, retry_claim, retry_claimed_at, retry_job_key, retry_event_id";
+
+function toRetryState(row: RetryStateRow): RetryState {
+  return {
+    resolved:
+      row.job_key !== null && row.event_id !== null
+        ? {
+            jobKey: row.job_key,
+            eventId: row.event_id,
+            // Entries resolved before their outcome was kept answer as they did then.
+            outcome: row.retry_outcome === "stored" ? "stored" : "duplicate",
+          }
+        : null,
+    claim:
+      row.retry_claim === null
+        ? null
+        : {
+            id: row.retry_claim,
+            at: row.retry_claimed_at,
+            jobKey: row.retry_job_key,
+            eventId: row.retry_event_id,
+          },
+  };
+}
+
+/** The quarantined body, byte for byte, its source, what authenticated it and its retry state; null if no such entry. */
 export async function readQuarantined(
   db: D1Database,
   id: string,
-): Promise<{
-  source: string;
-  body: Uint8Array;
-  receivedAt: number;
-  auth: string | null;
-  resolved: { jobKey: string; eventId: string } | null;
-} | null> {
-  const entry = await db
-    .prepare("SELECT source, size, received_at, auth, job_key, event_id FROM quarantine WHERE id = ?")
-    .bind(id)
-    .first<{
+): Promise<
+  | ({
       source: string;
-      size: number;
-      received_at: number;
+      body: Uint8Array;
+      receivedAt: number;
       auth: string | null;
-      job_key: string | null;
-      event_id: string | null;
-    }>();
+    } & RetryState)
+  | null
+> {
+  const entry = await db
+    .prepare(`SELECT source, size, received_at, auth, ${RETRY_STATE_COLUMNS} FROM quarantine WHERE id = ?`)
+    .bind(id)
+    .first<{ source: string; size: number; received_at: number; auth: string | null } & RetryStateRow>();
   if (entry === null) return null;
   const chunks = await db
     .prepare("SELECT data FROM quarantine_chunks WHERE quarantine_id = ? ORDER BY idx")
@@ -146,21 +188,92 @@ export async function readQuarantined(
     body.set(bytes, offset);
     offset += bytes.byteLength;
   }
-  const resolved =
-    entry.job_key !== null && entry.event_id !== null
-      ? { jobKey: entry.job_key, eventId: entry.event_id }
-      : null;
-  return { source: entry.source, body, receivedAt: entry.received_at, auth: entry.auth, resolved };
+  return {
+    source: entry.source,
+    body,
+    receivedAt: entry.received_at,
+    auth: entry.auth,
+    ...toRetryState(entry),
+  };
 }
 
-/** Records that a retry stored the quarantined delivery as `eventId` on `jobKey`. */
+/** Where a retry of the entry stands, without its body; null if no such entry. */
+export async function readRetryState(db: D1Database, id: string): Promise<RetryState | null> {
+  const row = await db
+    .prepare(`SELECT ${RETRY_STATE_COLUMNS} FROM quarantine WHERE id = ?`)
+    .bind(id)
+    .first<RetryStateRow>();
+  return row === null ? null : toRetryState(row);
+}
+
+export interface RetryClaim {
+  /** This retry's own id. */
+  id: string;
+  at: number;
+  /** The event this retry is about to store. */
+  jobKey: string;
+  eventId: string;
+  /** The claim this retry read on the entry (null: none): it takes the entry only if that is still there… */
+  previous: string | null;
+  /** …and was let go, or made before this time (it is taken over). */
+  staleBefore: number;
+}
+
+/**
+ * Claims an unresolved entry for one retry, in one conditional write: true if this retry holds it
+ * now; false if another retry claimed it since it was read, holds it still, or resolved it.
+ */
+export async function claimQuarantined(db: D1Database, id: string, claim: RetryClaim): Promise<boolean> {
+  const result = await db
+    .prepare(
+      `UPDATE quarantine SET retry_claim = ?, retry_claimed_at = ?, retry_job_key = ?, retry_event_id = ?
+       WHERE id = ? AND resolved_at IS NULL AND job_key IS NULL AND retry_claim IS ?
+         AND (retry_claimed_at IS NULL OR retry_claimed_at < ?)`,
+    )
+    .bind(claim.id, claim.at, claim.jobKey, claim.eventId, id, claim.previous, claim.staleBefore)
+    .run();
+  return result.meta.changes === 1;
+}
+
+/**
+ * Lets go of a claim whose retry is known to have finished with the ledger (or never called it),
+ * keeping the event it named: the next retry need not wait for the claim to go stale.
+ */
+export async function releaseQuarantined(db: D1Database, id: string, claimId: string): Promise<void> {
+  await db
+    .prepare("UPDATE quarantine SET retry_claimed_at = NULL WHERE id = ? AND retry_claim = ?")
+    .bind(id, claimId)
+    .run();
+}
+
+/**
+ * Records that a retry stored the quarantined delivery as `eventId` on `jobKey`, and what it
+ * answered. The first resolution stands: false if the entry was already resolved.
+ */
 export async function resolveQuarantined(
   db: D1Database,
   id: string,
-  outcome: { resolvedAt: number; jobKey: string; eventId: string },
-): Promise<void> {
-  await db
-    .prepare("UPDATE quarantine SET resolved_at = ?, job_key = ?, event_id = ? WHERE id = ?")
-    .bind(outcome.resolvedAt, outcome.jobKey, outcome.eventId, id)
+  outcome: { resolvedAt: number; jobKey: string; eventId: string; outcome: "stored" | "duplicate" },
+): Promise<boolean> {
+  const result = await db
+    .prepare(
+      `UPDATE quarantine SET resolved_at = ?, job_key = ?, event_id = ?, retry_outcome = ?, retry_claimed_at = NULL
+       WHERE id = ? AND resolved_at IS NULL AND job_key IS NULL`,
+    )
+    .bind(outcome.resolvedAt, outcome.jobKey, outcome.eventId, outcome.outcome, id)
     .run();
+  return result.meta.changes === 1;
 }
+
+/** The D1 writes of a quarantine retry; tests replace one with a failing one (`AppSeams.quarantineWrites`). */
+export interface QuarantineRetryWrites {
+  claim: typeof claimQuarantined;
+  release: typeof releaseQuarantined;
+  resolve: typeof resolveQuarantined;
+}
+
+export const D1_QUARANTINE_WRITES: QuarantineRetryWrites = {
+  claim: claimQuarantined,
+  release: releaseQuarantined,
+  resolve: resolveQuarantined,
+};

@@ -28,10 +28,11 @@ export const payloadSchema = v.looseObject({
     v.check((type) => !type.startsWith("."), "type must start with its kind, before any dot"),
   ),
   /**
-   * When the event happened. A string that does not parse is kept in the body and ignored for
-   * ordering (the header's timestamp is used), as Extend's times are: the event still counts.
+   * When the event happened: an ISO 8601 string in the spec. Any other value, or a string that does
+   * not parse, is kept in the body and ignored for ordering (the header's timestamp is used), as
+   * Extend's times are: the payload still has the contract's shape, and the event still counts.
    */
-  timestamp: v.optional(v.nullable(v.string())),
+  timestamp: v.optional(v.unknown()),
   data: v.looseObject({
     // Ids are opaque: a number is taken as its decimal text.
     id: v.union(

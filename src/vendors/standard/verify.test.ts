@@ -69,10 +69,13 @@ describe("normalizeStandardEvent", () => {
     expect(statusOf("invoice.created")).toEqual(["pending", false]);
     expect(statusOf("export.queued")).toEqual(["pending", false]);
     expect(statusOf("export.started")).toEqual(["processing", false]);
+    expect(statusOf("export.processing")).toEqual(["processing", false]);
     expect(statusOf("export.running")).toEqual(["processing", false]);
     expect(statusOf("export.updated")).toEqual(["processing", false]);
     expect(statusOf("export.completed")).toEqual(["succeeded", true]);
     expect(statusOf("export.step.Succeeded")).toEqual(["succeeded", true]);
+    expect(statusOf("export.processed")).toEqual(["succeeded", true]);
+    expect(statusOf("export.succeeded")).toEqual(["succeeded", true]);
     expect(statusOf("export.failed")).toEqual(["failed", true]);
     expect(statusOf("export.canceled")).toEqual(["cancelled", true]);
     expect(statusOf("export.cancelled")).toEqual(["cancelled", true]);
@@ -97,6 +100,12 @@ describe("normalizeStandardEvent", () => {
       context,
     );
     expect(unstated.ok && unstated.event.occurredAt).toBe(1_700_000_000_000);
+    // The payload's timestamp is an ISO 8601 string in the spec; any other value is not refused,
+    // only not used: the event is stored, ordered by webhook-timestamp.
+    for (const timestamp of [null, 1_700_000_500, { at: "2026-03-01T10:00:00Z" }, true]) {
+      const other = normalizeStandardEvent({ type: "export.started", timestamp, data: { id: "e" } }, context);
+      expect(other.ok && other.event.occurredAt, JSON.stringify(timestamp)).toBe(1_700_000_000_000);
+    }
   });
 
   it("refuses a payload without the common shape, saying where", () => {
