@@ -320,7 +320,7 @@ function lateEntries(history) {
 
 /**
  * The whole job, or null if it is unknown: the detail's first answer, then the following pages of
- * its history and files (a big job's detail comes a page at a time; README "Read API"). An event
+ * its history and files (a big job's detail comes a page at a time; docs/API.md, "Read API"). An event
  * that lands behind the walk's cursor shows as a history shorter than `eventCount`: walk again.
  */
 async function loadJob(jobKey) {

@@ -1,5 +1,5 @@
 // `npm run fuzz` refuses what it cannot run before it starts vitest (a fuzz run itself takes
-// minutes: it is run by hand, see README "Commands"; test/fuzz.test.ts runs its properties briefly).
+// minutes: it is run by hand, see CONTRIBUTING.md, "Fuzzing"; test/fuzz.test.ts runs its properties briefly).
 import { spawnSync } from "node:child_process";
 import path from "node:path";
 import { describe, expect, it } from "vitest";

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run reproject [-- --remote --url URL] [--token T] [--cursor C] [--limit N]`: rebuilds the D1
 // job summaries (what GET /v1/jobs and GET /v1/changes read) from the job ledgers, for every job in
-// the key registry, by calling POST /v1/admin/reproject page after page (README, "Operating").
+// the key registry, by calling POST /v1/admin/reproject page after page (docs/OPERATING.md, "Reprojection").
 // Prints progress and the cursor after each page, so a stopped run goes on with --cursor; running it
 // again changes nothing that is already right. A page that fails with 503 or a lost connection is
 // asked again, with backoff. With --seed-from-d1 it first registers every job key D1 holds, for

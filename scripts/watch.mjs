@@ -41,7 +41,7 @@ function print(event, data) {
     );
     for (const entry of data.history)
       console.log(line(entry.occurredAt, entry.eventType, entry.status, entry.deliveries));
-    // A big job's snapshot is the detail's first page (README "Pages of a job's detail").
+    // A big job's snapshot is the detail's first page (docs/API.md, "Pages of a job's detail").
     if (data.historyNextCursor !== undefined)
       console.log(
         `… ${data.eventCount - data.history.length} later entries: GET /v1/jobs/<key>?historyCursor=…`,

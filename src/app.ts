@@ -149,5 +149,5 @@ export function createApp(seams: AppSeams = {}) {
   );
 }
 
-/** The API's type, for the typed client: `hc<App>(baseUrl)` from `hono/client` (README, "Typed client"). */
+/** The API's type, for the typed client: `hc<App>(baseUrl)` from `hono/client` (docs/API.md, "Typed client"). */
 export type App = ReturnType<typeof createApp>;

@@ -193,7 +193,7 @@ describe("same-second ties: the later lifecycle step wins", () => {
       await sendAlfredStored(alfredEvent(later, { jobId, time, retries: 1, exceededRetries: false }));
       const job = await jobDetail(`alfred:job:${jobId}`, token);
       expect(job).toMatchObject({ status: "succeeded", terminal: true, vendorStatus: "completed" });
-      // One order for history and status (README "Ordering"): the terminal event is last in
+      // One order for history and status (docs/DESIGN.md, "Ordering"): the terminal event is last in
       // history too, so the last entry with a status is the one that set it.
       expect(job.history.map((entry) => entry.eventType)).toEqual([later, "job_stage_update"]);
     },

@@ -427,7 +427,7 @@ describe("GET /v1/jobs: filters, alone and combined", () => {
     ["status=failed,pending", (r) => r.status === "failed" || r.status === "pending"],
     ["company=flt-co-a", (r) => r.companyId === "flt-co-a"],
     ["company=flt-co-a,flt-co-b", (r) => r.companyId === "flt-co-a" || r.companyId === "flt-co-b"],
-    // Exclusive bounds on lastEventAt (README "Read API").
+    // Exclusive bounds on lastEventAt (docs/API.md, "Read API").
     [`updatedAfter=${iso(t(3))}`, (r) => r.at > t(3)],
     [`updatedBefore=${iso(t(3))}`, (r) => r.at < t(3)],
     [`updatedAfter=${iso(t(3) - 1)}`, (r) => r.at >= t(3)],

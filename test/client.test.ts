@@ -1,17 +1,17 @@
 /**
- * The README's typed-client example (examples/client.ts, quoted there verbatim) run against the
- * Worker: `hc<App>()` with `SELF.fetch` as its fetch.
+ * The typed-client example of docs/API.md ("Typed client": examples/client.ts, quoted there
+ * verbatim) run against the Worker: `hc<App>()` with `SELF.fetch` as its fetch.
  */
 import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import apiDoc from "../docs/API.md?raw";
 import { failedJobs } from "../examples/client";
 import example from "../examples/client.ts?raw";
-import readme from "../README.md?raw";
 import { BASE, createToken, eventually, extendEvent, sendExtend } from "./helpers";
 
 describe("the typed client example", () => {
-  it("is quoted in the README verbatim, and is ten-odd lines", () => {
-    expect(readme).toContain(`\`\`\`ts\n${example}\`\`\``);
+  it("is quoted in docs/API.md verbatim, and is ten-odd lines", () => {
+    expect(apiDoc).toContain(`\`\`\`ts\n${example}\`\`\``);
     expect(example.trim().split("\n").length).toBeLessThanOrEqual(13);
   });
 

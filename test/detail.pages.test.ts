@@ -1,5 +1,5 @@
 /**
- * Bounded job details (CONTRACT §5, README "Read API"): a job's history and files come a page at a
+ * Bounded job details (CONTRACT §5, docs/API.md, "Read API"): a job's history and files come a page at a
  * time, each answer under 1 MB and each page capped in entries, and walking the cursors gives every
  * entry exactly once, in order — also when a late old event lands mid-walk. Files' statuses are
  * pushed by the files' own ledgers, so a job's detail asks no file for its status.

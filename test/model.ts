@@ -77,7 +77,7 @@ export function modelJob(deliveries: readonly ModelEvent[], horizonMs = DEFAULT_
   const deciding = history.filter((event) => event.status !== null).at(-1);
   const times = history.map((event) => event.orderAt);
   return {
-    // A job no status-bearing event has reached is known, not yet started (README).
+    // A job no status-bearing event has reached is known, not yet started (docs/DESIGN.md).
     status: deciding?.status ?? "pending",
     terminal: deciding?.terminal ?? false,
     eventCount: stored.size,

@@ -103,7 +103,7 @@ describe("GET /openapi.json", () => {
     ]);
     expect(names("/v1/changes")).toEqual(["after", "limit", "wait", "source", "kind", "status", "company"]);
     expect(names("/v1/jobs/{jobKey}/events/{eventId}")).toEqual(["jobKey", "eventId"]);
-    // The detail's pages (README "Pages of a job's detail").
+    // The detail's pages (docs/API.md, "Pages of a job's detail").
     expect(names("/v1/jobs/{jobKey}")).toEqual(["jobKey", "historyCursor", "historyLimit", "filesCursor"]);
     expect(JSON.stringify(doc.components.schemas.JobDetail)).toContain("historyNextCursor");
     expect(Object.keys(doc.components.schemas)).toEqual(

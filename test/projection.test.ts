@@ -1,5 +1,5 @@
 /**
- * The projection path (README, "Consistency and failure"): ledgers answer with their summary, the
+ * The projection path (docs/DESIGN.md, "Consistency and failure"): ledgers answer with their summary, the
  * Worker gathers summaries and sends them to the PROJECTION queue, the consumer writes each batch to
  * D1 under a version guard, and each ledger's safety alarm re-sends what D1 lacks. Faults go through
  * our own seams: createApp's `projectionQueue`, the ledger's `projectionQueue` and `projector`, and

@@ -1,5 +1,5 @@
 /**
- * Reprojection (README, "Operating"): `POST /v1/admin/reproject` rebuilds the D1 summaries from the
+ * Reprojection (docs/OPERATING.md, "Reprojection"): `POST /v1/admin/reproject` rebuilds the D1 summaries from the
  * job ledgers, finding every job through the key registry even when D1 is wrong — rows deleted,
  * corrupted with a higher version, or never written. Happy, idempotent, resumable, error and
  * security cases, and the ledger's registration retried by its alarm. Faults go through our own

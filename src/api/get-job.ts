@@ -100,7 +100,7 @@ export function jobRoutes(
   async function detail(c: Context<ApiEnv>) {
     const found = target(c);
     if (found.kind !== "detail") return asRawPathSays(c);
-    // The detail's pages (README "Pages of a job's detail"). Parsed here, not only by the route's
+    // The detail's pages (docs/API.md, "Pages of a job's detail"). Parsed here, not only by the route's
     // `validQuery`, because keys holding `/` reach this handler through the `/v1/jobs/*` route. A
     // misspelt parameter is refused, not ignored, so a walk never gets the first page for ever.
     const query = parseQuery(jobDetailQuerySchema, new URL(c.req.url));

@@ -1,5 +1,5 @@
 /**
- * @module `POST /v1/admin/reproject` (admin; README, "Operating") — rebuilds the D1 summaries that
+ * @module `POST /v1/admin/reproject` (admin; docs/OPERATING.md, "Reprojection") — rebuilds the D1 summaries that
  * `GET /v1/jobs` and `GET /v1/changes` read from the job ledgers, one page of the key registry at a
  * time: `{cursor?, limit?}` → `{processed, repaired, repairedKeys, nextCursor, …}`. The registry,
  * not D1, says which jobs exist, so a job whose row was deleted, corrupted or never written is

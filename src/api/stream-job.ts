@@ -3,7 +3,7 @@
  * `event: snapshot` with the job detail exactly as `GET /v1/jobs/:jobKey` answers it, then one
  * `event: change` (`id: <version>`, data `{summary, entry}`) per accepted delivery, in version
  * order, and a comment line every {@link HEARTBEAT_MS}. The Worker holds the client's connection;
- * the job's Durable Object only holds a hibernatable WebSocket to it (README, "Live view").
+ * the job's Durable Object only holds a hibernatable WebSocket to it (docs/API.md, "Live view of a job").
  * The stream asks again whether its token lives every {@link TOKEN_RECHECK_MS} and ends with
  * `event: closed` (data: the error envelope saying why) once it does not (CONTRACT §5).
  */

@@ -8,7 +8,7 @@ import type { Failure, Status } from "../core/vocabulary";
 import type { StoredEvent } from "./types";
 
 /**
- * The time an event orders by (README "Ordering"). By default the vendor's own time, as CONTRACT §4
+ * The time an event orders by (docs/DESIGN.md, "Ordering"). By default the vendor's own time, as CONTRACT §4
  * says. A vendor clock can be wrong, and Alfred's `event_time` accepts years up to 9999: an event
  * stamped far ahead wins every later comparison and pins the job's status and its place in the
  * list. With a horizon (`FUTURE_HORIZON_SECONDS`), an event stamped more than that after its first

@@ -1,5 +1,5 @@
 /**
- * @module How a job's detail stays bounded however big the job (CONTRACT §5, README "Read API"):
+ * @module How a job's detail stays bounded however big the job (CONTRACT §5, docs/API.md, "Read API"):
  * its history and its files are read a page at a time, each page capped in entries and in bytes,
  * and continued from an opaque keyset cursor. A job of up to {@link HISTORY_WHOLE} entries always
  * gets its whole history in the default answer, as the contract requires.

@@ -1,5 +1,5 @@
 /**
- * @module A ledger's registration in the {@link KeyRegistry} (README, "Operating"): after its first
+ * @module A ledger's registration in the {@link KeyRegistry} (docs/OPERATING.md, "Reprojection"): after its first
  * stored event a ledger adds its job key to the registry, so reprojection finds the job whatever
  * D1 holds. The ledger's safety alarm — armed by every delivery, 30 s later — makes the call, and
  * retries it with backoff until the registry has acknowledged it: not on the delivery's path,

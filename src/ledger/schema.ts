@@ -130,7 +130,7 @@ function backfillState(sql: SqlStorage): void {
 const V3 = "ALTER TABLE events ADD COLUMN auth TEXT;";
 
 /**
- * Version 4, one order (README "Ordering"): history and status share one rule (time, terminal,
+ * Version 4, one order (docs/DESIGN.md, "Ordering"): history and status share one rule (time, terminal,
  * lifecycle step, arrival) over `order_at`, the time an event orders by — the vendor's time, or
  * receipt plus the operator's future horizon when it is further ahead. Events stored before had no
  * horizon; the summary state is rebuilt with the one rule.

@@ -1,5 +1,5 @@
 /**
- * @module The fan-in from ledgers to D1 through the `PROJECTION` queue (README, "Consistency and
+ * @module The fan-in from ledgers to D1 through the `PROJECTION` queue (docs/DESIGN.md, "Consistency and
  * failure"). The Worker collects the summaries its ledgers answer with, newest version per job,
  * and sends them in batches; the queue's consumer writes each batch to D1 in one transaction. A
  * ledger's safety alarm re-sends whatever D1 still lacks, so a lost send or a dead-lettered batch

@@ -1,6 +1,6 @@
 /**
  * @module KeyRegistry — the list of every job key that has a ledger with at least one stored event,
- * so reprojection (README, "Operating") can find every job even when D1 is wrong: rows deleted,
+ * so reprojection (docs/OPERATING.md, "Reprojection") can find every job even when D1 is wrong: rows deleted,
  * corrupted or never written. It lives in Durable Objects of its own, not in D1, because D1 is the
  * projection it must be able to rebuild. Each ledger registers its key once, after its first stored
  * event (see `LedgerRegistration`), so the cost is one write per job, never one per event.

@@ -4,7 +4,7 @@
  * runs the steps in the contract's order for every vendor. An adapter also declares what the rest
  * of the Worker needs to know about its vendor — its webhook routes, its own environment variables
  * and how to parse them, whether its jobs carry a company id — so that a new vendor is one folder
- * under `vendors/` and one line in the registry (`vendors/registry.ts`; README "Adding a vendor").
+ * under `vendors/` and one line in the registry (`vendors/registry.ts`; CONTRIBUTING.md, "Adding a vendor").
  */
 import type * as v from "valibot";
 import { readSettings, type Settings } from "../config";

@@ -1,7 +1,7 @@
 /**
  * @module The registry of vendors: the one place that lists them. A new vendor is one folder
  * under `vendors/` (its adapter, see `vendors/index.ts`) and one line here, plus its import
- * (README "Adding a vendor"), plus its name in `SOURCES` (src/core/vocabulary.ts), which the
+ * (CONTRIBUTING.md, "Adding a vendor"), plus its name in `SOURCES` (src/core/vocabulary.ts), which the
  * compiler holds to this table. Everything else vendor-dependent outside the folders is derived
  * from it: the webhook routes (src/app.ts), each vendor's settings and environment variables, the
  * company scope of read tokens, the verification schemes.
