@@ -10,6 +10,7 @@ import type { Status } from "../core/vocabulary";
 import { withDeadline } from "../deadline";
 import { DEFAULT_STATUS, type JobRecord, linkedOnlyJob, statusOf, writeJob } from "./job-record";
 import { FILES_PAGE, FILES_PAGE_BYTES, takePage } from "./pages";
+import type { AdmittingLedger } from "./tenancy";
 
 /**
  * How long a detail waits for a linked job's status before showing the last one it knows: a file's
@@ -29,8 +30,8 @@ export interface PushedStatus {
   version: number;
 }
 
-/** What one ledger asks of another about links. */
-export interface LinkedLedger {
+/** What one ledger asks of another about links (and, before storing one, its admission: ./tenancy). */
+export interface LinkedLedger extends AdmittingLedger {
   linkFile(fileKey: string, occurredAt: number, jobKey?: string, pushed?: PushedStatus): Promise<void>;
   brief(jobKey: string): Promise<LinkedJob>;
 }

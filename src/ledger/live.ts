@@ -56,3 +56,36 @@ export async function acceptWatcher(
   server.send(JSON.stringify({ type: "snapshot", detail: await snapshot() } satisfies StreamMessage));
   return new Response(null, { status: 101, webSocket: client });
 }
+
+/**
+ * The watchers of one ledger. Whether one may be connected is kept in memory — false once a change
+ * found none, true again on a watch — so a change of an unwatched job builds no message.
+ */
+export class Watchers {
+  private readonly ctx: DurableObjectState;
+  private watched: boolean;
+
+  constructor(ctx: DurableObjectState) {
+    this.ctx = ctx;
+    this.watched = ctx.getWebSockets().length > 0;
+  }
+
+  /** Accepts a watcher (`acceptWatcher`). */
+  accept(request: Request, snapshot: () => Promise<JobDetail | null>): Promise<Response> {
+    this.watched = true;
+    return acceptWatcher(this.ctx, request, snapshot);
+  }
+
+  /** Sends a change to the watchers, building it only if there are some. */
+  broadcast(message: () => StreamMessage | null): void {
+    if (!this.watched) return;
+    const sockets = this.ctx.getWebSockets();
+    this.watched = sockets.length > 0;
+    const built = this.watched ? message() : null;
+    if (built !== null) sendToWatchers(sockets, built);
+  }
+
+  count(): number {
+    return this.ctx.getWebSockets().length;
+  }
+}

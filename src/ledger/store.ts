@@ -105,6 +105,8 @@ export function storeDelivery(
     version: (job?.version ?? 0) + 1,
     flush_attempts: job?.flush_attempts ?? 0,
     projected_version: job?.projected_version ?? 0,
+    // Fixed by the first event that names a company (./tenancy refused any other before this).
+    company_id: job?.company_id ?? event.companyId,
     state,
   };
   writeJob(sql, next);

@@ -47,10 +47,25 @@ export interface DetailPage {
   filesAfter?: string;
 }
 
-/** What storing a delivery answers: all the Worker uses of it. */
-export interface IngestResult {
-  /** True when the event id was already stored: only the delivery was counted. */
-  duplicate: boolean;
-  /** The job as of this delivery, for the D1 projection (its `version` orders the copies). */
-  summary: JobSummary;
+/**
+ * Why a delivery was not applied (CONTRACT §4 "Tenancy"): `jobKey` is fixed to `companyId`, and the
+ * delivery is of company `named` — the event names it, or it links a file of it into that job.
+ */
+export interface CompanyMismatch {
+  jobKey: string;
+  companyId: string;
+  named: string;
 }
+
+/**
+ * What storing a delivery answers: all the Worker uses of it — the job as of this delivery, or
+ * why it was refused (nothing stored, nothing counted: the Worker quarantines the delivery).
+ */
+export type IngestResult =
+  | {
+      /** True when the event id was already stored: only the delivery was counted. */
+      duplicate: boolean;
+      /** The job as of this delivery, for the D1 projection (its `version` orders the copies). */
+      summary: JobSummary;
+    }
+  | { refused: CompanyMismatch };
