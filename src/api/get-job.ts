@@ -4,14 +4,14 @@
  * The job key may appear as is (`extend:classify_run:clr_x`) or percent-encoded.
  */
 import type { Context } from "hono";
-import type { JobDetail } from "../core/summary";
 import { isoTime } from "../core/vocabulary";
 import { ApiError } from "../http/errors";
 import type { LedgerGateway } from "../ingest/ledger-gateway";
-import type { DetailPage } from "../ledger/types";
+import type { DetailPage, LedgerDetail } from "../ledger/types";
 import { type AuthMaterial, settingsOf } from "../vendors/index";
 import { vendorFor } from "../vendors/registry";
 import type { ApiEnv } from "./auth";
+import { detailFor } from "./job-view";
 import { jobDetailQuerySchema, parseQuery } from "./schemas";
 import { streamJob } from "./stream-job";
 import { canSee } from "./tokens";
@@ -64,15 +64,16 @@ function target(c: Context<ApiEnv>): Target {
 }
 
 /**
- * The job's detail, if it exists and the token may see it; else 404 `not_found`. Routes that only
- * need to know the job and its scope read one history entry.
+ * The job's detail as its ledger answers it, if it exists and the token may see it; else 404
+ * `not_found`. Routes that only need to know the job and its scope read one history entry. What a
+ * token is shown of it is `detailFor`'s.
  */
 async function visibleJob(
   c: Context<ApiEnv>,
   ledgers: LedgerGateway,
   jobKey: string,
   page: DetailPage = { historyLimit: 1 },
-): Promise<JobDetail> {
+): Promise<LedgerDetail> {
   if (!JOB_KEY.test(jobKey)) throw notFound("The job");
   const detail = await ledgers.detail(jobKey, page);
   if (detail === null || !canSee(c.get("scope"), detail)) throw notFound("The job");
@@ -105,7 +106,7 @@ export function jobRoutes(ledgersOf: (env: Env) => LedgerGateway, heartbeatMs?: 
       historyLimit: query.historyLimit,
       filesAfter: query.filesCursor,
     };
-    return c.json(await visibleJob(c, ledgersOf(c.env), found.jobKey, page));
+    return c.json(detailFor(c.get("scope"), await visibleJob(c, ledgersOf(c.env), found.jobKey, page)));
   }
 
   /** Its 404 is answered as JSON before any stream starts (CONTRACT §7). */
@@ -114,7 +115,8 @@ export function jobRoutes(ledgersOf: (env: Env) => LedgerGateway, heartbeatMs?: 
     if (found.kind !== "stream") return asRawPathSays(c);
     const ledgers = ledgersOf(c.env);
     await visibleJob(c, ledgers, found.jobKey);
-    return streamJob(ledgers, found.jobKey, heartbeatMs);
+    const scope = c.get("scope");
+    return streamJob(ledgers, found.jobKey, heartbeatMs, (detail) => detail && detailFor(scope, detail));
   }
 
   /** The body as received, byte for byte. */

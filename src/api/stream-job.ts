@@ -7,17 +7,22 @@
  */
 import type { LedgerGateway } from "../ingest/ledger-gateway";
 import type { StreamMessage } from "../ledger/job-ledger";
+import type { LedgerDetail } from "../ledger/types";
 
 /** Comment lines keep idle connections (and proxies in between) open; the contract asks ≤ 30 s. */
 export const HEARTBEAT_MS = 15_000;
 
 type Change = Extract<StreamMessage, { type: "change" }>;
 
-/** Answers the stream of a job that exists and is in the token's scope. */
+/**
+ * Answers the stream of a job that exists and is in the token's scope; `present` makes the
+ * snapshot what the token is shown of the detail (src/api/job-view.ts).
+ */
 export async function streamJob(
   ledgers: LedgerGateway,
   jobKey: string,
   heartbeatMs = HEARTBEAT_MS,
+  present: (detail: LedgerDetail | null) => unknown = (detail) => detail,
 ): Promise<Response> {
   const socket = await ledgers.watch(jobKey);
   const encoder = new TextEncoder();
@@ -55,7 +60,7 @@ export async function streamJob(
     const parsed = JSON.parse(String(message.data)) as StreamMessage;
     if (parsed.type === "snapshot") {
       snapshotVersion = parsed.detail?.version ?? 0;
-      send(`event: snapshot\ndata: ${JSON.stringify(parsed.detail)}\n\n`);
+      send(`event: snapshot\ndata: ${JSON.stringify(present(parsed.detail))}\n\n`);
       for (const change of early) sendChange(change);
       early = [];
     } else if (snapshotVersion === null) {

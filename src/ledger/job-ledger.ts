@@ -7,7 +7,7 @@
  * (./tenancy).
  */
 import { DurableObject } from "cloudflare:workers";
-import type { JobDetail, JobSummary, LinkedJob, ProjectionQueue } from "../core/summary";
+import type { JobSummary, ProjectionQueue } from "../core/summary";
 import { withDeadline } from "../deadline";
 import { shardedRegistrar } from "../registry/key-registry";
 import { readDetail } from "./detail";
@@ -20,7 +20,14 @@ import * as safety from "./safety";
 import { migrateLedger } from "./schema";
 import { storeDelivery } from "./store";
 import * as tenancy from "./tenancy";
-import type { CompanyMismatch, DetailPage, IngestResult, StoredEvent } from "./types";
+import type {
+  CompanyMismatch,
+  DetailPage,
+  IngestResult,
+  KnownLink,
+  LedgerDetail,
+  StoredEvent,
+} from "./types";
 
 export type { LinkedLedger, PushedStatus } from "./links";
 export type { StreamMessage } from "./live";
@@ -94,7 +101,7 @@ export class JobLedger extends DurableObject<Env> {
   }
 
   /** The job's detail (./detail), or null if this job has no row. */
-  async detail(page: DetailPage = {}): Promise<JobDetail | null> {
+  async detail(page: DetailPage = {}): Promise<LedgerDetail | null> {
     return readDetail(this.sql, () => this.row.current(), this.linkedLedger, page);
   }
 
@@ -121,9 +128,10 @@ export class JobLedger extends DurableObject<Env> {
     return job === null || job.event_count === 0 ? null : summaryOf(job);
   }
 
-  /** The current status of this job, for the detail of a linked job. */
-  async brief(jobKey: string): Promise<LinkedJob> {
-    return { jobKey, status: statusOf(this.row.current()) };
+  /** The current status and company of this job, for the detail of a linked job. */
+  async brief(jobKey: string): Promise<KnownLink> {
+    const job = this.row.current();
+    return { jobKey, status: statusOf(job), companyId: job?.company_id ?? null };
   }
 
   /** The event's raw body, byte for byte, or null if this job has no such event. */

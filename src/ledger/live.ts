@@ -3,13 +3,13 @@
  * watchers, which the Worker turns into Server-Sent Events (src/api/stream-job.ts). A change's
  * message is built only when someone watches.
  */
-import type { HistoryEntry, JobDetail, JobSummary } from "../core/summary";
+import type { HistoryEntry, JobSummary } from "../core/summary";
 import { isoTime } from "../core/vocabulary";
-import type { StoredEvent } from "./types";
+import type { LedgerDetail, StoredEvent } from "./types";
 
 /** What the ledger sends its watchers. */
 export type StreamMessage =
-  | { type: "snapshot"; detail: JobDetail | null }
+  | { type: "snapshot"; detail: LedgerDetail | null }
   | { type: "change"; summary: JobSummary; entry: HistoryEntry };
 
 /** The history entry of an event just stored for the first time: what the insert wrote. */
@@ -46,7 +46,7 @@ export function sendToWatchers(sockets: readonly WebSocket[], message: StreamMes
 export async function acceptWatcher(
   ctx: DurableObjectState,
   request: Request,
-  snapshot: () => Promise<JobDetail | null>,
+  snapshot: () => Promise<LedgerDetail | null>,
 ): Promise<Response> {
   if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
     return new Response("Expected a WebSocket upgrade.", { status: 426 });
@@ -71,7 +71,7 @@ export class Watchers {
   }
 
   /** Accepts a watcher (`acceptWatcher`). */
-  accept(request: Request, snapshot: () => Promise<JobDetail | null>): Promise<Response> {
+  accept(request: Request, snapshot: () => Promise<LedgerDetail | null>): Promise<Response> {
     this.watched = true;
     return acceptWatcher(this.ctx, request, snapshot);
   }

@@ -171,6 +171,16 @@ ALTER TABLE job ADD COLUMN company_id TEXT;
 UPDATE job SET company_id = (SELECT company_id FROM events WHERE company_id IS NOT NULL ORDER BY arrival LIMIT 1);
 `;
 
+/**
+ * Version 8, linked keys in scope (CONTRACT §5): a file pushes its company with its status, so a
+ * job's detail shows each file only to tokens that may read it. Links made before are asked again
+ * once (as step 5's were), which brings their company.
+ */
+const V8_LINK_COMPANY = `
+ALTER TABLE links ADD COLUMN company_id TEXT;
+UPDATE links SET status_version = NULL WHERE rel = 'file';
+`;
+
 const STEPS: ((sql: SqlStorage) => void)[] = [
   (sql) => sql.exec(SCHEMA_V1),
   (sql) => {
@@ -185,6 +195,7 @@ const STEPS: ((sql: SqlStorage) => void)[] = [
   (sql) => sql.exec(V5),
   (sql) => sql.exec(V6_REGISTRY_ACK),
   (sql) => sql.exec(V7_JOB_COMPANY),
+  (sql) => sql.exec(V8_LINK_COMPANY),
 ];
 
 /**
@@ -249,6 +260,7 @@ CREATE TABLE links (
   occurred_at INTEGER NOT NULL,
   last_status TEXT,
   status_version INTEGER,
+  company_id TEXT,
   PRIMARY KEY (rel, job_key)
 );
 CREATE TABLE outbox (

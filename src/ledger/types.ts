@@ -2,7 +2,7 @@
  * @module What a ledger takes and answers, besides the neutral vocabulary (src/core): the event
  * as it is stored, which page of a detail to read, and what storing a delivery answers.
  */
-import type { JobSummary } from "../core/summary";
+import type { JobDetail, JobSummary, LinkedJob } from "../core/summary";
 import type { Failure, JobRole, Source, Status } from "../core/vocabulary";
 
 /**
@@ -37,6 +37,20 @@ export interface StoredEvent {
   /** On a file event that puts the file into a job (Alfred `file_add_to_job`): that job's key. */
   linkTo: string | null;
 }
+
+/**
+ * A linked job as a ledger knows it: the API's `{ jobKey, status }` and that job's company, so the
+ * read API shows a link only to a token that may read the job it names (CONTRACT §5).
+ */
+export interface KnownLink extends LinkedJob {
+  companyId: string | null;
+}
+
+/** A job's detail as its ledger answers it: the API's, with each link's company (KnownLink). */
+export type LedgerDetail = Omit<JobDetail, "files" | "job"> & {
+  files?: KnownLink[];
+  job?: KnownLink | null;
+};
 
 /** Which page of a job's detail to read (docs/API.md); absent fields mean the first page. */
 export interface DetailPage {
