@@ -7,6 +7,7 @@ import { Hono } from "hono";
 import { type ApiEnv, requireAdmin, requireToken } from "./api/auth";
 import { changesRoute } from "./api/changes";
 import { jobRoutes } from "./api/get-job";
+import type { JobIndex } from "./api/known-jobs";
 import { listJobsRoute } from "./api/list-jobs";
 import { openApiRoute, routeDocs, webhookDoc } from "./api/openapi";
 import { getQuarantinedRoute, listQuarantineRoute, retryQuarantinedRoute } from "./api/quarantine";
@@ -34,6 +35,8 @@ export interface AppSeams {
   projectionQueue?: (env: Env) => ProjectionQueue;
   /** How often an idle job stream gets a comment line (default 15 s); tests use a shorter one. */
   streamHeartbeatMs?: number;
+  /** Where job routes find out whether a job was written (D1, the key registry); tests make D1 lag. */
+  jobIndex?: (env: Env) => JobIndex;
 }
 
 export function createApp(seams: AppSeams = {}) {
@@ -101,7 +104,7 @@ export function createApp(seams: AppSeams = {}) {
     }
   }
 
-  const jobs = jobRoutes(ledgers, seams.streamHeartbeatMs);
+  const jobs = jobRoutes(ledgers, seams.streamHeartbeatMs, seams.jobIndex);
 
   // The API, chained so that its type (`App`) tells `hc<App>()` each route's parameters and
   // answers. Each route: its description (src/api/openapi.ts), then its checks, then its handler.

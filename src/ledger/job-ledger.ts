@@ -74,6 +74,7 @@ export class JobLedger extends DurableObject<Env> {
   async ingest(event: StoredEvent, raw: ArrayBuffer, auth: string | null = null): Promise<IngestResult> {
     const refused = await tenancy.admitDelivery(() => this.row.current(), event, this.linkedLedger);
     if (refused !== null) return { refused };
+    await this.registerBeforeFirstWrite(event.jobKey);
     const before = this.row.current();
     let stored: ReturnType<typeof storeDelivery>;
     try {
@@ -154,6 +155,7 @@ export class JobLedger extends DurableObject<Env> {
 
   /** Admits a file of `companyId` into this job before its link is stored, or refuses it (./tenancy). */
   async admitFile(jobKey: string, companyId: string | null, at: number): Promise<CompanyMismatch | null> {
+    await this.registerBeforeFirstWrite(jobKey);
     const admitted = tenancy.admitFileLink(this.sql, this.row.current(), { jobKey, companyId, at });
     this.row.set(admitted.written);
     return admitted.mismatch;
@@ -161,6 +163,7 @@ export class JobLedger extends DurableObject<Env> {
 
   /** Records that `fileKey` belongs to this job, with its status (`recordFileLink`, ./links). */
   async linkFile(fileKey: string, occurredAt: number, jobKey?: string, pushed?: links.PushedStatus) {
+    if (jobKey !== undefined) await this.registerBeforeFirstWrite(jobKey);
     const link = { fileKey, occurredAt, jobKey, pushed };
     this.row.set(links.recordFileLink(this.sql, this.row.current(), link));
   }
@@ -179,7 +182,7 @@ export class JobLedger extends DurableObject<Env> {
         if (held !== null) this.row.update("projected_version", held);
       },
       () => this.deliverLinks(),
-      async () => job.event_count > 0 && (await this.registration.ensure(job.job_key)),
+      () => this.registration.ensure(job.job_key),
     ]);
     if (failure !== null) {
       const attempts = job.flush_attempts + 1;
@@ -204,12 +207,16 @@ export class JobLedger extends DurableObject<Env> {
   private async armIfBehind(): Promise<void> {
     const job = this.row.current();
     if (job === null) return;
-    // A job known only from a link has no event, so nothing to register.
-    const unregistered = job.event_count > 0 && this.registration.pending();
+    const unregistered = this.registration.pending();
     const behind = job.projected_version < job.version && !this.projection.givenUp(job);
     if (behind || links.pendingLinks(this.sql) > 0 || unregistered) {
       await this.alarmClock.arm(Date.now() + safety.PROJECTION_CHECK_MS);
     }
+  }
+
+  /** A key is in the registry before its ledger writes anything (./registration). */
+  private async registerBeforeFirstWrite(jobKey: string): Promise<void> {
+    if (this.row.current() === null) await this.registration.ensure(jobKey);
   }
 
   private deliverLinks(): Promise<void> {
