@@ -19,6 +19,7 @@ import {
   listQuarantineQuerySchema,
   validQuery,
 } from "./api/schemas";
+import { waitingPollWithinLimit } from "./api/stream-slots";
 import { consoleFile, consolePage } from "./console";
 import type { ProjectionQueue } from "./core/summary";
 import { ApiError, errorResponse } from "./http/errors";
@@ -116,8 +117,12 @@ export function createApp(seams: AppSeams = {}) {
       .get("/v1/jobs", routeDocs.listJobs, validQuery(listJobsQuerySchema), (c) =>
         listJobsRoute(c, c.req.valid("query")),
       )
-      .get("/v1/changes", routeDocs.listChanges, validQuery(changesQuerySchema), (c) =>
-        changesRoute(c, c.req.valid("query")),
+      .get(
+        "/v1/changes",
+        routeDocs.listChanges,
+        validQuery(changesQuerySchema),
+        waitingPollWithinLimit,
+        (c) => changesRoute(c, c.req.valid("query")),
       )
       .get("/v1/jobs/:jobKey", routeDocs.getJob, validQuery(jobDetailQuerySchema), jobs.detail)
       .get("/v1/jobs/:jobKey/stream", routeDocs.streamJob, jobs.stream)

@@ -15,6 +15,7 @@ import { detailFor } from "./job-view";
 import { type JobIndex, jobIndex, mayHoldVisibleJob } from "./known-jobs";
 import { jobDetailQuerySchema, parseQuery } from "./schemas";
 import { streamJob } from "./stream-job";
+import { streamWithinLimit } from "./stream-slots";
 import { canSee } from "./tokens";
 
 const PREFIX = "/v1/jobs/";
@@ -123,14 +124,19 @@ export function jobRoutes(
     return c.json(detailFor(c.get("scope"), await visibleJob(c, jobsOf(c.env), found.jobKey, page)));
   }
 
-  /** Its 404 is answered as JSON before any stream starts (CONTRACT §7). */
+  /**
+   * Its 404 is answered as JSON before any stream starts (CONTRACT §7), and before the token's
+   * stream limit is looked at: a stream that cannot open takes no place (./stream-slots).
+   */
   async function stream(c: Context<ApiEnv>): Promise<Response> {
     const found = target(c);
     if (found.kind !== "stream") return asRawPathSays(c);
     const jobs = jobsOf(c.env);
     await visibleJob(c, jobs, found.jobKey);
     const scope = c.get("scope");
-    return streamJob(jobs.ledgers, found.jobKey, heartbeatMs, (detail) => detail && detailFor(scope, detail));
+    return streamWithinLimit(c.env, scope, () =>
+      streamJob(jobs.ledgers, found.jobKey, heartbeatMs, (detail) => detail && detailFor(scope, detail)),
+    );
   }
 
   /** The body as received, byte for byte. */

@@ -18,13 +18,16 @@ export interface TokenScope {
   source: Source | null;
   /** An admin token may also use the operating routes (CONTRACT §9). */
   admin: boolean;
+  /** The token's SHA-256 (hex), as D1 keeps it: names what is counted per token (src/api/stream-slots.ts). */
+  tokenHash: string;
 }
 
 /** The scope of a live token, or null if the token is unknown or revoked. */
 export async function lookupToken(db: D1Database, token: string): Promise<TokenScope | null> {
+  const tokenHash = await sha256Hex(token);
   const row = await db
     .prepare("SELECT name, company_id, source, admin FROM tokens WHERE token_hash = ? AND revoked_at IS NULL")
-    .bind(await sha256Hex(token))
+    .bind(tokenHash)
     .first<{ name: string; company_id: string | null; source: string | null; admin: number }>();
   if (row === null) return null;
   return {
@@ -32,6 +35,7 @@ export async function lookupToken(db: D1Database, token: string): Promise<TokenS
     companyId: row.company_id,
     source: row.source as Source | null,
     admin: row.admin === 1,
+    tokenHash,
   };
 }
 

@@ -15,12 +15,13 @@ export type ErrorCode =
   | "method_not_allowed"
   | "storage_unavailable"
   | "payload_fetch_failed"
+  | "too_many_streams"
   | "invalid_request"
   | "still_invalid"
   | "not_found"
   | "internal_error";
 
-/** Seconds a vendor (or client) is told to wait before retrying a 503. */
+/** Seconds a vendor (or client) is told to wait before retrying a 503 or a 429. */
 export const RETRY_AFTER_SECONDS = 5;
 
 const STATUS: Record<ErrorCode, number> = {
@@ -34,6 +35,7 @@ const STATUS: Record<ErrorCode, number> = {
   method_not_allowed: 405,
   storage_unavailable: 503,
   payload_fetch_failed: 503,
+  too_many_streams: 429,
   invalid_request: 400,
   still_invalid: 422,
   not_found: 404,
@@ -52,11 +54,11 @@ export class ApiError extends Error {
   }
 }
 
-/** Renders an error in the contract's envelope; 503s carry `Retry-After`. */
+/** Renders an error in the contract's envelope; 503s and 429s carry `Retry-After`. */
 export function errorResponse(error: ApiError, extraHeaders?: HeadersInit): Response {
   const headers = new Headers(extraHeaders);
   headers.set("content-type", "application/json; charset=utf-8");
-  if (error.status === 503) headers.set("retry-after", String(RETRY_AFTER_SECONDS));
+  if (error.status === 503 || error.status === 429) headers.set("retry-after", String(RETRY_AFTER_SECONDS));
   return new Response(JSON.stringify({ error: { code: error.code, message: error.message } }), {
     status: error.status,
     headers,
