@@ -53,7 +53,12 @@ const percentile = (values, p) => {
 };
 
 const target = await startInProcess({
-  secrets: { EXTEND_SIGNING_SECRETS: SECRET, ALFRED_WEBHOOK_TOKENS: "bench" },
+  // One token holds all the waiting long polls: its limit (default 20) is raised to hold them.
+  secrets: {
+    EXTEND_SIGNING_SECRETS: SECRET,
+    ALFRED_WEBHOOK_TOKENS: "bench",
+    MAX_STREAMS_PER_TOKEN: String(WAITERS),
+  },
 });
 
 try {

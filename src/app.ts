@@ -7,6 +7,7 @@ import { Hono } from "hono";
 import { type ApiEnv, requireAdmin, requireToken } from "./api/auth";
 import { changesRoute } from "./api/changes";
 import { jobRoutes } from "./api/get-job";
+import type { JobIndex } from "./api/known-jobs";
 import { listJobsRoute } from "./api/list-jobs";
 import { openApiRoute, routeDocs, webhookDoc } from "./api/openapi";
 import { getQuarantinedRoute, listQuarantineRoute, retryQuarantinedRoute } from "./api/quarantine";
@@ -18,6 +19,7 @@ import {
   listQuarantineQuerySchema,
   validQuery,
 } from "./api/schemas";
+import { waitingPollWithinLimit } from "./api/stream-slots";
 import { consoleFile, consolePage } from "./console";
 import type { ProjectionQueue } from "./core/summary";
 import { ApiError, errorResponse } from "./http/errors";
@@ -42,6 +44,8 @@ export interface AppSeams {
   tokenRecheckMs?: number;
   /** The D1 writes of a quarantine retry, any of them replaced (a failing one, say). */
   quarantineWrites?: Partial<QuarantineRetryWrites>;
+  /** Where job routes find out whether a job was written (D1, the key registry); tests make D1 lag. */
+  jobIndex?: (env: Env) => JobIndex;
 }
 
 export function createApp(seams: AppSeams = {}) {
@@ -109,10 +113,11 @@ export function createApp(seams: AppSeams = {}) {
     }
   }
 
-  const jobs = jobRoutes(ledgers, {
-    heartbeatMs: seams.streamHeartbeatMs,
-    tokenRecheckMs: seams.tokenRecheckMs,
-  });
+  const jobs = jobRoutes(
+    ledgers,
+    { heartbeatMs: seams.streamHeartbeatMs, tokenRecheckMs: seams.tokenRecheckMs },
+    seams.jobIndex,
+  );
 
   // The API, chained so that its type (`App`) tells `hc<App>()` each route's parameters and
   // answers. Each route: its description (src/api/openapi.ts), then its checks, then its handler.
@@ -124,8 +129,12 @@ export function createApp(seams: AppSeams = {}) {
       .get("/v1/jobs", routeDocs.listJobs, validQuery(listJobsQuerySchema), (c) =>
         listJobsRoute(c, c.req.valid("query")),
       )
-      .get("/v1/changes", routeDocs.listChanges, validQuery(changesQuerySchema), (c) =>
-        changesRoute(c, c.req.valid("query"), seams.tokenRecheckMs),
+      .get(
+        "/v1/changes",
+        routeDocs.listChanges,
+        validQuery(changesQuerySchema),
+        waitingPollWithinLimit,
+        (c) => changesRoute(c, c.req.valid("query"), seams.tokenRecheckMs),
       )
       .get("/v1/jobs/:jobKey", routeDocs.getJob, validQuery(jobDetailQuerySchema), jobs.detail)
       .get("/v1/jobs/:jobKey/stream", routeDocs.streamJob, jobs.stream)

@@ -20,6 +20,7 @@ export interface Settings {
 export const DEFAULT_TOLERANCE_SECONDS = 300;
 export const DEFAULT_MAX_BODY_BYTES = 5 * 1024 * 1024;
 export const DEFAULT_FUTURE_HORIZON_SECONDS = 86_400;
+export const DEFAULT_MAX_STREAMS_PER_TOKEN = 20;
 /** Extend's SDK (and Standard Webhooks' libraries) allow this much clock skew into the future. */
 export const FUTURE_SKEW_SECONDS = 60;
 
@@ -35,6 +36,11 @@ function positiveInt(value: string | undefined, fallback: number): number {
   if (value === undefined || value.trim() === "") return fallback;
   const parsed = Number(value);
   return Number.isInteger(parsed) && parsed > 0 ? parsed : fallback;
+}
+
+/** `MAX_STREAMS_PER_TOKEN`: open job streams plus waiting long polls one read token may hold. */
+export function maxStreamsPerToken(value: string | undefined): number {
+  return positiveInt(value, DEFAULT_MAX_STREAMS_PER_TOKEN);
 }
 
 /** The future horizon in ms: `0` turns the cap off (null); unset or unreadable, the default. */

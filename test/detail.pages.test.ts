@@ -267,7 +267,7 @@ describe("a job's files: statuses pushed by the files, a page at a time", () => 
         counter.calls += 1;
         return Promise.reject(new Error("no file may be asked"));
       };
-      instance.linkedLedger = (): LinkedLedger => ({ linkFile: refuse, brief: refuse });
+      instance.linkedLedger = (): LinkedLedger => ({ admitFile: refuse, linkFile: refuse, brief: refuse });
     });
     return counter;
   }

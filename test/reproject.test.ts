@@ -209,16 +209,23 @@ describe("POST /v1/admin/reproject", () => {
     for (const key of keys) expect(list.get(key)).toEqual(await ledgerSummary(key));
   });
 
-  it("a ledger whose registration fails retries it from its alarm until the registry has its key", async () => {
+  it("a ledger stored before registering whose registration fails retries it from its alarm until the registry has its key", async () => {
     const jobKey = "extend:extract_run:exr_rp_unregistered";
     const stub = ledger(jobKey);
-    await runInDurableObject(stub, (instance) => {
+    await stored("exr_rp_unregistered");
+    await eventually(async () => expect(await d1Version(jobKey)).toBe(1));
+    // As if it had stored its event before ledgers registered first: neither the registry nor the
+    // ledger knows of a registration, and the registry is down.
+    await runInDurableObject(registryShard(env, shardOf(jobKey)), (_, state) => {
+      state.storage.sql.exec("DELETE FROM job_keys WHERE job_key = ?", jobKey);
+    });
+    await runInDurableObject(stub, (instance, state) => {
+      state.storage.sql.exec("DELETE FROM registry_ack");
+      instance.registration.known(false);
       instance.registration.registrar = {
         register: () => Promise.reject(new Error("registry down (injected)")),
       };
     });
-    await stored("exr_rp_unregistered");
-    await eventually(async () => expect(await d1Version(jobKey)).toBe(1));
     expect(await registered(jobKey)).toBe(false);
     // The alarm fails too and keeps itself armed, with backoff…
     expect(await runDurableObjectAlarm(stub)).toBe(true);

@@ -165,6 +165,7 @@ describe("linking a file into a job whose ledger is slow or down", () => {
       // It does not answer until the test lets it fail: the delivery must not wait for it, and the
       // outbox must carry the link.
       instance.linkedLedger = (key) => ({
+        admitFile: (...args) => real(key).admitFile(...args),
         linkFile: () => overloaded,
         brief: (k) => real(key).brief(k),
       });
@@ -208,6 +209,7 @@ describe("linking a file into a job whose ledger is slow or down", () => {
     const jobStub: DurableObjectStub<JobLedger> = env.JOBS.get(env.JOBS.idFromName(jobKey));
     await runInDurableObject(jobStub, (instance) => {
       instance.linkedLedger = () => ({
+        admitFile: () => Promise.resolve(null),
         linkFile: () => Promise.resolve(),
         brief: () => new Promise(() => undefined),
       });

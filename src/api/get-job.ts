@@ -4,17 +4,19 @@
  * The job key may appear as is (`extend:classify_run:clr_x`) or percent-encoded.
  */
 import type { Context } from "hono";
-import type { JobDetail } from "../core/summary";
 import { isoTime } from "../core/vocabulary";
 import { ApiError } from "../http/errors";
 import type { LedgerGateway } from "../ingest/ledger-gateway";
-import type { DetailPage } from "../ledger/types";
+import type { DetailPage, LedgerDetail } from "../ledger/types";
 import { type AuthMaterial, settingsOf } from "../vendors/index";
 import { vendorFor } from "../vendors/registry";
 import type { ApiEnv } from "./auth";
+import { detailFor } from "./job-view";
+import { type JobIndex, jobIndex, mayHoldVisibleJob } from "./known-jobs";
 import { watchRequestToken } from "./revocation";
 import { jobDetailQuerySchema, parseQuery } from "./schemas";
 import { streamJob } from "./stream-job";
+import { streamWithinLimit } from "./stream-slots";
 import { canSee } from "./tokens";
 
 const PREFIX = "/v1/jobs/";
@@ -64,17 +66,26 @@ function target(c: Context<ApiEnv>): Target {
   return { kind: "detail", jobKey: decode(rest) };
 }
 
+/** How a job route reaches jobs: their ledgers, and what tells it a ledger is worth calling. */
+interface Jobs {
+  ledgers: LedgerGateway;
+  index: JobIndex;
+}
+
 /**
- * The job's detail, if it exists and the token may see it; else 404 `not_found`. Routes that only
- * need to know the job and its scope read one history entry.
+ * The job's detail as its ledger answers it, if it exists and the token may see it; else 404
+ * `not_found` — without calling the ledger when the key cannot name such a job (./known-jobs), so
+ * a read creates no Durable Object. Routes that only need to know the job and its scope read one
+ * history entry. What a token is shown of it is `detailFor`'s.
  */
 async function visibleJob(
   c: Context<ApiEnv>,
-  ledgers: LedgerGateway,
+  { ledgers, index }: Jobs,
   jobKey: string,
   page: DetailPage = { historyLimit: 1 },
-): Promise<JobDetail> {
+): Promise<LedgerDetail> {
   if (!JOB_KEY.test(jobKey)) throw notFound("The job");
+  if (!(await mayHoldVisibleJob(index, c.get("scope"), jobKey))) throw notFound("The job");
   const detail = await ledgers.detail(jobKey, page);
   if (detail === null || !canSee(c.get("scope"), detail)) throw notFound("The job");
   return detail;
@@ -88,7 +99,9 @@ async function visibleJob(
 export function jobRoutes(
   ledgersOf: (env: Env) => LedgerGateway,
   streams: { heartbeatMs?: number; tokenRecheckMs?: number } = {},
+  indexOf: (env: Env) => JobIndex = jobIndex,
 ) {
+  const jobsOf = (env: Env): Jobs => ({ ledgers: ledgersOf(env), index: indexOf(env) });
   /**
    * Hono matches without a trailing slash (`strict: false`): `/v1/jobs/K/stream/` reaches the stream
    * route while its raw path names the detail of a job `K/stream/`. Such a path gets what its raw path
@@ -109,29 +122,36 @@ export function jobRoutes(
       historyLimit: query.historyLimit,
       filesAfter: query.filesCursor,
     };
-    return c.json(await visibleJob(c, ledgersOf(c.env), found.jobKey, page));
+    return c.json(detailFor(c.get("scope"), await visibleJob(c, jobsOf(c.env), found.jobKey, page)));
   }
 
-  /** Its 404 is answered as JSON before any stream starts (CONTRACT §7). */
+  /**
+   * Its 404 is answered as JSON before any stream starts (CONTRACT §7), and before the token's
+   * stream limit is looked at: a stream that cannot open takes no place (./stream-slots).
+   */
   async function stream(c: Context<ApiEnv>): Promise<Response> {
     const found = target(c);
     if (found.kind !== "stream") return asRawPathSays(c);
-    const ledgers = ledgersOf(c.env);
-    await visibleJob(c, ledgers, found.jobKey);
-    return streamJob(ledgers, found.jobKey, {
-      heartbeatMs: streams.heartbeatMs,
-      recheckMs: streams.tokenRecheckMs,
-      token: watchRequestToken(c, streams.tokenRecheckMs),
-    });
+    const jobs = jobsOf(c.env);
+    await visibleJob(c, jobs, found.jobKey);
+    const scope = c.get("scope");
+    return streamWithinLimit(c.env, scope, () =>
+      streamJob(jobs.ledgers, found.jobKey, {
+        heartbeatMs: streams.heartbeatMs,
+        recheckMs: streams.tokenRecheckMs,
+        token: watchRequestToken(c, streams.tokenRecheckMs),
+        present: (detail) => detail && detailFor(scope, detail),
+      }),
+    );
   }
 
   /** The body as received, byte for byte. */
   async function rawEvent(c: Context<ApiEnv>): Promise<Response> {
     const found = target(c);
     if (found.kind !== "event") return asRawPathSays(c);
-    const ledgers = ledgersOf(c.env);
-    await visibleJob(c, ledgers, found.jobKey);
-    const raw = found.eventId.length === 0 ? null : await ledgers.rawEvent(found.jobKey, found.eventId);
+    const jobs = jobsOf(c.env);
+    await visibleJob(c, jobs, found.jobKey);
+    const raw = found.eventId.length === 0 ? null : await jobs.ledgers.rawEvent(found.jobKey, found.eventId);
     if (raw === null) throw notFound("The event");
     return new Response(raw, { headers: { "content-type": "application/json" } });
   }
@@ -144,10 +164,10 @@ export function jobRoutes(
   async function verification(c: Context<ApiEnv>) {
     const found = target(c);
     if (found.kind !== "verification") return asRawPathSays(c);
-    const ledgers = ledgersOf(c.env);
-    const { source } = await visibleJob(c, ledgers, found.jobKey);
+    const jobs = jobsOf(c.env);
+    const { source } = await visibleJob(c, jobs, found.jobKey);
     const stored =
-      found.eventId.length === 0 ? null : await ledgers.verification(found.jobKey, found.eventId);
+      found.eventId.length === 0 ? null : await jobs.ledgers.verification(found.jobKey, found.eventId);
     const adapter = vendorFor(source);
     if (stored === null || adapter === undefined) throw notFound("The event");
     const material = stored.auth === null ? null : (JSON.parse(stored.auth) as AuthMaterial);

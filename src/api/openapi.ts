@@ -260,6 +260,12 @@ const invalidQuery = error(
   "An unknown, repeated or invalid query parameter (`invalid_request`); the message names it.",
 );
 const notFound = error("Unknown, or outside the token's scope (`not_found`).");
+const tooManyStreams = {
+  ...error(
+    "The token already holds `MAX_STREAMS_PER_TOKEN` open job streams and waiting long polls (`too_many_streams`); retry after Retry-After, or close one.",
+  ),
+  headers: retryAfter,
+};
 
 /** Answers of a read route with a validated query. */
 const queryErrors = { "400": invalidQuery, "401": unauthorized, "503": unavailable };
@@ -300,7 +306,11 @@ export const routeDocs = {
     summary: "The change feed: jobs in the order D1 accepted their latest change",
     description:
       "Resumable and complete: from any returned cursor, every job that changes afterwards appears in a later page, at least as new as that change. `after=latest` starts at the current end; `wait` long-polls (a token revoked while its request waits is answered 401 `unauthorized`).",
-    responses: { "200": json(changesPageSchema, "A page of changed jobs."), ...queryErrors },
+    responses: {
+      "200": json(changesPageSchema, "A page of changed jobs."),
+      ...queryErrors,
+      "429": tooManyStreams,
+    },
   }),
   getJob: describeRoute({
     operationId: "getJob",
@@ -321,6 +331,7 @@ export const routeDocs = {
         content: { "text/event-stream": { schema: { type: "string" } } },
       },
       ...itemErrors,
+      "429": tooManyStreams,
     },
   }),
   getEvent: describeRoute({

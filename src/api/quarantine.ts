@@ -149,7 +149,9 @@ export async function retryQuarantinedRoute(
   } catch (error) {
     // A store that failed may still have happened (a ledger past its deadline finishes its work):
     // its claim stays until it is stale, and the retry after that asks the ledger first.
-    if (!storing) await writes.release(db, id, claim.id).catch(() => undefined);
+    // A store the job's ledger refused (still invalid) stored nothing: let go at once.
+    const refused = error instanceof ApiError && error.code === "still_invalid";
+    if (!storing || refused) await writes.release(db, id, claim.id).catch(() => undefined);
     throw error;
   }
   let resolved: boolean;

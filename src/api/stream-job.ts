@@ -10,6 +10,7 @@
 import type { ApiError } from "../http/errors";
 import type { LedgerGateway } from "../ingest/ledger-gateway";
 import type { StreamMessage } from "../ledger/job-ledger";
+import type { LedgerDetail } from "../ledger/types";
 import { TOKEN_RECHECK_MS, type TokenWatch, verdictError } from "./revocation";
 
 /** Comment lines keep idle connections (and proxies in between) open; the contract asks ≤ 30 s. */
@@ -24,6 +25,8 @@ export interface StreamOptions {
   recheckMs?: number;
   /** The request's token: the stream ends once it is no longer live. */
   token?: TokenWatch;
+  /** What the token is shown of the snapshot's detail (src/api/job-view.ts); as it is by default. */
+  present?: (detail: LedgerDetail | null) => unknown;
 }
 
 /** Answers the stream of a job that exists and is in the token's scope. */
@@ -34,6 +37,7 @@ export async function streamJob(
 ): Promise<Response> {
   const heartbeatMs = options.heartbeatMs ?? HEARTBEAT_MS;
   const recheckMs = options.recheckMs ?? TOKEN_RECHECK_MS;
+  const present = options.present ?? ((detail: LedgerDetail | null) => detail);
   const socket = await ledgers.watch(jobKey);
   const encoder = new TextEncoder();
   const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
@@ -71,7 +75,7 @@ export async function streamJob(
     const parsed = JSON.parse(String(message.data)) as StreamMessage;
     if (parsed.type === "snapshot") {
       snapshotVersion = parsed.detail?.version ?? 0;
-      send(`event: snapshot\ndata: ${JSON.stringify(parsed.detail)}\n\n`);
+      send(`event: snapshot\ndata: ${JSON.stringify(present(parsed.detail))}\n\n`);
       for (const change of early) sendChange(change);
       early = [];
     } else if (snapshotVersion === null) {

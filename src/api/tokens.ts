@@ -18,6 +18,8 @@ export interface TokenScope {
   source: Source | null;
   /** An admin token may also use the operating routes (CONTRACT §9). */
   admin: boolean;
+  /** The token's SHA-256 (hex), as D1 keeps it: names what is counted per token (src/api/stream-slots.ts). */
+  tokenHash: string;
 }
 
 /** The scope of a live token, or null if the token is unknown or revoked. */
@@ -37,6 +39,7 @@ export async function lookupTokenHash(db: D1Database, tokenHash: string): Promis
     companyId: row.company_id,
     source: row.source as Source | null,
     admin: row.admin === 1,
+    tokenHash,
   };
 }
 

@@ -15,13 +15,14 @@ export type ErrorCode =
   | "method_not_allowed"
   | "storage_unavailable"
   | "payload_fetch_failed"
+  | "too_many_streams"
   | "invalid_request"
   | "still_invalid"
   | "retry_in_progress"
   | "not_found"
   | "internal_error";
 
-/** Seconds a vendor (or client) is told to wait before retrying a 503. */
+/** Seconds a vendor (or client) is told to wait before retrying a 503 or a 429. */
 export const RETRY_AFTER_SECONDS = 5;
 
 const STATUS: Record<ErrorCode, number> = {
@@ -35,6 +36,7 @@ const STATUS: Record<ErrorCode, number> = {
   method_not_allowed: 405,
   storage_unavailable: 503,
   payload_fetch_failed: 503,
+  too_many_streams: 429,
   invalid_request: 400,
   still_invalid: 422,
   retry_in_progress: 409,
@@ -53,11 +55,12 @@ export class ApiError extends Error {
     this.name = "ApiError";
     this.code = code;
     this.status = STATUS[code];
-    this.retryAfterSeconds = options.retryAfterSeconds ?? (this.status === 503 ? RETRY_AFTER_SECONDS : null);
+    this.retryAfterSeconds =
+      options.retryAfterSeconds ?? (this.status === 503 || this.status === 429 ? RETRY_AFTER_SECONDS : null);
   }
 }
 
-/** Renders an error in the contract's envelope; 503s (and a 409 `retry_in_progress`) carry `Retry-After`. */
+/** Renders an error in the contract's envelope; 503s, 429s and a 409 `retry_in_progress` carry `Retry-After`. */
 export function errorResponse(error: ApiError, extraHeaders?: HeadersInit): Response {
   const headers = new Headers(extraHeaders);
   headers.set("content-type", "application/json; charset=utf-8");

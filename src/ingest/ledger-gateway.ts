@@ -4,11 +4,10 @@
  * vendor retries and the ledger's dedup makes the retry safe (CONTRACT §3.3).
  */
 
-import type { JobDetail } from "../core/summary";
 import { withDeadline } from "../deadline";
 import { ApiError } from "../http/errors";
 import type { StoredVerification } from "../ledger/history";
-import type { DetailPage, IngestResult, StoredEvent } from "../ledger/types";
+import type { DetailPage, IngestResult, LedgerDetail, StoredEvent } from "../ledger/types";
 
 /**
  * Longest the edge waits for a ledger before answering 503: long enough that a burst on one busy
@@ -21,8 +20,11 @@ export const LEDGER_TIMEOUT_MS = 15_000;
 export interface LedgerGateway {
   /** Stores a delivery; `auth` is the JSON of what authenticated it (kept for re-verification). */
   ingest(event: StoredEvent, raw: ArrayBuffer, auth: string | null): Promise<IngestResult>;
-  /** The job's detail; `page` picks a page of its history and files (the first by default). */
-  detail(jobKey: string, page?: DetailPage): Promise<JobDetail | null>;
+  /**
+   * The job's detail as its ledger answers it (each link with its company, for the read API to
+   * filter); `page` picks a page of its history and files (the first by default).
+   */
+  detail(jobKey: string, page?: DetailPage): Promise<LedgerDetail | null>;
   rawEvent(jobKey: string, eventId: string): Promise<ArrayBuffer | null>;
   /** Opens a live view of the job: a WebSocket on which its ledger sends a snapshot, then changes. */
   watch(jobKey: string): Promise<WebSocket>;
@@ -47,7 +49,7 @@ async function guarded<T>(work: () => Promise<T>, ms: number): Promise<T> {
 /** What the gateway calls on a job's ledger: the Durable Object stub's RPC methods. */
 export interface LedgerStub {
   ingest(event: StoredEvent, raw: ArrayBuffer, auth: string | null): Promise<IngestResult>;
-  detail(page?: DetailPage): Promise<JobDetail | null>;
+  detail(page?: DetailPage): Promise<LedgerDetail | null>;
   rawEvent(eventId: string): Promise<ArrayBuffer | null>;
   fetch(request: Request): Promise<Response>;
   verification(eventId: string): Promise<StoredVerification | null>;

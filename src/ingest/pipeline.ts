@@ -11,7 +11,7 @@ import { checkDeclaredLength, readRequestBody } from "../http/body";
 import { ApiError, jsonResponse } from "../http/errors";
 import { storedEvent } from "../ledger/bounds";
 import { orderTime } from "../ledger/order";
-import type { StoredEvent } from "../ledger/types";
+import type { CompanyMismatch, StoredEvent } from "../ledger/types";
 import { quarantineDelivery } from "../projection/quarantine";
 import { type AuthMaterial, type Delivery, settingsOf, type VendorAdapter } from "../vendors/index";
 import type { LedgerGateway } from "./ledger-gateway";
@@ -80,6 +80,17 @@ function toStore(event: NormalizedEvent, settings: Settings): StoredEvent {
   return storedEvent(event, orderTime(event.occurredAt, event.receivedAt, settings.futureHorizonMs));
 }
 
+/**
+ * The quarantine reason of a delivery its ledger refused (CONTRACT §4 "Tenancy"): the job is
+ * another company's. The reason's message starts with the code, `company_mismatch`.
+ */
+export function companyMismatchIssue(refused: CompanyMismatch): Issue {
+  return {
+    path: "",
+    message: `company_mismatch: ${refused.jobKey} belongs to company "${refused.companyId}"; this delivery is of company "${refused.named}"`,
+  };
+}
+
 export function unreadableKeys(event: NormalizedEvent): Issue[] {
   const issues: Issue[] = [];
   if (event.kind.length === 0 || event.kind.includes(":") || LONE_SURROGATE.test(event.kind)) {
@@ -130,6 +141,9 @@ export async function ingestDelivery(
       if (unreadable.length > 0) return quarantine(env, adapter.source, started, unreadable, body, auth);
       const raw = body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength) as ArrayBuffer;
       const result = await deps.ledgers.ingest(toStore(event, settings), raw, JSON.stringify(auth));
+      if ("refused" in result) {
+        return quarantine(env, adapter.source, started, [companyMismatchIssue(result.refused)], body, auth);
+      }
       deps.project({ jobKey: event.jobKey, version: result.summary.version, summary: result.summary });
       // One line per accepted delivery only when asked for: at thousands of deliveries a second it
       // is a cost of its own (BENCHMARKS.md), and the platform's request logs already list them.
@@ -199,6 +213,13 @@ export async function reparseDelivery(
         const body = stored.body;
         const raw = body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength) as ArrayBuffer;
         const result = await deps.ledgers.ingest(toStore(event, delivery.settings), raw, stored.auth);
+        // A delivery its job's ledger refuses (another company's, CONTRACT §4 "Tenancy") stays invalid.
+        if ("refused" in result) {
+          throw new ApiError(
+            "still_invalid",
+            `Still invalid: ${companyMismatchIssue(result.refused).message}`,
+          );
+        }
         deps.project({ jobKey: event.jobKey, version: result.summary.version, summary: result.summary });
         log({ source: event.source, jobKey: event.jobKey, eventId: event.eventId, outcome: "retried" });
         return result.duplicate ? ("duplicate" as const) : ("stored" as const);

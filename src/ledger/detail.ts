@@ -4,12 +4,11 @@
  * before the cursor cannot shift the entries after it.
  */
 import { encodeFilesCursor, encodeHistoryCursor } from "../core/cursor";
-import type { JobDetail } from "../core/summary";
 import { historyPage } from "./history";
 import { type JobRecord, summaryOf } from "./job-record";
 import { briefOf, filesPage, type LinkedLedger, linkedKeys } from "./links";
 import { HISTORY_WHOLE, jsonBytes } from "./pages";
-import type { DetailPage } from "./types";
+import type { DetailPage, LedgerDetail } from "./types";
 
 /**
  * The detail of the job `current()` answers, or null when it has none. Links are read first, as
@@ -20,10 +19,10 @@ export async function readDetail(
   current: () => JobRecord | null,
   ledgerOf: (jobKey: string) => LinkedLedger,
   page: DetailPage,
-): Promise<JobDetail | null> {
+): Promise<LedgerDetail | null> {
   const role = current()?.role;
   if (role === undefined) return null;
-  const linked: Pick<JobDetail, "files" | "filesNextCursor" | "job"> = {};
+  const linked: Pick<LedgerDetail, "files" | "filesNextCursor" | "job"> = {};
   if (role === "file") {
     const [jobKey] = linkedKeys(sql, "job");
     linked.job = jobKey === undefined ? null : await briefOf(sql, ledgerOf, "job", jobKey);
@@ -40,7 +39,7 @@ export async function readDetail(
     limit: page.historyLimit,
     otherBytes: job.event_count <= HISTORY_WHOLE ? 0 : jsonBytes({ ...summary, history: [], ...linked }),
   });
-  const detail: JobDetail = { ...summary, history: history.entries };
+  const detail: LedgerDetail = { ...summary, history: history.entries };
   if (history.next !== null) detail.historyNextCursor = encodeHistoryCursor({ h: history.next });
   return { ...detail, ...linked };
 }

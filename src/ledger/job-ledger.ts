@@ -3,22 +3,31 @@
  * §3.3, §4), one object per job key. The class only binds the object's storage, alarm and sockets
  * to the modules beside it: storing a delivery (./store), the job row and its summary
  * (./job-record), the detail (./detail) and raw bodies (./history), links (./links), the safety
- * check (./safety), key registration (./registration) and the live view (./live).
+ * check (./safety), key registration (./registration), the live view (./live) and tenancy
+ * (./tenancy).
  */
 import { DurableObject } from "cloudflare:workers";
-import type { JobDetail, JobSummary, LinkedJob, ProjectionQueue } from "../core/summary";
+import type { JobSummary, ProjectionQueue } from "../core/summary";
 import { withDeadline } from "../deadline";
 import { shardedRegistrar } from "../registry/key-registry";
 import { readDetail } from "./detail";
 import { entryOf, rawBody, type StoredVerification, storedVerification } from "./history";
-import { type JobRecord, readJob, statusOf, summaryOf } from "./job-record";
+import { JobRow, statusOf, summaryOf } from "./job-record";
 import * as links from "./links";
-import { acceptWatcher, firstEntry, type StreamMessage, sendToWatchers } from "./live";
+import { firstEntry, Watchers } from "./live";
 import { LedgerRegistration } from "./registration";
 import * as safety from "./safety";
 import { migrateLedger } from "./schema";
 import { storeDelivery } from "./store";
-import type { DetailPage, IngestResult, StoredEvent } from "./types";
+import * as tenancy from "./tenancy";
+import type {
+  CompanyMismatch,
+  DetailPage,
+  IngestResult,
+  KnownLink,
+  LedgerDetail,
+  StoredEvent,
+} from "./types";
 
 export type { LinkedLedger, PushedStatus } from "./links";
 export type { StreamMessage } from "./live";
@@ -35,10 +44,8 @@ export class JobLedger extends DurableObject<Env> {
   /** This job's key in the key registry, for reprojection; `registration.registrar` is a test seam. */
   readonly registration: LedgerRegistration;
   private readonly alarmClock: ReturnType<typeof safety.alarmClock>;
-  /** The job row, kept as written: this object is its only writer (undefined: not read yet). */
-  private job: JobRecord | null | undefined;
-  /** Whether a watcher may be connected: false once a change found none, true again on a watch. */
-  private watched: boolean;
+  private readonly row: JobRow;
+  private readonly live: Watchers;
   private readonly projection = safety.projectionCheck();
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -48,36 +55,37 @@ export class JobLedger extends DurableObject<Env> {
     this.projectionQueue = env.PROJECTION;
     this.linkedLedger = (jobKey) => env.JOBS.get(env.JOBS.idFromName(jobKey));
     this.registration = new LedgerRegistration(this.sql, shardedRegistrar(env));
-    this.watched = ctx.getWebSockets().length > 0;
+    this.live = new Watchers(ctx);
     const created = migrateLedger(ctx.storage) === "created";
     // A new object has no row, no alarm and no registration: nothing to read back.
     this.alarmClock = safety.alarmClock(ctx.storage, created ? null : undefined);
-    if (created) {
-      this.job = null;
-      this.registration.known(false);
-    } else {
-      // An object that stopped between a write and arming its check (a crash, a deploy) would leave
-      // D1 behind until the next delivery: on start, anything not known to be in D1 gets its check.
-      void ctx.blockConcurrencyWhile(() => this.armIfBehind());
-    }
+    this.row = new JobRow(this.sql, created ? null : undefined);
+    if (created) this.registration.known(false);
+    // An object that stopped between a write and arming its check (a crash, a deploy) would leave
+    // D1 behind until the next delivery: on start, anything not known to be in D1 gets its check.
+    else void ctx.blockConcurrencyWhile(() => this.armIfBehind());
   }
 
   /**
    * Stores one delivery. The first delivery of an event id adds it to the history; a repeat only
-   * counts the delivery. The answer is released only once storage has the write (output gate).
+   * counts the delivery; one of another company than the job's is refused (./tenancy). The answer
+   * is released only once storage has the write (output gate).
    */
   async ingest(event: StoredEvent, raw: ArrayBuffer, auth: string | null = null): Promise<IngestResult> {
-    const before = this.current();
+    const refused = await tenancy.admitDelivery(() => this.row.current(), event, this.linkedLedger);
+    if (refused !== null) return { refused };
+    await this.registerBeforeFirstWrite(event.jobKey);
+    const before = this.row.current();
     let stored: ReturnType<typeof storeDelivery>;
     try {
       stored = this.ctx.storage.transactionSync(() => storeDelivery(this.sql, before, event, raw, auth));
     } catch (error) {
-      this.job = undefined;
+      this.row.forget();
       throw error;
     }
-    this.job = stored.job;
+    this.row.set(stored.job);
     const summary = summaryOf(stored.job);
-    this.broadcast(() => {
+    this.live.broadcast(() => {
       const entry = stored.duplicate ? entryOf(this.sql, event.eventId) : firstEntry(event);
       return entry === null ? null : { type: "change", summary, entry };
     });
@@ -94,14 +102,13 @@ export class JobLedger extends DurableObject<Env> {
   }
 
   /** The job's detail (./detail), or null if this job has no row. */
-  async detail(page: DetailPage = {}): Promise<JobDetail | null> {
-    return readDetail(this.sql, () => this.current(), this.linkedLedger, page);
+  async detail(page: DetailPage = {}): Promise<LedgerDetail | null> {
+    return readDetail(this.sql, () => this.row.current(), this.linkedLedger, page);
   }
 
   /** A live view of this job (CONTRACT §7), as a WebSocket the Worker turns into Server-Sent Events. */
   override async fetch(request: Request): Promise<Response> {
-    this.watched = true;
-    return acceptWatcher(this.ctx, request, () => this.detail());
+    return this.live.accept(request, () => this.detail());
   }
 
   /** Watchers only listen. */
@@ -113,18 +120,19 @@ export class JobLedger extends DurableObject<Env> {
 
   /** How many watchers this job has, for tests and operators. */
   async watchers(): Promise<number> {
-    return this.ctx.getWebSockets().length;
+    return this.live.count();
   }
 
   /** The job's summary — the truth reprojection writes to D1 — or null if it has no event. */
   async summary(): Promise<JobSummary | null> {
-    const job = this.current();
+    const job = this.row.current();
     return job === null || job.event_count === 0 ? null : summaryOf(job);
   }
 
-  /** The current status of this job, for the detail of a linked job. */
-  async brief(jobKey: string): Promise<LinkedJob> {
-    return { jobKey, status: statusOf(this.current()) };
+  /** The current status and company of this job, for the detail of a linked job. */
+  async brief(jobKey: string): Promise<KnownLink> {
+    const job = this.row.current();
+    return { jobKey, status: statusOf(job), companyId: job?.company_id ?? null };
   }
 
   /** The event's raw body, byte for byte, or null if this job has no such event. */
@@ -145,10 +153,19 @@ export class JobLedger extends DurableObject<Env> {
     await this.alarmClock.arm(Date.now() + safety.CHECK_SOON_MS);
   }
 
+  /** Admits a file of `companyId` into this job before its link is stored, or refuses it (./tenancy). */
+  async admitFile(jobKey: string, companyId: string | null, at: number): Promise<CompanyMismatch | null> {
+    await this.registerBeforeFirstWrite(jobKey);
+    const admitted = tenancy.admitFileLink(this.sql, this.row.current(), { jobKey, companyId, at });
+    this.row.set(admitted.written);
+    return admitted.mismatch;
+  }
+
   /** Records that `fileKey` belongs to this job, with its status (`recordFileLink`, ./links). */
   async linkFile(fileKey: string, occurredAt: number, jobKey?: string, pushed?: links.PushedStatus) {
-    const created = links.recordFileLink(this.sql, this.current(), { fileKey, occurredAt, jobKey, pushed });
-    if (created !== null) this.job = created;
+    if (jobKey !== undefined) await this.registerBeforeFirstWrite(jobKey);
+    const link = { fileKey, occurredAt, jobKey, pushed };
+    this.row.set(links.recordFileLink(this.sql, this.row.current(), link));
   }
 
   /**
@@ -157,29 +174,29 @@ export class JobLedger extends DurableObject<Env> {
    */
   override async alarm(): Promise<void> {
     this.alarmClock.fired();
-    const job = this.current();
+    const job = this.row.current();
     if (job === null) return;
     const failure = await safety.runSteps([
       async () => {
         const held = await this.projection.run(job, this.projector, this.projectionQueue);
-        if (held !== null) this.update("projected_version", held);
+        if (held !== null) this.row.update("projected_version", held);
       },
       () => this.deliverLinks(),
-      async () => job.event_count > 0 && (await this.registration.ensure(job.job_key)),
+      () => this.registration.ensure(job.job_key),
     ]);
     if (failure !== null) {
       const attempts = job.flush_attempts + 1;
-      this.update("flush_attempts", attempts);
+      this.row.update("flush_attempts", attempts);
       await this.alarmClock.arm(Date.now() + safety.retryAfterFailure(job.job_key, attempts, failure));
       return;
     }
-    if (job.flush_attempts !== 0) this.update("flush_attempts", 0);
+    if (job.flush_attempts !== 0) this.row.update("flush_attempts", 0);
     await this.armIfBehind();
   }
 
   /** Where this job's projection stands. */
   async projectionState(): Promise<safety.ProjectionState> {
-    const { version = 0, projected_version: projectedVersion = 0 } = this.current() ?? {};
+    const { version = 0, projected_version: projectedVersion = 0 } = this.row.current() ?? {};
     return { version, projectedVersion, pendingLinks: links.pendingLinks(this.sql) };
   }
 
@@ -188,38 +205,21 @@ export class JobLedger extends DurableObject<Env> {
    * may lack a change, a link waits or the key is unregistered.
    */
   private async armIfBehind(): Promise<void> {
-    const job = this.current();
+    const job = this.row.current();
     if (job === null) return;
-    // A job known only from a link has no event, so nothing to register.
-    const unregistered = job.event_count > 0 && this.registration.pending();
+    const unregistered = this.registration.pending();
     const behind = job.projected_version < job.version && !this.projection.givenUp(job);
     if (behind || links.pendingLinks(this.sql) > 0 || unregistered) {
       await this.alarmClock.arm(Date.now() + safety.PROJECTION_CHECK_MS);
     }
   }
 
+  /** A key is in the registry before its ledger writes anything (./registration). */
+  private async registerBeforeFirstWrite(jobKey: string): Promise<void> {
+    if (this.row.current() === null) await this.registration.ensure(jobKey);
+  }
+
   private deliverLinks(): Promise<void> {
-    return links.deliverLinks(this.sql, () => this.current(), this.linkedLedger);
-  }
-
-  /** Sends a change to the watchers, building it only if there are some. */
-  private broadcast(message: () => StreamMessage | null): void {
-    if (!this.watched) return;
-    const sockets = this.ctx.getWebSockets();
-    this.watched = sockets.length > 0;
-    const built = this.watched ? message() : null;
-    if (built !== null) sendToWatchers(sockets, built);
-  }
-
-  /** Writes one of the alarm's bookkeeping columns, keeping the row in memory in step. */
-  private update(column: "projected_version" | "flush_attempts", value: number): void {
-    this.sql.exec(`UPDATE job SET ${column} = ?`, value);
-    const job = this.current();
-    if (job !== null) this.job = { ...job, [column]: value };
-  }
-
-  private current(): JobRecord | null {
-    if (this.job === undefined) this.job = readJob(this.sql);
-    return this.job;
+    return links.deliverLinks(this.sql, () => this.row.current(), this.linkedLedger);
   }
 }

@@ -28,28 +28,67 @@ export interface JobRecord {
   version: number;
   flush_attempts: number;
   projected_version: number;
+  /** The job's company, fixed by the first event (or file link) that named one (./tenancy). */
+  company_id: string | null;
   state: JobState;
 }
 
-type JobRow = Omit<JobRecord, "state"> & { state: string } & Record<string, SqlStorageValue>;
+type StoredJobRow = Omit<JobRecord, "state"> & { state: string } & Record<string, SqlStorageValue>;
 
 /** The job row, or null for an object that has stored nothing and been linked to by nothing. */
 export function readJob(sql: SqlStorage): JobRecord | null {
-  const [row] = sql.exec<JobRow>("SELECT * FROM job").toArray();
+  const [row] = sql.exec<StoredJobRow>("SELECT * FROM job").toArray();
   return row === undefined ? null : { ...row, state: parseState(row.state) };
+}
+
+/**
+ * The job row as this object last wrote or read it: the object is the row's only writer, so it is
+ * read once per object, not per delivery. `forget` makes the next read go to storage again (after a
+ * failed write).
+ */
+export class JobRow {
+  private job: JobRecord | null | undefined;
+  private readonly sql: SqlStorage;
+
+  /** `known`: null for a new object (no row), undefined to read it when first asked. */
+  constructor(sql: SqlStorage, known?: null) {
+    this.sql = sql;
+    this.job = known;
+  }
+
+  current(): JobRecord | null {
+    if (this.job === undefined) this.job = readJob(this.sql);
+    return this.job;
+  }
+
+  /** Keeps the row just written (null: nothing written; the row kept stays). */
+  set(job: JobRecord | null): void {
+    if (job !== null) this.job = job;
+  }
+
+  forget(): void {
+    this.job = undefined;
+  }
+
+  /** Writes one of the alarm's bookkeeping columns, keeping the row in memory in step. */
+  update(column: "projected_version" | "flush_attempts", value: number): void {
+    this.sql.exec(`UPDATE job SET ${column} = ?`, value);
+    const job = this.current();
+    if (job !== null) this.job = { ...job, [column]: value };
+  }
 }
 
 /** Writes the whole row (the state serialised once, here). */
 export function writeJob(sql: SqlStorage, job: JobRecord): void {
   sql.exec(
     `INSERT INTO job (singleton, job_key, source, kind, id, role, event_count, delivery_count, first_event_at,
-       last_event_at, last_received_at, version, flush_attempts, state, projected_version)
-     VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       last_event_at, last_received_at, version, flush_attempts, state, projected_version, company_id)
+     VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (singleton) DO UPDATE SET job_key = excluded.job_key, source = excluded.source,
        kind = excluded.kind, id = excluded.id, role = excluded.role, event_count = excluded.event_count,
        delivery_count = excluded.delivery_count, first_event_at = excluded.first_event_at,
        last_event_at = excluded.last_event_at, last_received_at = excluded.last_received_at,
-       version = excluded.version, state = excluded.state`,
+       version = excluded.version, state = excluded.state, company_id = excluded.company_id`,
     job.job_key,
     job.source,
     job.kind,
@@ -64,11 +103,20 @@ export function writeJob(sql: SqlStorage, job: JobRecord): void {
     job.flush_attempts,
     JSON.stringify(job.state),
     job.projected_version,
+    job.company_id,
   );
 }
 
-/** The row of a job known so far only from a link: no event, version 0, `pending`. */
-export function linkedOnlyJob(jobKey: string, at: number, now: number): JobRecord {
+/**
+ * The row of a job known so far only from a link: no event, version 0, `pending`, and the company
+ * of the file that named it, if that file has one (./tenancy).
+ */
+export function linkedOnlyJob(
+  jobKey: string,
+  at: number,
+  now: number,
+  companyId: string | null = null,
+): JobRecord {
   const [source = "", kind = "", ...rest] = jobKey.split(":");
   return {
     job_key: jobKey,
@@ -84,6 +132,7 @@ export function linkedOnlyJob(jobKey: string, at: number, now: number): JobRecor
     version: 0,
     flush_attempts: 0,
     projected_version: 0,
+    company_id: companyId,
     state: EMPTY_STATE,
   };
 }
@@ -113,7 +162,7 @@ export function summaryOf(job: JobRecord): JobSummary {
     status: current.status,
     vendorStatus: current.vendorStatus,
     terminal: current.terminal,
-    companyId: state.companyId?.value ?? null,
+    companyId: job.company_id,
     companyName: state.companyName?.value ?? null,
     name: state.name?.value ?? null,
     stage: state.stage?.value ?? null,

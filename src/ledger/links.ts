@@ -5,11 +5,12 @@
  * alarm), and a linked job's status is read under a deadline, so one slow ledger fails nobody's
  * detail.
  */
-import type { LinkedJob } from "../core/summary";
 import type { Status } from "../core/vocabulary";
 import { withDeadline } from "../deadline";
 import { DEFAULT_STATUS, type JobRecord, linkedOnlyJob, statusOf, writeJob } from "./job-record";
 import { FILES_PAGE, FILES_PAGE_BYTES, takePage } from "./pages";
+import type { AdmittingLedger } from "./tenancy";
+import type { KnownLink } from "./types";
 
 /**
  * How long a detail waits for a linked job's status before showing the last one it knows: a file's
@@ -23,23 +24,28 @@ export const LINK_CALL_MS = 10_000;
 
 export type LinkRel = "file" | "job";
 
-/** A file's status as its own ledger pushes it to its job's ledger, with the file's version. */
+/**
+ * A file's status as its own ledger pushes it to its job's ledger, with the file's version and
+ * company (undefined: a push of a release before companies were pushed; kept as none).
+ */
 export interface PushedStatus {
   status: Status;
   version: number;
+  companyId?: string | null;
 }
 
-/** What one ledger asks of another about links. */
-export interface LinkedLedger {
+/** What one ledger asks of another about links (and, before storing one, its admission: ./tenancy). */
+export interface LinkedLedger extends AdmittingLedger {
   linkFile(fileKey: string, occurredAt: number, jobKey?: string, pushed?: PushedStatus): Promise<void>;
-  brief(jobKey: string): Promise<LinkedJob>;
+  brief(jobKey: string): Promise<KnownLink>;
 }
 
-/** A file linked to this job, with the status its ledger last pushed (null: never pushed). */
+/** A file linked to this job, with the status and company its ledger last pushed (null: never pushed). */
 interface FileLinkRow extends Record<string, SqlStorageValue> {
   job_key: string;
   last_status: string | null;
   status_version: number | null;
+  company_id: string | null;
 }
 
 /**
@@ -59,14 +65,16 @@ export function recordFileLink(
     writeJob(sql, created);
   }
   sql.exec(
-    `INSERT INTO links (rel, job_key, occurred_at, last_status, status_version) VALUES ('file', ?, ?, ?, ?)
+    `INSERT INTO links (rel, job_key, occurred_at, last_status, status_version, company_id) VALUES ('file', ?, ?, ?, ?, ?)
      ON CONFLICT (rel, job_key) DO UPDATE SET occurred_at = max(occurred_at, excluded.occurred_at),
        last_status = iif(excluded.status_version >= coalesce(status_version, -1), excluded.last_status, last_status),
+       company_id = iif(excluded.status_version >= coalesce(status_version, -1), excluded.company_id, company_id),
        status_version = iif(excluded.status_version >= coalesce(status_version, -1), excluded.status_version, status_version)`,
     link.fileKey,
     link.occurredAt,
     link.pushed?.status ?? null,
     link.pushed?.version ?? null,
+    link.pushed?.companyId ?? null,
   );
   return created;
 }
@@ -83,30 +91,31 @@ export function linkedKeys(sql: SqlStorage, rel: LinkRel): string[] {
 }
 
 /**
- * A linked job's current status, asked of its ledger under a deadline. If that ledger is slow or
- * down, the last status it gave is shown (or the default), so one unreachable file does not fail
- * its job's whole detail.
+ * A linked job's current status and company, asked of its ledger under a deadline. If that ledger
+ * is slow or down, the last ones it gave are shown (or the default status), so one unreachable file
+ * does not fail its job's whole detail.
  */
 export async function briefOf(
   sql: SqlStorage,
   ledgerOf: (jobKey: string) => LinkedLedger,
   rel: LinkRel,
   jobKey: string,
-): Promise<LinkedJob> {
+): Promise<KnownLink> {
   try {
     const brief = await withDeadline(ledgerOf(jobKey).brief(jobKey), LINK_READ_MS, "a linked ledger");
     // A file's answer is kept only while its ledger has pushed nothing: a push is newer.
     sql.exec(
-      `UPDATE links SET last_status = ?, status_version = coalesce(status_version, 0)
+      `UPDATE links SET last_status = ?, company_id = ?, status_version = coalesce(status_version, 0)
        WHERE rel = ? AND job_key = ? AND (rel = 'job' OR status_version IS NULL)`,
       brief.status,
+      brief.companyId ?? null,
       rel,
       jobKey,
     );
-    return brief;
+    return { jobKey, status: brief.status, companyId: brief.companyId ?? null };
   } catch (error) {
-    const [cached] = sql.exec<{ last_status: string | null }>(
-      "SELECT last_status FROM links WHERE rel = ? AND job_key = ?",
+    const [cached] = sql.exec<{ last_status: string | null; company_id: string | null }>(
+      "SELECT last_status, company_id FROM links WHERE rel = ? AND job_key = ?",
       rel,
       jobKey,
     );
@@ -118,7 +127,11 @@ export async function briefOf(
         error: String(error),
       }),
     );
-    return { jobKey, status: (cached?.last_status as Status | null | undefined) ?? DEFAULT_STATUS };
+    return {
+      jobKey,
+      status: (cached?.last_status as Status | null | undefined) ?? DEFAULT_STATUS,
+      companyId: cached?.company_id ?? null,
+    };
   }
 }
 
@@ -131,18 +144,19 @@ export async function filesPage(
   sql: SqlStorage,
   ledgerOf: (jobKey: string) => LinkedLedger,
   after?: string,
-): Promise<{ items: LinkedJob[]; next: string | null }> {
+): Promise<{ items: KnownLink[]; next: string | null }> {
   const rows = sql.exec<FileLinkRow>(
-    `SELECT job_key, last_status, status_version FROM links
+    `SELECT job_key, last_status, status_version, company_id FROM links
      WHERE rel = 'file' ${after === undefined ? "" : "AND job_key > ?"} ORDER BY job_key`,
     ...(after === undefined ? [] : [after]),
   );
   const unpushed = new Set<string>();
   const page = takePage(
     rows,
-    (row): LinkedJob => {
+    (row): KnownLink => {
       if (row.status_version === null) unpushed.add(row.job_key);
-      return { jobKey: row.job_key, status: (row.last_status as Status | null) ?? DEFAULT_STATUS };
+      const status = (row.last_status as Status | null) ?? DEFAULT_STATUS;
+      return { jobKey: row.job_key, status, companyId: row.company_id };
     },
     FILES_PAGE,
     FILES_PAGE_BYTES,
@@ -182,7 +196,7 @@ export async function deliverLinks(
       "SELECT occurred_at FROM links WHERE rel = 'job' AND job_key = ?",
       link.target,
     );
-    const pushed: PushedStatus = { status: statusOf(job), version: job.version };
+    const pushed: PushedStatus = { status: statusOf(job), version: job.version, companyId: job.company_id };
     await withDeadline(
       ledgerOf(link.target).linkFile(job.job_key, linked?.occurred_at ?? 0, link.target, pushed),
       LINK_CALL_MS,

@@ -3,13 +3,13 @@
  * watchers, which the Worker turns into Server-Sent Events (src/api/stream-job.ts). A change's
  * message is built only when someone watches.
  */
-import type { HistoryEntry, JobDetail, JobSummary } from "../core/summary";
+import type { HistoryEntry, JobSummary } from "../core/summary";
 import { isoTime } from "../core/vocabulary";
-import type { StoredEvent } from "./types";
+import type { LedgerDetail, StoredEvent } from "./types";
 
 /** What the ledger sends its watchers. */
 export type StreamMessage =
-  | { type: "snapshot"; detail: JobDetail | null }
+  | { type: "snapshot"; detail: LedgerDetail | null }
   | { type: "change"; summary: JobSummary; entry: HistoryEntry };
 
 /** The history entry of an event just stored for the first time: what the insert wrote. */
@@ -46,7 +46,7 @@ export function sendToWatchers(sockets: readonly WebSocket[], message: StreamMes
 export async function acceptWatcher(
   ctx: DurableObjectState,
   request: Request,
-  snapshot: () => Promise<JobDetail | null>,
+  snapshot: () => Promise<LedgerDetail | null>,
 ): Promise<Response> {
   if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
     return new Response("Expected a WebSocket upgrade.", { status: 426 });
@@ -55,4 +55,37 @@ export async function acceptWatcher(
   ctx.acceptWebSocket(server);
   server.send(JSON.stringify({ type: "snapshot", detail: await snapshot() } satisfies StreamMessage));
   return new Response(null, { status: 101, webSocket: client });
+}
+
+/**
+ * The watchers of one ledger. Whether one may be connected is kept in memory — false once a change
+ * found none, true again on a watch — so a change of an unwatched job builds no message.
+ */
+export class Watchers {
+  private readonly ctx: DurableObjectState;
+  private watched: boolean;
+
+  constructor(ctx: DurableObjectState) {
+    this.ctx = ctx;
+    this.watched = ctx.getWebSockets().length > 0;
+  }
+
+  /** Accepts a watcher (`acceptWatcher`). */
+  accept(request: Request, snapshot: () => Promise<LedgerDetail | null>): Promise<Response> {
+    this.watched = true;
+    return acceptWatcher(this.ctx, request, snapshot);
+  }
+
+  /** Sends a change to the watchers, building it only if there are some. */
+  broadcast(message: () => StreamMessage | null): void {
+    if (!this.watched) return;
+    const sockets = this.ctx.getWebSockets();
+    this.watched = sockets.length > 0;
+    const built = this.watched ? message() : null;
+    if (built !== null) sendToWatchers(sockets, built);
+  }
+
+  count(): number {
+    return this.ctx.getWebSockets().length;
+  }
 }

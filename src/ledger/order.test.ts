@@ -17,7 +17,6 @@ function facts(overrides: Partial<EventFacts>): EventFacts {
     terminal: false,
     rank: 2,
     orderAt: 1_000,
-    companyId: null,
     companyName: null,
     name: null,
     stage: null,
@@ -82,7 +81,7 @@ describe("applyEvent", () => {
       rank: 6,
       orderAt: 2_000,
     });
-    const olderStage = facts({ orderAt: 1_000, stage: "ocr", companyId: "co-1" });
+    const olderStage = facts({ orderAt: 1_000, stage: "ocr", companyName: "Acme" });
     const state = replay([finished, olderStage]);
     expect(state.status?.value).toMatchObject({
       status: "succeeded",
@@ -90,7 +89,7 @@ describe("applyEvent", () => {
       vendorStatus: "job_finished",
     });
     expect(state.stage?.value).toBe("ocr");
-    expect(state.companyId?.value).toBe("co-1");
+    expect(state.companyName?.value).toBe("Acme");
     expect(state.latestType?.value).toBe("job_finished");
   });
 

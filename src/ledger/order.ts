@@ -64,8 +64,10 @@ export interface JobState {
   status: Fact<CurrentStatus> | null;
   /** The type of the latest event in history order: the vendor status of a job with no status yet. */
   latestType: Fact<string> | null;
-  /** The latest non-null value of each job-level fact, in history order. */
-  companyId: Fact<string> | null;
+  /**
+   * The latest non-null value of each job-level fact, in history order. The company id is not one:
+   * it is fixed by the first event that names it (CONTRACT §4 "Tenancy"), on the job row (./tenancy).
+   */
   companyName: Fact<string> | null;
   name: Fact<string> | null;
   stage: Fact<string> | null;
@@ -75,7 +77,6 @@ export interface JobState {
 export const EMPTY_STATE: JobState = {
   status: null,
   latestType: null,
-  companyId: null,
   companyName: null,
   name: null,
   stage: null,
@@ -98,7 +99,6 @@ export type EventFacts = Pick<
   | "terminal"
   | "rank"
   | "orderAt"
-  | "companyId"
   | "companyName"
   | "name"
   | "stage"
@@ -129,7 +129,6 @@ export function applyEvent(state: JobState, event: EventFacts, arrival: number):
   return {
     status,
     latestType: newer(state.latestType, event.eventType, at),
-    companyId: newer(state.companyId, event.companyId, at),
     companyName: newer(state.companyName, event.companyName, at),
     name: newer(state.name, event.name, at),
     stage: newer(state.stage, event.stage, at),

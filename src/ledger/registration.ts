@@ -1,12 +1,14 @@
 /**
- * @module A ledger's registration in the {@link KeyRegistry} (docs/OPERATING.md, "Reprojection"): after its first
- * stored event a ledger adds its job key to the registry, so reprojection finds the job whatever
- * D1 holds. The ledger's safety alarm — armed by every delivery, 30 s later — makes the call, and
- * retries it with backoff until the registry has acknowledged it: not on the delivery's path,
- * where a call to another object per new job would cost throughput (a burst of new jobs is then
- * registered after the burst). A job whose alarm has not run yet is not in the registry, but that
- * alarm also re-sends its summary to D1 if D1 lacks it. The acknowledgement is one row in the
- * ledger's own storage (schema step 6), so a job is registered once, not once per event.
+ * @module A ledger's registration in the {@link KeyRegistry} (docs/OPERATING.md, "Reprojection"): before its
+ * first write (its first event, or the row a file link gives it) a ledger adds its job key to the
+ * registry, so reprojection finds the job whatever D1 holds, and a read of a key finds out whether
+ * it was ever written without creating its ledger (src/api/known-jobs.ts): D1 alone lags the
+ * ledger by up to ~2 s, and a job must be readable as soon as its first event is answered
+ * (CONTRACT §3.3). It costs the first delivery of each job one call to a registry shard (BENCHMARKS.md);
+ * a failed call fails that delivery (503) before anything is stored, so the vendor retries. The
+ * safety alarm still registers a ledger written before registration came first. The
+ * acknowledgement is one row in the ledger's own storage (schema step 6), so a job is registered
+ * once, not once per event.
  */
 import { withDeadline } from "../deadline";
 import type { KeyRegistrar } from "../registry/key-registry";

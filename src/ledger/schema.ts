@@ -114,7 +114,6 @@ function backfillState(sql: SqlStorage): void {
       rank: row.rank,
       // Events stored before version 4 ordered by the vendor's time (no horizon existed).
       orderAt: row.occurred_at,
-      companyId: row.company_id,
       companyName: row.company_name,
       name: row.name,
       stage: row.stage,
@@ -161,6 +160,27 @@ CREATE TABLE IF NOT EXISTS registry_ack (
 );
 `;
 
+/**
+ * Version 7, tenancy (CONTRACT §4 "Tenancy"): a job's company is fixed by the first event that
+ * names one, and kept on the job row (src/ledger/tenancy.ts). Until now the summary showed the
+ * newest event's company; an object written before is given the company of its first event (in
+ * arrival order) that named one.
+ */
+const V7_JOB_COMPANY = `
+ALTER TABLE job ADD COLUMN company_id TEXT;
+UPDATE job SET company_id = (SELECT company_id FROM events WHERE company_id IS NOT NULL ORDER BY arrival LIMIT 1);
+`;
+
+/**
+ * Version 8, linked keys in scope (CONTRACT §5): a file pushes its company with its status, so a
+ * job's detail shows each file only to tokens that may read it. Links made before are asked again
+ * once (as step 5's were), which brings their company.
+ */
+const V8_LINK_COMPANY = `
+ALTER TABLE links ADD COLUMN company_id TEXT;
+UPDATE links SET status_version = NULL WHERE rel = 'file';
+`;
+
 const STEPS: ((sql: SqlStorage) => void)[] = [
   (sql) => sql.exec(SCHEMA_V1),
   (sql) => {
@@ -174,6 +194,8 @@ const STEPS: ((sql: SqlStorage) => void)[] = [
   },
   (sql) => sql.exec(V5),
   (sql) => sql.exec(V6_REGISTRY_ACK),
+  (sql) => sql.exec(V7_JOB_COMPANY),
+  (sql) => sql.exec(V8_LINK_COMPANY),
 ];
 
 /**
@@ -229,7 +251,8 @@ CREATE TABLE job (
   version INTEGER NOT NULL,
   flush_attempts INTEGER NOT NULL DEFAULT 0,
   state TEXT NOT NULL DEFAULT '{}',
-  projected_version INTEGER NOT NULL DEFAULT 0
+  projected_version INTEGER NOT NULL DEFAULT 0,
+  company_id TEXT
 );
 CREATE TABLE links (
   rel TEXT NOT NULL,
@@ -237,6 +260,7 @@ CREATE TABLE links (
   occurred_at INTEGER NOT NULL,
   last_status TEXT,
   status_version INTEGER,
+  company_id TEXT,
   PRIMARY KEY (rel, job_key)
 );
 CREATE TABLE outbox (

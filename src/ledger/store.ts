@@ -105,6 +105,8 @@ export function storeDelivery(
     version: (job?.version ?? 0) + 1,
     flush_attempts: job?.flush_attempts ?? 0,
     projected_version: job?.projected_version ?? 0,
+    // Fixed by the first event that names a company (./tenancy refused any other before this).
+    company_id: job?.company_id ?? event.companyId,
     state,
   };
   writeJob(sql, next);
@@ -118,9 +120,13 @@ export function storeDelivery(
     );
     sql.exec("INSERT INTO outbox (kind, target, created_at) VALUES ('link', ?, ?)", event.linkTo, now);
     linksQueued = true;
-  } else if (next.role === "file" && state.status?.value.status !== job?.state.status?.value.status) {
-    // The file's status changed: its jobs' details show it from what this file pushes them, so
-    // queue a push to each (sent at once by ingest, retried by the alarm until delivered).
+  } else if (
+    next.role === "file" &&
+    (state.status?.value.status !== job?.state.status?.value.status || next.company_id !== job?.company_id)
+  ) {
+    // The file's status (or its company, fixed once) changed: its jobs' details show them from what
+    // this file pushes them, so queue a push to each (sent at once by ingest, retried by the alarm
+    // until delivered).
     const queued = sql.exec(
       `INSERT INTO outbox (kind, target, created_at)
        SELECT 'link', job_key, ? FROM links WHERE rel = 'job' RETURNING seq`,

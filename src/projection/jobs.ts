@@ -223,6 +223,18 @@ export function d1ProjectionReader(db: D1Database): ProjectionReader {
   };
 }
 
+/** A job's source and company as D1 holds them, or null when D1 has no row for it (yet). */
+export async function jobScope(
+  db: D1Database,
+  jobKey: string,
+): Promise<{ source: string; companyId: string | null } | null> {
+  const row = await db
+    .prepare("SELECT source, company_id FROM jobs WHERE job_key = ?")
+    .bind(jobKey)
+    .first<{ source: string; company_id: string | null }>();
+  return row === null ? null : { source: row.source, companyId: row.company_id };
+}
+
 /** The change sequence's current end. */
 export async function currentSequence(db: D1Database): Promise<number> {
   return (await db.prepare(CURRENT_SEQUENCE).first<{ seq: number }>())?.seq ?? 0;

@@ -1,9 +1,11 @@
 /**
- * @module KeyRegistry — the list of every job key that has a ledger with at least one stored event,
- * so reprojection (docs/OPERATING.md, "Reprojection") can find every job even when D1 is wrong: rows deleted,
- * corrupted or never written. It lives in Durable Objects of its own, not in D1, because D1 is the
- * projection it must be able to rebuild. Each ledger registers its key once, after its first stored
- * event (see `LedgerRegistration`), so the cost is one write per job, never one per event.
+ * @module KeyRegistry — the list of every job key that has a ledger with something stored, so
+ * reprojection (docs/OPERATING.md, "Reprojection") can find every job even when D1 is wrong: rows deleted,
+ * corrupted or never written, and so a read of a key that was never written is answered 404
+ * without creating its ledger (src/api/known-jobs.ts). It lives in Durable Objects of its own, not
+ * in D1, because D1 is the projection it must be able to rebuild. Each ledger registers its key
+ * once, before its first write (see `LedgerRegistration`), so the cost is one write per job, never
+ * one per event.
  *
  * The keys are spread over {@link REGISTRY_SHARDS} objects by a hash of the key, so a burst of new
  * jobs is shared by many single-threaded objects instead of queued at one. A walk reads the shards
@@ -37,6 +39,11 @@ export interface KeyRegistrar {
   register(jobKey: string): Promise<void>;
 }
 
+/** Whether `jobKey` is registered, asked of its own shard. */
+export function isRegistered(env: Pick<Env, "REGISTRY">, jobKey: string): Promise<boolean> {
+  return registryShard(env, shardOf(jobKey)).has(jobKey);
+}
+
 /** Registers in the key's own shard. */
 export function shardedRegistrar(env: Pick<Env, "REGISTRY">): KeyRegistrar {
   return { register: (jobKey) => registryShard(env, shardOf(jobKey)).register(jobKey) };
@@ -60,6 +67,11 @@ export class KeyRegistry extends DurableObject<Env> {
       jobKey,
       Date.now(),
     );
+  }
+
+  /** Whether a key is registered: its ledger has written something (src/api/known-jobs.ts). */
+  async has(jobKey: string): Promise<boolean> {
+    return this.sql.exec("SELECT 1 FROM job_keys WHERE job_key = ?", jobKey).toArray().length > 0;
   }
 
   /** Adds many keys (seeding from D1, see {@link registerKeys}); returns how many were new. */

@@ -7,29 +7,17 @@ import * as v from "valibot";
 import { commaList } from "../../config";
 import { sha256Hex } from "../../core/digest";
 import { ApiError } from "../../http/errors";
-import { defineVendor, type Interpretation, parseJson, REPLAY_URL, toIssues } from "../index";
+import { type Delivery, defineVendor, type Interpretation, parseJson, REPLAY_URL, toIssues } from "../index";
 import { normalizeAlfredEvent } from "./normalize";
 import { envelopeSchema, handshakeSchema } from "./schema";
-
-const encoder = new TextEncoder();
+import { bindingAllows, findUrlToken, findUrlTokenByHash, parseUrlToken, type UrlToken } from "./tokens";
 
 /**
- * Constant-time comparison of two strings: both are hashed to fixed-length digests first, so
- * neither the content nor the length of a configured token leaks through timing.
+ * The header a replayed delivery (a quarantine retry) carries its URL token's hash in, so the token's
+ * binding applies again. Only `replayRequest` sets it: a delivery from outside has its token in
+ * the URL, and `admit` refuses one without.
  */
-async function equalInConstantTime(a: string, b: string): Promise<boolean> {
-  const [left, right] = await Promise.all([
-    crypto.subtle.digest("SHA-256", encoder.encode(a)),
-    crypto.subtle.digest("SHA-256", encoder.encode(b)),
-  ]);
-  return crypto.subtle.timingSafeEqual(left, right);
-}
-
-async function isKnownToken(token: string, tokens: string[]): Promise<boolean> {
-  let known = false;
-  for (const candidate of tokens) known = (await equalInConstantTime(token, candidate)) || known;
-  return known;
-}
+const REPLAYED_TOKEN_HEADER = "x-runledger-url-token-sha256";
 
 const SCHEME = "alfred-url-token";
 
@@ -43,11 +31,12 @@ export const alfredAdapter = defineVendor({
   // token is answered 401 like any wrong token, not 404.
   routes: ["/webhooks/alfred/:token", "/webhooks/alfred"],
   variables: {
-    ALFRED_WEBHOOK_TOKENS: "Comma-separated URL tokens: Alfred posts to `/webhooks/alfred/<token>`.",
+    ALFRED_WEBHOOK_TOKENS:
+      "Comma-separated URL tokens: Alfred posts to `/webhooks/alfred/<token>`. An entry `TOKEN=ID1|ID2` takes only events of those company ids.",
     ALFRED_COMPANY_IDS: "Optional comma-separated allow-list of Alfred `company_id`; empty means any.",
   },
   readSettings: (read) => ({
-    alfredTokens: commaList(read("ALFRED_WEBHOOK_TOKENS")),
+    alfredTokens: commaList(read("ALFRED_WEBHOOK_TOKENS")).map(parseUrlToken),
     alfredCompanyIds: commaList(read("ALFRED_COMPANY_IDS")),
   }),
   // Alfred events name their company (`event.company_id`): company-scoped tokens see these jobs.
@@ -58,14 +47,17 @@ export const alfredAdapter = defineVendor({
       "Alfred signs nothing: the URL token authenticates the delivery. A `url_verification` handshake is answered with its challenge and stores nothing.",
     pathParameters: { token: "One of `ALFRED_WEBHOOK_TOKENS`." },
     unauthorized: "The URL token is missing or not valid (`unauthorized`).",
-    refusals: { "403": "The event's company is not in `ALFRED_COMPANY_IDS` (`forbidden_company`)." },
+    refusals: {
+      "403":
+        "The event's company is not in `ALFRED_COMPANY_IDS`, or not among the companies the URL token is bound to (`forbidden_company`).",
+    },
     reply: challengeReplySchema,
   },
 
   async admit(delivery) {
     // The URL token needs no body, so it is checked before the body is read (CONTRACT §3.3).
     const token = delivery.params.token ?? "";
-    if (token.length === 0 || !(await isKnownToken(token, delivery.settings.alfredTokens))) {
+    if (token.length === 0 || (await findUrlToken(token, delivery.settings.alfredTokens)) === null) {
       throw new ApiError("unauthorized", "The webhook URL token is missing or not valid.");
     }
   },
@@ -90,6 +82,13 @@ export const alfredAdapter = defineVendor({
         error: new ApiError("forbidden_company", "Events of this company are not accepted here."),
       };
     }
+    const urlToken = await urlTokenOf(delivery);
+    if (urlToken !== null && !bindingAllows(urlToken, company)) {
+      return {
+        outcome: "error",
+        error: new ApiError("forbidden_company", "This webhook URL does not take events of this company."),
+      };
+    }
     const normalized = normalizeAlfredEvent(envelope.output, delivery.receivedAt);
     return normalized.ok
       ? { outcome: "event", event: normalized.event }
@@ -105,17 +104,26 @@ export const alfredAdapter = defineVendor({
     // Alfred signs nothing: the bytes were authentic if the URL token that brought them is one of
     // today's tokens. Every configured token is hashed and compared, in constant time.
     if (material.scheme !== SCHEME || material.values.tokenSha256 === undefined) return false;
-    const kept = encoder.encode(material.values.tokenSha256);
-    let known = false;
-    for (const token of settings.alfredTokens) {
-      const candidate = encoder.encode(await sha256Hex(token));
-      known =
-        (candidate.byteLength === kept.byteLength && crypto.subtle.timingSafeEqual(candidate, kept)) || known;
-    }
-    return known;
+    return (await findUrlTokenByHash(material.values.tokenSha256, settings.alfredTokens)) !== null;
   },
 
-  replayRequest() {
-    return new Request(REPLAY_URL, { method: "POST" });
+  replayRequest(material) {
+    const headers = new Headers();
+    const tokenSha256 = material?.scheme === SCHEME ? material.values.tokenSha256 : undefined;
+    if (tokenSha256 !== undefined) headers.set(REPLAYED_TOKEN_HEADER, tokenSha256);
+    return new Request(REPLAY_URL, { method: "POST", headers });
   },
 });
+
+/**
+ * The entry of the URL token a delivery came through: from the URL, or — for a replayed delivery —
+ * from its kept hash. Null when a replayed delivery's token is no longer configured: its
+ * authenticity was established at receipt (CONTRACT §9), and no binding of it is known any more.
+ */
+async function urlTokenOf(delivery: Delivery<{ alfredTokens: UrlToken[] }>): Promise<UrlToken | null> {
+  const tokens = delivery.settings.alfredTokens;
+  const token = delivery.params.token;
+  if (token !== undefined) return findUrlToken(token, tokens);
+  const replayed = delivery.request.headers.get(REPLAYED_TOKEN_HEADER);
+  return replayed === null ? null : findUrlTokenByHash(replayed, tokens);
+}

@@ -40,26 +40,45 @@ function isSignedUrlPayload(payload: Record<string, unknown>): boolean {
   );
 }
 
+/**
+ * Why a signed payload could not be fetched, as the 503 names it (CONTRACT §3.1): the kind of
+ * failure only. The runtime's own error text and the URL stay out of the answer — a presigned URL
+ * carries its signature in the query, and an error text may quote it.
+ */
+export type FetchFailure = "scheme" | "timeout" | "network" | `status ${number}`;
+
 type FetchedPayload =
   | { outcome: "fetched"; text: string }
-  | { outcome: "unavailable"; reason: string }
+  | { outcome: "unavailable"; failure: FetchFailure }
   | { outcome: "too_large" };
 
+/** The schemes a signed payload URL may use: no `file:`, `data:`, `ftp:` … reaches the runtime's fetch. */
+const FETCHABLE_SCHEMES = new Set(["http:", "https:"]);
+
+function isTimeout(error: unknown, signal: AbortSignal): boolean {
+  const name = error instanceof Error || error instanceof DOMException ? error.name : "";
+  return signal.aborted || name === "TimeoutError" || name === "AbortError";
+}
+
+/**
+ * GETs the signed payload. Redirects are not followed (`redirect: "manual"`): a presigned URL
+ * answers the object itself, and a redirect could send the Worker anywhere — an internal address, a
+ * slow host — so a 3xx is a failed fetch like any other non-2xx.
+ */
 async function fetchSignedPayload(delivery: Delivery, url: string): Promise<FetchedPayload> {
+  if (!FETCHABLE_SCHEMES.has(new URL(url).protocol)) return { outcome: "unavailable", failure: "scheme" };
+  const signal = AbortSignal.timeout(SIGNED_PAYLOAD_TIMEOUT_MS);
   try {
-    const response = await delivery.fetch(url, {
-      method: "GET",
-      signal: AbortSignal.timeout(SIGNED_PAYLOAD_TIMEOUT_MS),
-    });
+    const response = await delivery.fetch(url, { method: "GET", redirect: "manual", signal });
     if (!response.ok) {
       await response.body?.cancel();
-      return { outcome: "unavailable", reason: `the signed payload URL answered ${response.status}` };
+      return { outcome: "unavailable", failure: `status ${response.status}` };
     }
     const bytes = await readBodyWithLimit(response.body, SIGNED_PAYLOAD_MAX_BYTES, "cancel");
     return { outcome: "fetched", text: new TextDecoder().decode(bytes) };
   } catch (error) {
     if (error instanceof ApiError && error.code === "payload_too_large") return { outcome: "too_large" };
-    return { outcome: "unavailable", reason: error instanceof Error ? error.message : "fetch failed" };
+    return { outcome: "unavailable", failure: isTimeout(error, signal) ? "timeout" : "network" };
   }
 }
 
@@ -132,7 +151,7 @@ export const extendAdapter = defineVendor({
           outcome: "error",
           error: new ApiError(
             "payload_fetch_failed",
-            `Could not fetch the signed payload: ${fetched.reason}.`,
+            `Could not fetch the signed payload: ${fetched.failure}.`,
           ),
         };
       }
