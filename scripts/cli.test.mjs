@@ -40,18 +40,21 @@ describe("--help on every script", () => {
   });
 
   it("sign no longer signs the string '--help' (nor any option)", async () => {
-    const help = await run("sign-extend.mjs", "--help");
+    const [help, option, body] = await Promise.all([
+      run("sign-extend.mjs", "--help"),
+      run("sign-extend.mjs", "--bogus"),
+      run("sign-extend.mjs", '{"eventId":"evt_1"}'),
+    ]);
     expect(help.stdout).not.toMatch(/^SIG=/m);
-    const option = await run("sign-extend.mjs", "--bogus");
     expect(option.status).toBe(2);
     expect(option.stderr).toContain("Unknown option: --bogus");
-    const body = await run("sign-extend.mjs", '{"eventId":"evt_1"}');
     expect(body.status, body.stderr).toBe(0);
     const [, timestamp, signature] = /^TS=(\d+)\nSIG=(\S+)\n$/.exec(body.stdout) ?? [];
     expect(signature).toBe(await signExtendBody("wss_cli_test", timestamp, '{"eventId":"evt_1"}'));
   });
 
-  it.each([
+  // Each is a process of its own that exits at once: they run at the same time.
+  it.concurrent.each([
     ["token.mjs", ["list", "--bogus"], "Unknown option: --bogus"],
     ["token.mjs", ["--bogus"], "Unknown option: --bogus"],
     ["send.mjs", ["extend", "classify_run.failed", "--bogus"], "Unknown option: --bogus"],

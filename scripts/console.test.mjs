@@ -1,16 +1,14 @@
 // The console in a real browser (CONTRACT §8): headless Chromium from Debian's `chromium` package,
 // driven by playwright-core, against `npm start`'s dev server. Nothing downloads a browser; where
 // Chromium is missing the tests say so loudly and are skipped (.ci/run installs it).
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CHROMIUM, CHROMIUM_ARGS, HAVE_CHROMIUM } from "./browser.mjs";
-import { startDevServer } from "./dev-server.mjs";
+import { runScript, startDevServer } from "./dev-server.mjs";
 import { signExtendBody } from "./extend-signature.mjs";
-import { ROOT } from "./lib.mjs";
 
 if (!HAVE_CHROMIUM) {
   console.warn(
@@ -36,16 +34,27 @@ let token;
 
 beforeAll(async () => {
   if (!HAVE_CHROMIUM) return;
-  server = await startDevServer({ state, envFile });
-  base = server.base;
-  const created = spawnSync(
-    process.execPath,
-    [path.join(ROOT, "scripts", "token.mjs"), "create", "--name", "console-test", "--persist-to", state],
-    { cwd: ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] },
-  );
-  expect(created.status, created.stderr).toBe(0);
-  token = created.stdout.trimEnd().split("\n").at(-1);
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  // The browser starts while the dev server does; the token is made once the server has migrated
+  // its state (it answers only then).
+  const [started, launched] = await Promise.allSettled([
+    startDevServer({ state, envFile }).then(async (up) => {
+      server = up;
+      base = up.base;
+      const created = await runScript("token.mjs", [
+        "create",
+        "--name",
+        "console-test",
+        "--persist-to",
+        state,
+      ]);
+      expect(created.status, created.stderr).toBe(0);
+      token = created.stdout.trimEnd().split("\n").at(-1);
+    }),
+    chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS }).then((up) => {
+      browser = up;
+    }),
+  ]);
+  for (const outcome of [started, launched]) if (outcome.status === "rejected") throw outcome.reason;
 }, 120_000);
 
 afterAll(async () => {

@@ -1,22 +1,16 @@
 // `npm run fuzz` refuses what it cannot run before it starts vitest (a fuzz run itself takes
 // minutes: it is run by hand, see CONTRIBUTING.md, "Fuzzing"; test/fuzz.test.ts runs its properties briefly).
-import { spawnSync } from "node:child_process";
-import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { ROOT } from "./lib.mjs";
+import { runScript } from "./dev-server.mjs";
 
+/** Runs `npm run fuzz -- ...args`; each exits before starting vitest, so they run at the same time. */
 function fuzz(...args) {
-  const result = spawnSync(process.execPath, [path.join(ROOT, "scripts", "fuzz.mjs"), ...args], {
-    cwd: ROOT,
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+  return runScript("fuzz.mjs", args);
 }
 
-describe("npm run fuzz", () => {
-  it("--help prints the usage and exits 0", () => {
-    const { status, stdout } = fuzz("--help");
+describe.concurrent("npm run fuzz", () => {
+  it("--help prints the usage and exits 0", async () => {
+    const { status, stdout } = await fuzz("--help");
     expect(status).toBe(0);
     expect(stdout).toContain("npm run fuzz -- [--minutes N] [--seed S]");
   });
@@ -28,8 +22,8 @@ describe("npm run fuzz", () => {
     [["--seed", "4294967296"], "--seed must be a 32-bit integer"],
     [["--seed"], "--seed needs a value"],
     [["--fast"], "Unknown argument: --fast"],
-  ])("refuses %j with exit 2 and the reason", (args, reason) => {
-    const { status, stdout, stderr } = fuzz(...args);
+  ])("refuses %j with exit 2 and the reason", async (args, reason) => {
+    const { status, stdout, stderr } = await fuzz(...args);
     expect(status).toBe(2);
     expect(stderr).toContain(reason);
     expect(stdout).toBe("");

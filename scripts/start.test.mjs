@@ -1,6 +1,6 @@
 // `npm start` as a user runs it (CONTRACT §1): wrangler dev on 127.0.0.1 with local D1 migrated and
 // local Durable Objects, on the port asked for. Started in its own process group and stopped by it.
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -42,7 +42,23 @@ afterAll(async () => {
   rmSync(otherState, { recursive: true, force: true });
 }, 30_000);
 
-describe("npm start", () => {
+let created;
+/**
+ * A read token for the server this file started, made once by `npm run token` on the state it
+ * serves (asserted to succeed) and shared by the tests that read the API: each token command starts
+ * a Miniflare of its own.
+ */
+function readToken() {
+  created ??= runScript("token.mjs", ["create", "--name", "start-test", "--persist-to", state]);
+  return created.then((result) => {
+    expect(result.status, result.stderr).toBe(0);
+    return result.stdout.trimEnd().split("\n").at(-1);
+  });
+}
+
+// The tests below share the one server and each works on jobs of its own (fresh or named ids), so
+// they run at the same time; each waits for its own conditions.
+describe.concurrent("npm start", () => {
   it("runs beside another dev server started at the same moment (each on its own port)", async () => {
     expect(other, "the second dev server, started beside the first, did not come up").toBeDefined();
     expect(other.port).not.toBe(port);
@@ -58,13 +74,7 @@ describe("npm start", () => {
   });
 
   it("has migrated local D1 and live Durable Objects: a signed event is stored and listed", async () => {
-    const created = spawnSync(
-      process.execPath,
-      [path.join(ROOT, "scripts", "token.mjs"), "create", "--name", "start-test", "--persist-to", state],
-      { cwd: ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] },
-    );
-    expect(created.status, created.stderr).toBe(0);
-    const bearer = { authorization: `Bearer ${created.stdout.trimEnd().split("\n").at(-1)}` };
+    const bearer = { authorization: `Bearer ${await readToken()}` };
 
     const secret = SECRET;
     const body = JSON.stringify({
@@ -103,7 +113,7 @@ describe("npm start", () => {
 });
 
 /** Runs `npm run send` against the server this file started, without blocking (to run several at once). */
-async function sendAsync(...args) {
+async function send(...args) {
   const { status, stdout, stderr } = await runScript("send.mjs", [
     ...args,
     "--url",
@@ -112,23 +122,6 @@ async function sendAsync(...args) {
     envFile,
   ]);
   return { status, lines: stdout.trimEnd().split("\n"), stderr };
-}
-
-/** Runs `npm run send` against the server this file started. */
-function send(...args) {
-  const result = spawnSync(
-    process.execPath,
-    [
-      path.join(ROOT, "scripts", "send.mjs"),
-      ...args,
-      "--url",
-      `http://127.0.0.1:${port}`,
-      "--env-file",
-      envFile,
-    ],
-    { cwd: ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] },
-  );
-  return { status: result.status, lines: result.stdout.trimEnd().split("\n"), stderr: result.stderr };
 }
 
 const EXTEND_TYPES = [
@@ -178,20 +171,13 @@ const ALFRED_EVENTS = [
   "file_update_event",
 ];
 
-/** A read token for the server this file started. */
-function createReadToken(name) {
-  const created = spawnSync(
-    process.execPath,
-    [path.join(ROOT, "scripts", "token.mjs"), "create", "--name", name, "--persist-to", state],
-    { cwd: ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] },
-  );
-  expect(created.status, created.stderr).toBe(0);
-  return created.stdout.trimEnd().split("\n").at(-1);
-}
-
-describe("npm run watch", () => {
+describe.concurrent("npm run watch", () => {
   it("prints the job's history, then a line for each new delivery", async () => {
-    expect(send("extend", "classify_run.failed", "--job", "clr_watch").status).toBe(0);
+    const [first, token] = await Promise.all([
+      send("extend", "classify_run.failed", "--job", "clr_watch"),
+      readToken(),
+    ]);
+    expect(first.status, first.stderr).toBe(0);
     const watcher = spawn(
       process.execPath,
       [
@@ -200,7 +186,7 @@ describe("npm run watch", () => {
         "--url",
         `http://127.0.0.1:${port}`,
         "--token",
-        createReadToken("watch-test"),
+        token,
       ],
       { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
     );
@@ -219,28 +205,25 @@ describe("npm run watch", () => {
       await waitFor(/— live —/);
       expect(output).toMatch(/^extend:classify_run:clr_watch {2}failed/);
       expect(output).toMatch(/classify_run\.failed\s+failed\s+×1/);
-      expect(send("extend", "classify_run.processed", "--job", "clr_watch").status).toBe(0);
+      const next = await send("extend", "classify_run.processed", "--job", "clr_watch");
+      expect(next.status, next.stderr).toBe(0);
       await waitFor(/classify_run\.processed\s+succeeded\s+×1 {2}→ job succeeded v2/);
     } finally {
       watcher.kill();
     }
   });
 
-  it("without a job key or token: usage and exit 2", () => {
-    const result = spawnSync(process.execPath, [path.join(ROOT, "scripts", "watch.mjs")], {
-      cwd: ROOT,
-      encoding: "utf8",
-      env: { ...process.env, RUNLEDGER_TOKEN: "" },
-    });
+  it("without a job key or token: usage and exit 2", async () => {
+    const result = await runScript("watch.mjs", [], { env: { ...process.env, RUNLEDGER_TOKEN: "" } });
     expect(result.status).toBe(2);
     expect(result.stderr).toContain("usage: npm run watch");
   });
 });
 
-describe("npm run send", () => {
+describe.concurrent("npm run send", () => {
   it("sends a signed event of each of Extend's 38 types and Alfred's 24, each stored (`all`)", async () => {
     expect(EXTEND_TYPES).toHaveLength(38);
-    const [extend, alfred] = await Promise.all([sendAsync("extend", "all"), sendAsync("alfred", "all")]);
+    const [extend, alfred] = await Promise.all([send("extend", "all"), send("alfred", "all")]);
     for (const [result, types] of [
       [extend, EXTEND_TYPES],
       [alfred, ALFRED_EVENTS],
@@ -259,8 +242,8 @@ describe("npm run send", () => {
     }
   });
 
-  it("--times sends the same event again: the repeats are duplicates", () => {
-    const result = send("extend", "classify_run.processed", "--job", "clr_send_times", "--times", "3");
+  it("--times sends the same event again: the repeats are duplicates", async () => {
+    const result = await send("extend", "classify_run.processed", "--job", "clr_send_times", "--times", "3");
     expect(result.status, result.stderr).toBe(0);
     expect(result.lines.map((line) => JSON.parse(line.slice(4)).duplicate)).toEqual([false, true, true]);
     expect(result.lines.every((line) => line.includes('"jobKey":"extend:classify_run:clr_send_times"'))).toBe(
@@ -268,8 +251,8 @@ describe("npm run send", () => {
     );
   });
 
-  it("sends a Standard Webhooks event, signed with the whsec_ secret; --times repeats its webhook-id", () => {
-    const result = send("standard", "export.completed", "--job", "exp_send", "--times", "2");
+  it("sends a Standard Webhooks event, signed with the whsec_ secret; --times repeats its webhook-id", async () => {
+    const result = await send("standard", "export.completed", "--job", "exp_send", "--times", "2");
     expect(result.status, `${result.stderr}${result.lines.join("\n")}`).toBe(0);
     expect(result.lines.map((line) => JSON.parse(line.slice(4)))).toEqual([
       expect.objectContaining({ jobKey: "standard:export:exp_send", duplicate: false }),
@@ -277,8 +260,8 @@ describe("npm run send", () => {
     ]);
   });
 
-  it("--list names every vendor, event type and lifecycle", () => {
-    const result = send("--list");
+  it("--list names every vendor, event type and lifecycle", async () => {
+    const result = await send("--list");
     expect(result.status, result.stderr).toBe(0);
     for (const type of [...EXTEND_TYPES, "job_create", "file_add_to_job", "file_update"]) {
       expect(result.lines).toContain(`  ${type}`);
@@ -287,19 +270,15 @@ describe("npm run send", () => {
     expect(result.lines.some((line) => line.startsWith("  alfred  a job"))).toBe(true);
   });
 
-  it("--lifecycle sends a whole job, shuffled and repeated, and reads back the status it converged to", () => {
-    const token = createReadToken("lifecycle-test");
-    const extend = send(
-      "--lifecycle",
-      "extend",
-      "--shuffle",
-      "--seed",
-      "7",
-      "--repeat",
-      "2",
-      "--token",
-      token,
-    );
+  it("--lifecycle sends a whole job, shuffled and repeated, and reads back the status it converged to", async () => {
+    const token = await readToken();
+    // Three runs on three jobs of their own, at once: an Extend one; the same seed again (without a
+    // token), which must replay its order; an Alfred one.
+    const [extend, again, alfred] = await Promise.all([
+      send("--lifecycle", "extend", "--shuffle", "--seed", "7", "--repeat", "2", "--token", token),
+      send("--lifecycle", "extend", "--shuffle", "--seed", "7", "--repeat", "2"),
+      send("--lifecycle", "alfred", "--shuffle", "--job", "lifecycle-job", "--token", token),
+    ]);
     expect(extend.status, extend.stderr).toBe(0);
     expect(extend.lines[0]).toBe("Shuffled with seed 7 (replay the order: --shuffle --seed 7)");
     const answers = extend.lines.filter((line) => /^\s*\d+\/10 /.test(line));
@@ -311,13 +290,11 @@ describe("npm run send", () => {
     expect(extend.lines).toContain(`  ${jobKey}  succeeded (terminal)  5 events, 10 deliveries, version 10`);
 
     // The same seed replays the same order (of a fresh job).
-    const again = send("--lifecycle", "extend", "--shuffle", "--seed", "7", "--repeat", "2");
     const order = (lines) =>
       lines.filter((line) => /^\s*\d+\/10 /.test(line)).map((line) => line.split(/\s+/)[2]);
     expect(order(again.lines)).toEqual(order(extend.lines));
     expect(again.lines.at(-1)).toContain("--token");
 
-    const alfred = send("--lifecycle", "alfred", "--shuffle", "--job", "lifecycle-job", "--token", token);
     expect(alfred.status, alfred.stderr).toBe(0);
     expect(alfred.lines[0]).toMatch(/^Shuffled with seed \d+ /);
     expect(alfred.lines).toContain(
@@ -334,15 +311,15 @@ describe("npm run send", () => {
     }
   });
 
-  it("refuses what it does not know, with usage and exit 2", () => {
-    for (const args of [
+  it("refuses what it does not know, with usage and exit 2", async () => {
+    const refusals = [
       ["stripe", "charge.succeeded"],
       ["extend", "invoice.paid"],
       ["alfred", "job_teleported"],
       ["standard", "a:b.created"],
       ["extend"],
-    ]) {
-      const result = send(...args);
+    ];
+    for (const result of await Promise.all(refusals.map((args) => send(...args)))) {
       expect(result.status).toBe(2);
       expect(result.stderr).toContain("Usage:");
     }

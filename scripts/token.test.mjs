@@ -6,9 +6,10 @@ import { runScript } from "./dev-server.mjs";
 import { openLocalD1, ROOT } from "./lib.mjs";
 
 const state = mkdtempSync(path.join(tmpdir(), "runledger-token-"));
+/** One Miniflare on `state` for all the tests' reads, opened on first use (a promise: shared at once). */
 let local;
 afterAll(async () => {
-  await local?.close();
+  await (await local)?.close();
   rmSync(state, { recursive: true, force: true });
 });
 
@@ -25,8 +26,8 @@ const MIGRATIONS = readdirSync(path.join(ROOT, "migrations"))
 const lastLine = (stdout) => stdout.trimEnd().split("\n").at(-1);
 
 async function rows(sql) {
-  local ??= await openLocalD1(state);
-  return local.query(sql);
+  local ??= openLocalD1(state);
+  return (await local).query(sql);
 }
 
 async function sha256Hex(text) {
@@ -34,37 +35,100 @@ async function sha256Hex(text) {
   return Buffer.from(digest).toString("hex");
 }
 
-describe("npm run token", () => {
-  it("create on a fresh state migrates it, prints the token alone on the last line and stores only its hash", async () => {
-    const created = await token(
-      "create",
-      "--name",
-      "ci",
-      "--company",
-      "co-1",
-      "--source",
-      "alfred",
-      "--persist-to",
-      state,
-    );
-    expect(created.status, created.stderr).toBe(0);
-    const value = lastLine(created.stdout);
-    expect(value).toMatch(/^rl_[A-Za-z0-9_-]{43}$/);
-    const stored = await rows("SELECT token_hash, name, company_id, source, admin, revoked_at FROM tokens");
-    expect(stored).toEqual([
-      {
-        token_hash: await sha256Hex(value),
-        name: "ci",
-        company_id: "co-1",
-        source: "alfred",
-        admin: 0,
-        revoked_at: null,
+// Three groups that share nothing run at the same time (each token command starts a Miniflare; one
+// after another they took ~12 s): the commands on `state`, in order, since each reads what the one
+// before left; two commands racing on a fresh state of their own; the refused invocations, which
+// exit before opening a database.
+describe.concurrent("npm run token", () => {
+  describe("on one state, one command after another", () => {
+    it.sequential("create on a fresh state migrates it, prints the token alone on the last line and stores only its hash", async () => {
+      const created = await token(
+        "create",
+        "--name",
+        "ci",
+        "--company",
+        "co-1",
+        "--source",
+        "alfred",
+        "--persist-to",
+        state,
+      );
+      expect(created.status, created.stderr).toBe(0);
+      const value = lastLine(created.stdout);
+      expect(value).toMatch(/^rl_[A-Za-z0-9_-]{43}$/);
+      const stored = await rows("SELECT token_hash, name, company_id, source, admin, revoked_at FROM tokens");
+      expect(stored).toEqual([
+        {
+          token_hash: await sha256Hex(value),
+          name: "ci",
+          company_id: "co-1",
+          source: "alfred",
+          admin: 0,
+          revoked_at: null,
+        },
+      ]);
+      expect(JSON.stringify(stored)).not.toContain(value);
+      // Every migration is recorded once, as `wrangler d1 migrations apply` records them.
+      expect((await rows("SELECT name FROM d1_migrations ORDER BY id")).map((row) => row.name)).toEqual(
+        MIGRATIONS,
+      );
+    });
+
+    it.sequential("a live name is refused with --unique, and otherwise created beside it with a note; --admin stores an admin token; list shows them", async () => {
+      const [refused, admin] = await Promise.all([
+        token("create", "--name", "ci", "--unique", "--persist-to", state),
+        token("create", "--name", "ops", "--admin", "--persist-to", state),
+      ]);
+      expect(refused.status).toBe(1);
+      expect(refused.stderr).toContain('A live token is already named "ci" and --unique was given');
+      expect(refused.stdout).not.toMatch(/rl_/);
+      expect(admin.status, admin.stderr).toBe(0);
+      expect(admin.stdout).toContain('Created admin token "ops"');
+      expect(await rows("SELECT name, admin FROM tokens ORDER BY name")).toEqual([
+        { name: "ci", admin: 0 },
+        { name: "ops", admin: 1 },
+      ]);
+
+      // CONTRACT §1: create MUST create a token and print it on the last line, a reused name too.
+      const again = await token("create", "--name", "ci", "--persist-to", state);
+      expect(again.status, again.stderr).toBe(0);
+      expect(again.stdout.trim().split("\n").at(-1)).toMatch(/^rl_/);
+      expect(again.stderr).toContain('Note: 1 live token(s) already named "ci"');
+      expect(await rows("SELECT count(*) AS n FROM tokens WHERE name = 'ci'")).toEqual([{ n: 2 }]);
+
+      const listed = await token("list", "--persist-to", state);
+      expect(listed.status, listed.stderr).toBe(0);
+      for (const text of ["ci", "co-1", "ops"]) expect(listed.stdout).toContain(text);
+      expect(listed.stdout).not.toMatch(/rl_/);
+    });
+
+    it.sequential("revoke marks every live token of that name revoked; then the name is free again", async () => {
+      const revoked = await token("revoke", "--name", "ci", "--persist-to", state);
+      expect(revoked.status, revoked.stderr).toBe(0);
+      expect(revoked.stdout).toContain('Revoked 2 live token(s) named "ci"');
+      for (const row of await rows("SELECT revoked_at FROM tokens WHERE name = 'ci'")) {
+        expect(row.revoked_at).toMatch(/^\d{4}-\d{2}-\d{2}T/);
+      }
+      // Again, or a name never created: nothing to revoke is an error, not a silent success.
+      const nothing = await Promise.all(
+        ["ci", "never-created"].map((name) => token("revoke", "--name", name, "--persist-to", state)),
+      );
+      for (const [i, name] of ["ci", "never-created"].entries()) {
+        expect(nothing[i].status).toBe(1);
+        expect(nothing[i].stderr).toContain(`No live token is named "${name}"`);
+      }
+      const reused = await token("create", "--name", "ci", "--persist-to", state);
+      expect(reused.status, reused.stderr).toBe(0);
+    });
+
+    it.sequential.each([["--help"], ["-h"], ["create", "--name", "x", "--help"]])(
+      "%j prints the usage, exits 0 and creates nothing",
+      async (...args) => {
+        const result = await token(...args, "--persist-to", state);
+        expect(result.status).toBe(0);
+        expect(result.stdout).toContain("npm run token -- create --name NAME");
+        expect(await rows("SELECT count(*) AS n FROM tokens WHERE name = 'x'")).toEqual([{ n: 0 }]);
       },
-    ]);
-    expect(JSON.stringify(stored)).not.toContain(value);
-    // Every migration is recorded once, as `wrangler d1 migrations apply` records them.
-    expect((await rows("SELECT name FROM d1_migrations ORDER BY id")).map((row) => row.name)).toEqual(
-      MIGRATIONS,
     );
   });
 
@@ -93,53 +157,6 @@ describe("npm run token", () => {
     }
   });
 
-  it("a live name is refused with --unique, and otherwise created beside it with a note; --admin stores an admin token; list shows them", async () => {
-    const [refused, admin] = await Promise.all([
-      token("create", "--name", "ci", "--unique", "--persist-to", state),
-      token("create", "--name", "ops", "--admin", "--persist-to", state),
-    ]);
-    expect(refused.status).toBe(1);
-    expect(refused.stderr).toContain('A live token is already named "ci" and --unique was given');
-    expect(refused.stdout).not.toMatch(/rl_/);
-    expect(admin.status, admin.stderr).toBe(0);
-    expect(admin.stdout).toContain('Created admin token "ops"');
-    expect(await rows("SELECT name, admin FROM tokens ORDER BY name")).toEqual([
-      { name: "ci", admin: 0 },
-      { name: "ops", admin: 1 },
-    ]);
-
-    // CONTRACT §1: create MUST create a token and print it on the last line, a reused name too.
-    const again = await token("create", "--name", "ci", "--persist-to", state);
-    expect(again.status, again.stderr).toBe(0);
-    expect(again.stdout.trim().split("\n").at(-1)).toMatch(/^rl_/);
-    expect(again.stderr).toContain('Note: 1 live token(s) already named "ci"');
-    expect(await rows("SELECT count(*) AS n FROM tokens WHERE name = 'ci'")).toEqual([{ n: 2 }]);
-
-    const listed = await token("list", "--persist-to", state);
-    expect(listed.status, listed.stderr).toBe(0);
-    for (const text of ["ci", "co-1", "ops"]) expect(listed.stdout).toContain(text);
-    expect(listed.stdout).not.toMatch(/rl_/);
-  });
-
-  it("revoke marks every live token of that name revoked; then the name is free again", async () => {
-    const revoked = await token("revoke", "--name", "ci", "--persist-to", state);
-    expect(revoked.status, revoked.stderr).toBe(0);
-    expect(revoked.stdout).toContain('Revoked 2 live token(s) named "ci"');
-    for (const row of await rows("SELECT revoked_at FROM tokens WHERE name = 'ci'")) {
-      expect(row.revoked_at).toMatch(/^\d{4}-\d{2}-\d{2}T/);
-    }
-    // Again, or a name never created: nothing to revoke is an error, not a silent success.
-    const nothing = await Promise.all(
-      ["ci", "never-created"].map((name) => token("revoke", "--name", name, "--persist-to", state)),
-    );
-    for (const [i, name] of ["ci", "never-created"].entries()) {
-      expect(nothing[i].status).toBe(1);
-      expect(nothing[i].stderr).toContain(`No live token is named "${name}"`);
-    }
-    const reused = await token("create", "--name", "ci", "--persist-to", state);
-    expect(reused.status, reused.stderr).toBe(0);
-  });
-
   it.each([
     [["create"], "needs --name"],
     [["create", "--name", "x", "--source", "stripe"], "--source must be alfred, extend or standard"],
@@ -155,14 +172,4 @@ describe("npm run token", () => {
     expect(result.stderr).toContain(message);
     expect(result.stderr).toContain("Usage:");
   });
-
-  it.each([["--help"], ["-h"], ["create", "--name", "x", "--help"]])(
-    "%j prints the usage, exits 0 and creates nothing",
-    async (...args) => {
-      const result = await token(...args, "--persist-to", state);
-      expect(result.status).toBe(0);
-      expect(result.stdout).toContain("npm run token -- create --name NAME");
-      expect(await rows("SELECT count(*) AS n FROM tokens WHERE name = 'x'")).toEqual([{ n: 0 }]);
-    },
-  );
 });
