@@ -102,6 +102,9 @@ export default defineConfig({
           name: "scripts",
           environment: "node",
           include: ["scripts/**/*.test.mjs"],
+          // The two `npm start` dev servers start.test.mjs and console.test.mjs share, started once
+          // (on their first request) instead of three times.
+          globalSetup: ["./scripts/dev-servers.setup.mjs"],
           testTimeout: 60_000,
         },
       },

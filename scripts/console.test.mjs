@@ -1,13 +1,12 @@
 // The console in a real browser (CONTRACT §8): headless Chromium from Debian's `chromium` package,
-// driven by playwright-core, against `npm start`'s dev server. Nothing downloads a browser; where
-// Chromium is missing the tests say so loudly and are skipped (.ci/run installs it).
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
+// driven by playwright-core, against `npm start`'s dev server (the second of the run's two,
+// dev-servers.setup.mjs; start.test.mjs only checks that it answers). Nothing downloads a browser;
+// where Chromium is missing the tests say so loudly and are skipped (.ci/run installs it).
 import { chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CHROMIUM, CHROMIUM_ARGS, HAVE_CHROMIUM } from "./browser.mjs";
-import { runScript, startDevServer } from "./dev-server.mjs";
+import { runScript } from "./dev-server.mjs";
+import { devServers, SECRETS } from "./dev-servers.setup.mjs";
 import { signExtendBody } from "./extend-signature.mjs";
 
 if (!HAVE_CHROMIUM) {
@@ -17,35 +16,28 @@ if (!HAVE_CHROMIUM) {
   );
 }
 
-const state = mkdtempSync(path.join(tmpdir(), "runledger-console-"));
-const envFile = path.join(state, "test.env");
-const SECRET = "wss_console_test_secret";
-writeFileSync(
-  envFile,
-  `EXTEND_SIGNING_SECRETS=${SECRET}\nALFRED_WEBHOOK_TOKENS=console-token\nALFRED_COMPANY_IDS=\n`,
-);
+const SECRET = SECRETS.EXTEND_SIGNING_SECRETS;
 /** Waits for a condition on a loaded machine: generous, never a fixed sleep. */
 const LIMIT_MS = 20_000;
 
-let server;
 let base;
 let browser;
 let token;
 
 beforeAll(async () => {
   if (!HAVE_CHROMIUM) return;
-  // The browser starts while the dev server does; the token is made once the server has migrated
-  // its state (it answers only then).
+  // The browser starts while the dev server does (or is asked for); the token is made once the
+  // server has migrated its state (it answers only then).
   const [started, launched] = await Promise.allSettled([
-    startDevServer({ state, envFile }).then(async (up) => {
-      server = up;
-      base = up.base;
+    devServers().then(async ({ second }) => {
+      if (second.error !== undefined) throw new Error(`npm start did not come up: ${second.error}`);
+      base = second.base;
       const created = await runScript("token.mjs", [
         "create",
         "--name",
         "console-test",
         "--persist-to",
-        state,
+        second.state,
       ]);
       expect(created.status, created.stderr).toBe(0);
       token = created.stdout.trimEnd().split("\n").at(-1);
@@ -59,8 +51,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  await server?.stop();
-  rmSync(state, { recursive: true, force: true });
 }, 30_000);
 
 /** Delivers a signed Extend event to the dev server. */

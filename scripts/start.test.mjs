@@ -1,50 +1,32 @@
 // `npm start` as a user runs it (CONTRACT §1): wrangler dev on 127.0.0.1 with local D1 migrated and
-// local Durable Objects, on the port asked for. Started in its own process group and stopped by it.
+// local Durable Objects, on the port asked for. The two servers are the run's (dev-servers.setup.mjs:
+// started at the same moment, each in its own process group, with their own state and secrets);
+// these tests use the first, console.test.mjs the second.
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runScript, startDevServer } from "./dev-server.mjs";
+import { beforeAll, describe, expect, it } from "vitest";
+import { runScript } from "./dev-server.mjs";
+import { devServers, SECRETS } from "./dev-servers.setup.mjs";
 import { signExtendBody } from "./extend-signature.mjs";
 import { ROOT } from "./lib.mjs";
 
-const state = mkdtempSync(path.join(tmpdir(), "runledger-start-"));
-const otherState = mkdtempSync(path.join(tmpdir(), "runledger-start-other-"));
-let server;
+let state;
+let envFile;
 let port;
-/** A second dev server, started at the same moment as the first (beforeAll). */
+/** The second dev server, started at the same moment as the first. */
 let other;
-
-// The server gets its own secrets, whatever the developer's .dev.vars says.
-const envFile = path.join(state, "test.env");
-const SECRET = "wss_start_test_secret";
-writeFileSync(
-  envFile,
-  `EXTEND_SIGNING_SECRETS=${SECRET}\nALFRED_WEBHOOK_TOKENS=start-test-token\nALFRED_COMPANY_IDS=\nSTANDARD_WEBHOOK_SECRETS=whsec_c3RhcnQtdGVzdC1zdGFuZGFyZC1rZXk=\n`,
-);
+const SECRET = SECRETS.EXTEND_SIGNING_SECRETS;
 
 beforeAll(async () => {
-  // Two at once: each must get its own port and devtools inspector port.
-  const [first, second] = await Promise.allSettled([
-    startDevServer({ state, envFile }),
-    startDevServer({ state: otherState, envFile }),
-  ]);
-  if (second.status === "fulfilled") other = second.value;
-  if (first.status === "rejected") throw first.reason;
-  server = first.value;
-  port = server.port;
+  const { first, second } = await devServers();
+  if (second.error === undefined) other = second;
+  if (first.error !== undefined) throw new Error(`npm start did not come up: ${first.error}`);
+  ({ state, envFile, port } = first);
 }, 90_000);
-
-afterAll(async () => {
-  await Promise.all([server?.stop(), other?.stop()]);
-  rmSync(state, { recursive: true, force: true });
-  rmSync(otherState, { recursive: true, force: true });
-}, 30_000);
 
 let created;
 /**
- * A read token for the server this file started, made once by `npm run token` on the state it
+ * A read token for the first server, made once by `npm run token` on the state it
  * serves (asserted to succeed) and shared by the tests that read the API: each token command starts
  * a Miniflare of its own.
  */
@@ -61,6 +43,7 @@ function readToken() {
 describe.concurrent("npm start", () => {
   it("runs beside another dev server started at the same moment (each on its own port)", async () => {
     expect(other, "the second dev server, started beside the first, did not come up").toBeDefined();
+    // Each must get its own port and devtools inspector port.
     expect(other.port).not.toBe(port);
     for (const base of [`http://127.0.0.1:${port}`, other.base]) {
       expect((await fetch(`${base}/healthz`)).status).toBe(200);
@@ -112,7 +95,7 @@ describe.concurrent("npm start", () => {
   });
 });
 
-/** Runs `npm run send` against the server this file started, without blocking (to run several at once). */
+/** Runs `npm run send` against the first server, without blocking (to run several at once). */
 async function send(...args) {
   const { status, stdout, stderr } = await runScript("send.mjs", [
     ...args,
