@@ -158,5 +158,9 @@ export function createApp(seams: AppSeams = {}) {
   );
 }
 
-/** The API's type, for the typed client: `hc<App>(baseUrl)` from `hono/client` (docs/API.md, "Typed client"). */
+/**
+ * The API's type, for the typed client: `hc<App>(baseUrl)` from `hono/client` (docs/API.md, "Typed
+ * client"). Outside this repository, types/runledger.d.ts (generated from src/client.ts) is the same
+ * routes without the Worker's bindings.
+ */
 export type App = ReturnType<typeof createApp>;

@@ -3,25 +3,16 @@
  * in it with an operationId; real answers validate against the schemas it documents (with ajv, on
  * the JSON Schemas as served, not on the valibot schemas they came from); and it equals the committed
  * `docs/openapi.json`, which scripts/openapi.test.mjs validates as OpenAPI 3.1 (the validator reads
- * its meta-schemas from disk, so it runs in Node).
+ * its meta-schemas from disk, so it runs in Node). test/openapi.answers.test.ts drives every
+ * operation through every answer it gives and holds the document to exactly those.
  */
 import { SELF } from "cloudflare:test";
-import { Ajv2020 } from "ajv/dist/2020";
-import addFormats from "ajv-formats";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../src/app";
+import { SOURCES, STATUSES } from "../src/core/vocabulary";
+import { ERROR_CODES } from "../src/http/errors";
 import { apiGet, BASE, createToken, eventually, extendEvent, sendAlfred, sendExtend } from "./helpers";
-
-interface Operation {
-  operationId?: string;
-  parameters?: { name: string; in: string }[];
-  responses: Record<string, { content?: Record<string, { schema: object }> }>;
-}
-interface OpenApiDoc {
-  openapi: string;
-  paths: Record<string, Record<string, Operation>>;
-  components: { schemas: Record<string, object> };
-}
+import { answerSchema, expectDocumented as documented, type OpenApiDoc, openApiDoc } from "./openapi-doc";
 
 /** Routes of the app that are not operations of the API, each with the reason. */
 const NOT_OPERATIONS: Record<string, string> = {
@@ -36,33 +27,12 @@ const NOT_OPERATIONS: Record<string, string> = {
 let doc: OpenApiDoc;
 
 beforeAll(async () => {
-  const response = await SELF.fetch(`${BASE}/openapi.json`);
-  expect(response.status).toBe(200);
-  doc = (await response.json()) as OpenApiDoc;
+  doc = await openApiDoc();
 });
 
-const DOCUMENT_ID = "https://runledger.test/openapi.json";
-let ajv: Ajv2020;
-
-/** The documented schema of an answer, compiled with ajv, its `$ref`s into the served document. */
-function answerSchema(path: string, method: string, status: number) {
-  const schema = doc.paths[path]?.[method]?.responses[String(status)]?.content?.["application/json"]?.schema;
-  if (schema === undefined) throw new Error(`${method} ${path} documents no JSON ${status}`);
-  if (ajv === undefined) {
-    ajv = new Ajv2020({ strict: false, allErrors: true });
-    addFormats(ajv);
-    ajv.addSchema({ $id: DOCUMENT_ID, components: doc.components });
-  }
-  const refs = JSON.stringify(schema).replaceAll('"#/components/', `"${DOCUMENT_ID}#/components/`);
-  return ajv.compile(JSON.parse(refs));
-}
-
-/** Asserts that a real answer has a documented status and matches that status's documented schema. */
-async function expectDocumented(path: string, method: string, response: Response) {
-  const body: unknown = await response.json();
-  const validate = answerSchema(path, method, response.status);
-  expect(validate(body), JSON.stringify({ body, errors: validate.errors })).toBe(true);
-  return body;
+/** Asserts that a real answer is one its operation documents (test/openapi-doc.ts). */
+function expectDocumented(path: string, method: string, response: Response) {
+  return documented(method, `${BASE}${path.replace(/\{\w+\}/g, "x")}`, response);
 }
 
 describe("GET /openapi.json", () => {
@@ -87,6 +57,65 @@ describe("GET /openapi.json", () => {
       Object.values(methods).map((operation) => operation.operationId),
     );
     expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  it("names its servers, and the vocabulary's enums: Status, Source and ErrorCode, used wherever one occurs", () => {
+    // Relative to where it is served, so the one document suits every deployment; then `npm start`.
+    expect(doc.servers.map((server) => server.url)).toEqual(["/", "http://127.0.0.1:8787"]);
+    const { schemas } = doc.components;
+    expect(schemas.Status).toMatchObject({ type: "string", enum: [...STATUSES] });
+    expect(schemas.Source).toMatchObject({ type: "string", enum: [...SOURCES] });
+    expect(schemas.ErrorCode).toMatchObject({ type: "string", enum: [...ERROR_CODES] });
+    const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+    expect(schemas.JobSummary).toMatchObject({
+      properties: { status: ref("Status"), source: ref("Source") },
+    });
+    expect(schemas.HistoryEntry).toMatchObject({
+      properties: { status: { anyOf: [ref("Status"), { type: "null" }] } },
+    });
+    expect(schemas.LinkedJob).toMatchObject({ properties: { status: ref("Status") } });
+    expect(schemas.QuarantineEntry).toMatchObject({ properties: { source: ref("Source") } });
+    expect(schemas.Error).toMatchObject({
+      properties: { error: { properties: { code: ref("ErrorCode") } } },
+    });
+    // Query filters are comma-separated lists: arrays sent `style: form, explode: false`.
+    for (const path of ["/v1/jobs", "/v1/changes"]) {
+      const parameters = doc.paths[path]?.get?.parameters ?? [];
+      for (const [name, items] of [
+        ["status", ref("Status")],
+        ["source", ref("Source")],
+        ["kind", { type: "string" }],
+      ] as const) {
+        expect(
+          parameters.find((parameter) => parameter.name === name),
+          `${path} ${name}`,
+        ).toMatchObject({
+          in: "query",
+          style: "form",
+          explode: false,
+          schema: { type: "array", items },
+        });
+      }
+    }
+  });
+
+  it("documents each webhook's 405 with its Allow header, and each validated query's 400", () => {
+    for (const path of ["/webhooks/extend", "/webhooks/alfred/{token}", "/webhooks/standard"]) {
+      expect(doc.paths[path]?.post?.responses["405"], path).toMatchObject({ headers: { Allow: {} } });
+    }
+    for (const [path, methods] of Object.entries(doc.paths)) {
+      for (const [method, operation] of Object.entries(methods)) {
+        const query = operation.parameters?.some((parameter) => parameter.in === "query") === true;
+        expect(operation.responses["400"] !== undefined || !query, `${method} ${path}`).toBe(true);
+      }
+    }
+    expect(Object.keys(doc.paths["/v1/jobs/{jobKey}"]?.get?.responses ?? {})).toEqual([
+      "200",
+      "400",
+      "401",
+      "404",
+      "503",
+    ]);
   });
 
   it("lists each route's query parameters from the schema it validates with, shares the shapes, and needs a bearer token", () => {
@@ -155,7 +184,7 @@ describe("GET /openapi.json", () => {
     const detail = await expectDocumented("/v1/jobs/{jobKey}", "get", await apiGet(`/v1/jobs/${key}`, token));
     // The check is not vacuous: the same answer without its version does not validate.
     const { version: _, ...withoutVersion } = detail as { version: number };
-    expect(answerSchema("/v1/jobs/{jobKey}", "get", 200)(withoutVersion)).toBe(false);
+    expect(answerSchema(doc, "/v1/jobs/{jobKey}", "get", 200)(withoutVersion)).toBe(false);
     await expectDocumented("/v1/jobs/{jobKey}", "get", await apiGet(`/v1/jobs/${key}x`, token));
     await expectDocumented(
       "/v1/jobs/{jobKey}/events/{eventId}/verification",

@@ -5,7 +5,9 @@
  * schema the route's `validQuery` middleware validates with, and answers from the valibot schemas
  * of src/api/schemas.ts that the tests check real answers against, converted by
  * `@valibot/to-json-schema`. A route registered without a description is missing from the document,
- * and test/openapi.test.ts says which.
+ * and test/openapi.test.ts says which. The answers a route gives by its kind are added for it (a
+ * validated query's 400, the bearer token's 401 and 503), and test/openapi.answers.test.ts drives
+ * every operation through every answer it gives and holds the document to exactly those.
  *
  * Not hono-openapi: it reaches its schema converters through a dynamic import per validation
  * library, and esbuild bundles each one it can resolve — zod (installed for the test pool) made the
@@ -27,6 +29,8 @@ import {
   jobDetailSchema,
   jobSummarySchema,
   linkedJobSchema,
+  sourceSchema,
+  statusSchema,
 } from "../core/summary";
 import type { VendorAdapter } from "../vendors/index";
 import type { ApiEnv } from "./auth";
@@ -35,9 +39,13 @@ import {
   changesPageSchema,
   deliveryQuarantinedSchema,
   deliveryStoredSchema,
+  errorCodeSchema,
   errorSchema,
   healthSchema,
   jobListSchema,
+  LIST,
+  type ListDoc,
+  MAX_LIST_ITEMS,
   QUERY_SCHEMA,
   quarantineEntrySchema,
   quarantineListSchema,
@@ -47,6 +55,9 @@ import {
 
 /** Shapes shared by several answers: `components/schemas`, referred to by name wherever they occur. */
 const COMPONENTS = {
+  Status: statusSchema,
+  Source: sourceSchema,
+  ErrorCode: errorCodeSchema,
   JobSummary: jobSummarySchema,
   HistoryEntry: historyEntrySchema,
   JobDetail: jobDetailSchema,
@@ -125,15 +136,54 @@ function content(media: Record<string, { schema: Schema }>) {
   );
 }
 
-/** One query parameter per entry of the route's strict-object query schema. */
+/** The list description a {@link csv} schema carries, under its `v.optional`. */
+function listDoc(schema: v.GenericSchema): ListDoc | undefined {
+  const inner = "wrapped" in schema ? (schema.wrapped as v.GenericSchema) : schema;
+  return (inner as { [LIST]?: ListDoc })[LIST];
+}
+
+/**
+ * One query parameter per entry of the route's strict-object query schema. A comma-separated list
+ * is an array sent `style: form, explode: false` (`status=failed,rejected`), its items' enum when
+ * they have one.
+ */
 function queryParameters(schema: v.GenericSchema) {
   const entries = "entries" in schema ? (schema.entries as v.ObjectEntries) : {};
-  return Object.entries(entries).map(([name, entry]) => ({
-    name,
-    in: "query",
-    required: false,
-    schema: jsonSchema(entry, QUERIES),
-  }));
+  return Object.entries(entries).map(([name, entry]) => {
+    const list = listDoc(entry);
+    if (list === undefined) {
+      return { name, in: "query", required: false, schema: jsonSchema(entry, QUERIES) };
+    }
+    return {
+      name,
+      in: "query",
+      required: false,
+      style: "form",
+      explode: false,
+      schema: {
+        type: "array",
+        description: list.description,
+        minItems: 1,
+        maxItems: MAX_LIST_ITEMS,
+        items: list.items === undefined ? { type: "string" } : jsonSchema(list.items, ANSWERS),
+      },
+    };
+  });
+}
+
+/**
+ * The answers every route of its kind gives, whether or not its description lists them: a route
+ * behind the bearer token answers 401 and, when the token store cannot be read, 503; a route with a
+ * validated query answers 400. Its own description may say more (and wins).
+ */
+function impliedResponses(
+  doc: OperationDoc,
+  query: v.GenericSchema | undefined,
+): Record<string, ResponseDoc> {
+  return {
+    ...(query === undefined ? {} : { "400": invalidQuery }),
+    ...(doc.public ? {} : { "401": unauthorized, "503": unavailable }),
+  };
 }
 
 function operation(path: string, doc: OperationDoc, query: v.GenericSchema | undefined) {
@@ -171,8 +221,9 @@ function operation(path: string, doc: OperationDoc, query: v.GenericSchema | und
             content: content(doc.requestBody.content),
           },
         }),
+    // In the order of their status codes (integer-like keys always are).
     responses: Object.fromEntries(
-      Object.entries(doc.responses).map(([status, response]) => [
+      Object.entries({ ...impliedResponses(doc, query), ...doc.responses }).map(([status, response]) => [
         status,
         {
           description: response.description,
@@ -221,6 +272,12 @@ export function openApiDocument(app: { routes: readonly RouterRoute[] }): Record
       description:
         "Job summaries and exact, ordered job histories of vendor webhooks (CONTRACT §5–§9), and the webhook endpoints that receive them (§3).",
     },
+    // Relative to where this document is served (OpenAPI 3.1 §4.8.5), so the one document is right
+    // for every deployment; the second is `npm start`'s.
+    servers: [
+      { url: "/", description: "The Worker that serves this document." },
+      { url: "http://127.0.0.1:8787", description: "Local development (`npm start`)." },
+    ],
     tags: [{ name: "webhooks", description: "Called by the vendors, not by API clients." }],
     security: [{ bearer: [] }],
     paths,
@@ -267,10 +324,8 @@ const tooManyStreams = {
   headers: retryAfter,
 };
 
-/** Answers of a read route with a validated query. */
-const queryErrors = { "400": invalidQuery, "401": unauthorized, "503": unavailable };
-/** Answers of a read route about one job, event or quarantine entry. */
-const itemErrors = { "401": unauthorized, "404": notFound, "503": unavailable };
+/** Answers of a read route about one job, event or quarantine entry (besides 401 and 503, implied). */
+const itemErrors = { "404": notFound };
 
 const rawBody: ResponseDoc = {
   description: "The body exactly as received, byte for byte.",
@@ -299,7 +354,7 @@ export const routeDocs = {
   listJobs: describeRoute({
     operationId: "listJobs",
     summary: "List jobs, newest lastEventAt first, then jobKey",
-    responses: { "200": json(jobListSchema, "A page of job summaries."), ...queryErrors },
+    responses: { "200": json(jobListSchema, "A page of job summaries.") },
   }),
   listChanges: describeRoute({
     operationId: "listChanges",
@@ -308,7 +363,6 @@ export const routeDocs = {
       "Resumable and complete: from any returned cursor, every job that changes afterwards appears in a later page, at least as new as that change. `after=latest` starts at the current end; `wait` long-polls (a token revoked while its request waits is answered 401 `unauthorized`).",
     responses: {
       "200": json(changesPageSchema, "A page of changed jobs."),
-      ...queryErrors,
       "429": tooManyStreams,
     },
   }),
@@ -349,12 +403,19 @@ export const routeDocs = {
   listQuarantine: describeRoute({
     operationId: "listQuarantine",
     summary: "Authentic deliveries that could not be parsed, newest first",
-    responses: { "200": json(quarantineListSchema, "A page of quarantine entries."), ...queryErrors },
+    responses: { "200": json(quarantineListSchema, "A page of quarantine entries.") },
   }),
   getQuarantined: describeRoute({
     operationId: "getQuarantined",
     summary: "One quarantined body, byte for byte",
-    responses: { "200": rawBody, ...itemErrors },
+    responses: {
+      "200": {
+        ...rawBody,
+        description:
+          "The body exactly as received, byte for byte: labelled JSON, though it may not be (which may be why it was quarantined).",
+      },
+      ...itemErrors,
+    },
   }),
   retryQuarantined: describeRoute({
     operationId: "retryQuarantined",
@@ -371,7 +432,12 @@ export const routeDocs = {
         "Another retry of this entry is in progress (`retry_in_progress`); `Retry-After` says when to ask again for its outcome.",
       ),
       "422": error("Today's parser still refuses it (`still_invalid`)."),
-      "503": unavailable,
+      "503": {
+        ...error(
+          "Storage unavailable (`storage_unavailable`), or an Extend signed payload could not be fetched again (`payload_fetch_failed`); retry after Retry-After.",
+        ),
+        headers: retryAfter,
+      },
     },
   }),
   reproject: describeRoute({
@@ -386,9 +452,7 @@ export const routeDocs = {
     responses: {
       "200": json(reprojectPageSchema, "One page done."),
       "400": error("A bad body or a cursor that is not reprojection's (`invalid_request`)."),
-      "401": unauthorized,
       "403": error("Not an unscoped admin token (`forbidden`)."),
-      "503": unavailable,
     },
   }),
   seedRegistry: describeRoute({
@@ -401,9 +465,7 @@ export const routeDocs = {
     responses: {
       "200": json(seedPageSchema, "One page of keys registered."),
       "400": error("A bad body or a cursor that is not the seed's (`invalid_request`)."),
-      "401": unauthorized,
       "403": error("Not an unscoped admin token (`forbidden`)."),
-      "503": unavailable,
     },
   }),
 };
@@ -446,6 +508,10 @@ export function webhookDoc(adapter: VendorAdapter): MiddlewareHandler {
       ),
       "401": error(unauthorized),
       ...Object.fromEntries(Object.entries(refusals).map(([status, text]) => [status, error(text)])),
+      "405": {
+        ...error("Any method but POST (`method_not_allowed`), checked before anything else."),
+        headers: { Allow: { description: "`POST`.", schema: { type: "string", const: "POST" } } },
+      },
       "413": error("The body is over `MAX_BODY_BYTES` (`payload_too_large`)."),
       "503": {
         ...error(

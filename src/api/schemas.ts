@@ -6,9 +6,9 @@
 import type { MiddlewareHandler } from "hono";
 import * as v from "valibot";
 import { decodeChangeCursor, decodeCursor, decodeFilesCursor, decodeHistoryCursor } from "../core/cursor";
-import { jobSummarySchema } from "../core/summary";
+import { jobSummarySchema, sourceSchema, statusSchema } from "../core/summary";
 import { SOURCES, STATUSES } from "../core/vocabulary";
-import { ApiError } from "../http/errors";
+import { ApiError, ERROR_CODES } from "../http/errors";
 import { HISTORY_PAGE, HISTORY_PAGE_MAX } from "../ledger/pages";
 import { SCHEMES } from "../vendors/registry";
 import type { ApiEnv } from "./auth";
@@ -18,10 +18,33 @@ export const MAX_LIMIT = 200;
 export const MAX_LIST_ITEMS = 20;
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
 
-/** A comma-separated list whose items, when `allowed` is given, must be among them. */
-function csv<T extends string>(description: string, allowed?: readonly T[]) {
-  return v.pipe(
-    v.string(),
+/**
+ * What the typed client (`hc<App>`) takes for a comma-separated list of `T`: one item, or a list
+ * whose first item is one of them (`"failed"`, `"failed,rejected"`; a misspelt `"faild"` does not
+ * compile). The server checks every item.
+ */
+export type ListInput<T extends string> = string extends T ? string : T | `${T},${string}`;
+
+/** Where a {@link csv} schema keeps its description, for `/openapi.json` (an array, `style: form`). */
+export const LIST = Symbol("comma-separated list");
+export interface ListDoc {
+  description: string;
+  /** The schema each item must pass, when they are from a set. */
+  items?: v.GenericSchema;
+}
+
+/**
+ * A comma-separated list whose items, when `allowed` is given, must be among them (`items`: their
+ * schema, for `/openapi.json`).
+ */
+function csv<T extends string = string>(
+  description: string,
+  allowed?: readonly T[],
+  items?: v.GenericSchema,
+) {
+  const schema = v.pipe(
+    // Still any string at run time: the items are checked below, with messages that name them.
+    v.string() as v.GenericSchema<string> as v.GenericSchema<ListInput<T>>,
     v.description(description),
     v.transform((raw) => raw.split(",").map((item) => item.trim())),
     v.check((items) => items.every((item) => item.length > 0), "has an empty item"),
@@ -34,6 +57,8 @@ function csv<T extends string>(description: string, allowed?: readonly T[]) {
     ),
     v.transform((items) => items as T[]),
   );
+  const doc: ListDoc = items === undefined ? { description } : { description, items };
+  return Object.assign(schema, { [LIST]: doc });
 }
 
 const isoTime = (description: string) =>
@@ -137,9 +162,9 @@ const UNKNOWN_PARAMETER = "is not a parameter of this route";
 
 export const listJobsQuerySchema = v.strictObject(
   {
-    source: v.optional(csv("Sources, comma-separated.", SOURCES)),
+    source: v.optional(csv("Sources, comma-separated.", SOURCES, sourceSchema)),
     kind: v.optional(csv("Job kinds (e.g. classify_run, job, file), comma-separated.")),
-    status: v.optional(csv("Normalized statuses, comma-separated.", STATUSES)),
+    status: v.optional(csv("Normalized statuses, comma-separated.", STATUSES, statusSchema)),
     company: v.optional(csv("Alfred company ids, comma-separated.")),
     updatedAfter: v.optional(isoTime("Only jobs whose lastEventAt is after this time.")),
     updatedBefore: v.optional(isoTime("Only jobs whose lastEventAt is before this time.")),
@@ -154,9 +179,9 @@ export const changesQuerySchema = v.strictObject(
     after: v.optional(changeCursor),
     limit: v.optional(limit, String(DEFAULT_LIMIT)),
     wait: v.optional(wait, "0"),
-    source: v.optional(csv("Sources, comma-separated.", SOURCES)),
+    source: v.optional(csv("Sources, comma-separated.", SOURCES, sourceSchema)),
     kind: v.optional(csv("Job kinds (e.g. classify_run, job, file), comma-separated.")),
-    status: v.optional(csv("Normalized statuses, comma-separated.", STATUSES)),
+    status: v.optional(csv("Normalized statuses, comma-separated.", STATUSES, statusSchema)),
     company: v.optional(csv("Alfred company ids, comma-separated.")),
   },
   UNKNOWN_PARAMETER,
@@ -177,7 +202,7 @@ export type JobDetailQuery = v.InferOutput<typeof jobDetailQuerySchema>;
 
 export const listQuarantineQuerySchema = v.strictObject(
   {
-    source: v.optional(csv("Sources, comma-separated.", SOURCES)),
+    source: v.optional(csv("Sources, comma-separated.", SOURCES, sourceSchema)),
     limit: v.optional(limit, String(DEFAULT_LIMIT)),
     cursor: v.optional(cursor),
   },
@@ -201,7 +226,7 @@ export const changesPageSchema = v.object({
 
 export const quarantineEntrySchema = v.object({
   id: v.string(),
-  source: v.picklist(SOURCES),
+  source: sourceSchema,
   receivedAt: time,
   reason: v.array(v.object({ path: v.string(), message: v.string() })),
   size: v.pipe(v.number(), v.integer()),
@@ -228,7 +253,18 @@ export const quarantineListSchema = v.object({
   nextCursor: v.nullable(v.string()),
 });
 
-export const errorSchema = v.object({ error: v.object({ code: v.string(), message: v.string() }) });
+/** An error's code (the `ErrorCode` component). */
+export const errorCodeSchema = v.pipe(
+  v.picklist(ERROR_CODES),
+  v.description("Each code has one status; the description of each answer names the codes it carries."),
+);
+
+export const errorSchema = v.object({
+  error: v.object({
+    code: errorCodeSchema,
+    message: v.pipe(v.string(), v.description("For people: what went wrong, naming the bad part.")),
+  }),
+});
 
 /** The answers of the webhook endpoints (CONTRACT §3.3), for `/openapi.json`. */
 export const deliveryStoredSchema = v.object({

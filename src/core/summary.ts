@@ -13,6 +13,17 @@ const time = v.pipe(v.string(), v.isoTimestamp(), v.description("ISO 8601 UTC wi
 const nullableText = v.nullable(v.string());
 const integer = v.pipe(v.number(), v.integer());
 
+/** A normalized status (`/openapi.json`: the `Status` component, wherever one occurs). */
+export const statusSchema = v.pipe(
+  v.picklist(STATUSES),
+  v.description("A normalized status (CONTRACT §4); a job's is `pending` until an event sets one."),
+);
+/** A job's source (the `Source` component). */
+export const sourceSchema = v.pipe(
+  v.picklist(SOURCES),
+  v.description("The vendor a job's events come from."),
+);
+
 export const failureSchema = v.object({ reason: nullableText, messages: v.array(v.string()) });
 
 /**
@@ -30,13 +41,13 @@ interface Field {
 /** The summary's fields, in the API's order, each with its D1 column. */
 export const SUMMARY_FIELDS = {
   jobKey: { column: "job_key", codec: "value", schema: v.pipe(v.string(), v.description("source:kind:id")) },
-  source: { column: "source", codec: "value", schema: v.picklist(SOURCES) },
+  source: { column: "source", codec: "value", schema: sourceSchema },
   kind: { column: "kind", codec: "value", schema: v.string() },
   id: { column: "id", codec: "value", schema: v.string() },
   status: {
     column: "status",
     codec: "value",
-    schema: v.pipe(v.picklist(STATUSES), v.description("`pending` until an event sets a status.")),
+    schema: statusSchema,
   },
   vendorStatus: {
     column: "vendor_status",
@@ -130,7 +141,7 @@ export function rowToSummary(row: SummaryRow): JobSummary {
 export const historyEntrySchema = v.object({
   eventId: v.string(),
   eventType: v.string(),
-  status: v.nullable(v.picklist(STATUSES)),
+  status: v.nullable(statusSchema),
   vendorStatus: nullableText,
   occurredAt: time,
   receivedAt: time,
@@ -140,7 +151,7 @@ export const historyEntrySchema = v.object({
 
 export type HistoryEntry = v.InferOutput<typeof historyEntrySchema>;
 
-export const linkedJobSchema = v.object({ jobKey: v.string(), status: v.picklist(STATUSES) });
+export const linkedJobSchema = v.object({ jobKey: v.string(), status: statusSchema });
 
 export type LinkedJob = v.InferOutput<typeof linkedJobSchema>;
 

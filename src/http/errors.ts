@@ -4,28 +4,33 @@
  * the app's `onError` renders it.
  */
 
-export type ErrorCode =
-  | "missing_signature"
-  | "invalid_signature"
-  | "stale_timestamp"
-  | "unauthorized"
-  | "forbidden"
-  | "forbidden_company"
-  | "payload_too_large"
-  | "method_not_allowed"
-  | "storage_unavailable"
-  | "payload_fetch_failed"
-  | "too_many_streams"
-  | "invalid_request"
-  | "still_invalid"
-  | "retry_in_progress"
-  | "not_found"
-  | "internal_error";
+/** Every error code the API answers with; `/openapi.json` lists them as the envelope's `code` enum. */
+export const ERROR_CODES = [
+  "missing_signature",
+  "invalid_signature",
+  "stale_timestamp",
+  "unauthorized",
+  "forbidden",
+  "forbidden_company",
+  "payload_too_large",
+  "method_not_allowed",
+  "storage_unavailable",
+  "payload_fetch_failed",
+  "too_many_streams",
+  "invalid_request",
+  "still_invalid",
+  "retry_in_progress",
+  "not_found",
+  "internal_error",
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
 
 /** Seconds a vendor (or client) is told to wait before retrying a 503 or a 429. */
 export const RETRY_AFTER_SECONDS = 5;
 
-const STATUS: Record<ErrorCode, number> = {
+/** The HTTP status of each code (one status per code, so a client can rely on either). */
+export const ERROR_STATUS: Record<ErrorCode, number> = {
   missing_signature: 401,
   invalid_signature: 401,
   stale_timestamp: 401,
@@ -54,7 +59,7 @@ export class ApiError extends Error {
     super(message);
     this.name = "ApiError";
     this.code = code;
-    this.status = STATUS[code];
+    this.status = ERROR_STATUS[code];
     this.retryAfterSeconds =
       options.retryAfterSeconds ?? (this.status === 503 || this.status === 429 ? RETRY_AFTER_SECONDS : null);
   }
