@@ -235,7 +235,9 @@ function alfredEvent(name, jobId, at = Date.now(), fields = {}) {
   const isJob = name.startsWith("job_");
   const id = jobId ?? random();
   const event = {
-    event_name: `${name === "file_add_to_job" ? "file_added_to_job" : name}_event`,
+    // One spelling everywhere (CONTRACT §3.2, the SDKs): `file_add_to_job`, never the docs
+    // example's `file_added_to_job` (which the Worker also accepts, and tests itself).
+    event_name: `${name}_event`,
     event_type: isJob ? "job_event_type" : "file_event_type",
     company_id: "sample-company",
     company_name: "Sample Company",
