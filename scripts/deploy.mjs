@@ -6,6 +6,7 @@
 // `--dry-run` prints that plan and builds the bundle, with no account. See docs/DEPLOY.md.
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { usageError as oneLineUsageError } from "./cli.mjs";
 import {
   ADMIN_TOKEN_NAME,
   createdDatabaseId,
@@ -42,8 +43,7 @@ const indent = (text) =>
     .join("\n");
 
 function usageError(message) {
-  console.error(`${message}\n\n${USAGE}`);
-  process.exit(2);
+  oneLineUsageError("deploy", message, "npm run deploy -- --help");
 }
 
 function parseArgs(argv) {
@@ -59,12 +59,12 @@ function parseArgs(argv) {
     const inline = /^(?:--config|-c)=(.*)$/.exec(arg);
     if (arg === "--config" || arg === "-c") {
       const value = argv[++i];
-      if (value === undefined || value.startsWith("-")) usageError(`${arg} needs a file.`);
+      if (value === undefined || value.startsWith("-")) usageError(`${arg} needs a file`);
       config = path.resolve(process.env.INIT_CWD ?? process.cwd(), value);
     } else if (inline) config = path.resolve(process.env.INIT_CWD ?? process.cwd(), inline[1]);
     else if (/^(--env|-e|--name)(=|$)/.test(arg)) {
       usageError(
-        `${arg.split("=")[0]}: npm run deploy sets up and deploys the config's top-level Worker only.`,
+        `${arg.split("=")[0]}: npm run deploy sets up and deploys the config's top-level Worker only`,
       );
     } else {
       // `--dry-run` in any form (`--dry-run=true` too) never reaches the account.
@@ -85,7 +85,7 @@ function wrangler(args, options = {}) {
   } catch (error) {
     const unknown = /Unknown arguments?: ([^\n]+)/.exec(plain(error.output));
     if (unknown && args[0] === "deploy")
-      usageError(`Unknown option for wrangler deploy: ${unknown[1].trim()}`);
+      usageError(`unknown option for wrangler deploy: ${unknown[1].trim()}`);
     throw error;
   }
 }

@@ -8,6 +8,7 @@
 import { spawn } from "node:child_process";
 import { randomInt } from "node:crypto";
 import path from "node:path";
+import { usage } from "./cli.mjs";
 import { ROOT } from "./lib.mjs";
 
 const USAGE = `Usage: npm run fuzz -- [--minutes N] [--seed S]
@@ -15,10 +16,7 @@ const USAGE = `Usage: npm run fuzz -- [--minutes N] [--seed S]
   --minutes  how long to fuzz (default 1; decimals allowed)
   --seed     an integer seed, to replay a run (default: a fresh random seed)`;
 
-function fail(message) {
-  console.error(`${message}\n\n${USAGE}`);
-  process.exit(2);
-}
+const { fail, unknownOption } = usage("fuzz", "npm run fuzz");
 
 const options = { minutes: "1", seed: undefined };
 const args = process.argv.slice(2);
@@ -28,15 +26,18 @@ for (let i = 0; i < args.length; i++) {
     console.log(USAGE);
     process.exit(0);
   }
-  if (arg !== "--minutes" && arg !== "--seed") fail(`Unknown argument: ${arg}`);
+  if (arg !== "--minutes" && arg !== "--seed") {
+    if (arg.startsWith("-")) unknownOption(arg, ["--minutes", "--seed", "--help"]);
+    fail(`unexpected argument ${arg}`);
+  }
   const value = args[++i];
-  if (value === undefined || value.startsWith("--")) fail(`${arg} needs a value.`);
+  if (value === undefined || value.startsWith("--")) fail(`${arg} needs a value`);
   options[arg.slice(2)] = value;
 }
 const minutes = Number(options.minutes);
-if (!(minutes > 0) || minutes > 24 * 60) fail("--minutes must be a number of minutes above 0.");
+if (!(minutes > 0) || minutes > 24 * 60) fail("--minutes must be a number of minutes above 0");
 const seed = options.seed === undefined ? randomInt(-(2 ** 31), 2 ** 31) : Number(options.seed);
-if (!Number.isInteger(seed) || seed < -(2 ** 31) || seed >= 2 ** 31) fail("--seed must be a 32-bit integer.");
+if (!Number.isInteger(seed) || seed < -(2 ** 31) || seed >= 2 ** 31) fail("--seed must be a 32-bit integer");
 
 const started = Date.now();
 const replay = `npm run fuzz -- --seed ${seed} --minutes ${minutes}`;

@@ -21,7 +21,7 @@ describe.concurrent("npm run fuzz", () => {
     [["--seed", "1.5"], "--seed must be a 32-bit integer"],
     [["--seed", "4294967296"], "--seed must be a 32-bit integer"],
     [["--seed"], "--seed needs a value"],
-    [["--fast"], "Unknown argument: --fast"],
+    [["--fast"], "unknown option --fast"],
   ])("refuses %j with exit 2 and the reason", async (args, reason) => {
     const { status, stdout, stderr } = await fuzz(...args);
     expect(status).toBe(2);

@@ -1,11 +1,13 @@
 #!/usr/bin/env node
-// `npm run reproject [-- --remote --url URL] [--token T] [--cursor C] [--limit N]`: rebuilds the D1
+// `npm run reproject [-- --remote --url URL] [--token -|T] [--cursor C] [--limit N]`: rebuilds the D1
 // job summaries (what GET /v1/jobs and GET /v1/changes read) from the job ledgers, for every job in
 // the key registry, by calling POST /v1/admin/reproject page after page (docs/OPERATING.md, "Reprojection").
 // Prints progress and the cursor after each page, so a stopped run goes on with --cursor; running it
 // again changes nothing that is already right. A page that fails with 503 or a lost connection is
 // asked again, with backoff. With --seed-from-d1 it first registers every job key D1 holds, for
 // ledgers that stored their events before the key registry existed.
+import { readToken, usage } from "./cli.mjs";
+
 const USAGE = `usage: npm run reproject -- [options]
 
 Rebuilds the D1 job summaries from the job ledgers, page by page (POST /v1/admin/reproject).
@@ -13,8 +15,10 @@ Rebuilds the D1 job summaries from the job ledgers, page by page (POST /v1/admin
   --url URL        the Worker (default http://127.0.0.1:8787, the dev server of npm start)
   --remote         reproject a deployed Worker; needs --url https://…  (without it, only a local
                    URL is accepted, so a production run is never an accident)
-  --token TOKEN    an admin token (default: $RUNLEDGER_ADMIN_TOKEN);
-                   create one with: npm run token -- create --name ops --admin
+  --token -        read the admin token from standard input (e.g. --token - < ops-token.txt)
+  --token TOKEN    the admin token itself; other local users can read it in \`ps\` while this
+                   runs, so prefer RUNLEDGER_ADMIN_TOKEN (used when --token is not given) or
+                   --token -. Create one with: npm run token -- create --name ops --admin
   --cursor C       go on from the cursor a stopped run printed
   --limit N        jobs per page, 1–200 (default 100)
   --retries N      attempts per page on 503 or a lost connection (default 8; waits
@@ -22,12 +26,20 @@ Rebuilds the D1 job summaries from the job ledgers, page by page (POST /v1/admin
   --seed-from-d1   first register every job key D1 holds (POST /v1/admin/registry/seed): once,
                    for jobs whose ledgers stored their events before the key registry existed
   --verbose        list the job keys each page repaired
-  --help           this text`;
+  --help           this text
+
+Exit 1 when a page is refused (401, 403, …) or keeps failing; a usage error is one line and exit 2.`;
 
 const LOCAL = /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?(\/|$)/;
 
+const { fail: usageFail, unknownOption } = usage("reproject", "npm run reproject");
+const OPTIONS = ["--url", "--token", "--cursor", "--limit", "--retries"];
+const FLAGS = ["--remote", "--verbose", "--seed-from-d1", "--help"];
+
+/** A usage error (exit 2, one line), or with `code` 1 what went wrong while running. */
 function fail(message, code = 2) {
-  console.error(message);
+  if (code === 2) usageFail(message);
+  console.error(`runledger reproject: ${message}`);
   process.exit(code);
 }
 
@@ -42,11 +54,12 @@ for (let i = 0; i < args.length; i++) {
   if (arg === "--remote") options.remote = true;
   else if (arg === "--verbose") options.verbose = true;
   else if (arg === "--seed-from-d1") options.seed = true;
-  else if (["--url", "--token", "--cursor", "--limit", "--retries"].includes(arg)) {
+  else if (OPTIONS.includes(arg)) {
     const value = args[++i];
-    if (value === undefined) fail(`${arg} needs a value\n\n${USAGE}`);
+    if (value === undefined) fail(`${arg} needs a value`);
     options[arg.slice(2)] = value;
-  } else fail(`unknown argument: ${arg}\n\n${USAGE}`);
+  } else if (arg.startsWith("-")) unknownOption(arg, [...OPTIONS, ...FLAGS]);
+  else fail(`unexpected argument ${arg}`);
 }
 
 if (options.remote && options.url === undefined)
@@ -55,10 +68,10 @@ const base = (options.url ?? "http://127.0.0.1:8787").replace(/\/+$/, "");
 if (!/^https?:\/\//.test(base)) fail(`--url must be an http(s) URL: ${base}`);
 if (!options.remote && !LOCAL.test(base))
   fail(`${base} is not a local dev server: pass --remote to reproject a deployed Worker`);
-const token = options.token ?? (process.env.RUNLEDGER_ADMIN_TOKEN || undefined);
+const { token } = await readToken(options.token, ["RUNLEDGER_ADMIN_TOKEN"], { fail });
 if (token === undefined)
   fail(
-    "an admin token is needed: --token or RUNLEDGER_ADMIN_TOKEN\n(create one with: npm run token -- create --name ops --admin)",
+    "an admin token is needed: RUNLEDGER_ADMIN_TOKEN, --token - (stdin) or --token T; create one with: npm run token -- create --name ops --admin",
   );
 const limit = options.limit === undefined ? undefined : Number(options.limit);
 if (limit !== undefined && !(Number.isInteger(limit) && limit >= 1 && limit <= 200))

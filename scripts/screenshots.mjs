@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { chromium } from "playwright-core";
 import { CHROMIUM, CHROMIUM_ARGS, HAVE_CHROMIUM } from "./browser.mjs";
+import { usageError } from "./cli.mjs";
 import { startDevServer } from "./dev-server.mjs";
 import { signExtendBody } from "./extend-signature.mjs";
 import { ROOT } from "./lib.mjs";
@@ -18,8 +19,9 @@ if (process.argv.includes("--help") || process.argv.includes("-h")) {
   process.exit(0);
 }
 if (process.argv.length > 2) {
-  console.error(`Unknown argument: ${process.argv[2]} (it takes none)\n${SCREENSHOTS_USAGE}`);
-  process.exit(2);
+  const arg = process.argv[2];
+  const what = arg.startsWith("-") ? "unknown option" : "unexpected argument";
+  usageError("screenshots", `${what} ${arg}: it takes none`, "npm run screenshots -- --help");
 }
 if (!HAVE_CHROMIUM) {
   console.error(`No Chromium at ${CHROMIUM}: apt-get install -y chromium, or set CHROMIUM_PATH.`);

@@ -6,6 +6,7 @@
 // (or --url) and prints each answer. `--times N` sends the same event N times (dedup).
 // `--lifecycle <vendor>` sends a whole job's events (optionally shuffled and repeated) and reads the
 // final status back; `--list` prints what it can send.
+import { didYouMean, readToken, usage } from "./cli.mjs";
 import { signExtendBody } from "./extend-signature.mjs";
 import { readDevVars } from "./lib.mjs";
 import { signStandardBody } from "./standard-signature.mjs";
@@ -15,7 +16,7 @@ const USAGE = `Usage:
   npm run send -- alfred <event-name> [--url URL] [--job ID] [--times N]
   npm run send -- standard <kind.verb> [--url URL] [--job ID] [--times N]
   npm run send -- <extend|alfred> all [--url URL]
-  npm run send -- --lifecycle <extend|alfred> [--shuffle] [--seed S] [--repeat N] [--job ID] [--url URL] [--token T]
+  npm run send -- --lifecycle <extend|alfred> [--shuffle] [--seed S] [--repeat N] [--job ID] [--url URL] [--token -|T]
   npm run send -- --list
 
   event-type   one of Extend's 38 types, e.g. classify_run.failed, workflow_run.step_run.processed
@@ -34,7 +35,12 @@ const USAGE = `Usage:
                second apart, ending a few seconds ago), so any delivery order ends the same way.
   --shuffle    send them in a random order (the seed is printed; --seed S replays that order)
   --repeat     send each event N times (the repeats are duplicates; default 1)
-  --token      a read token (default RUNLEDGER_TOKEN): read each job's final status back at the end
+  --token      a read token: read each job's final status back at the end. Best from the environment
+               (RUNLEDGER_TOKEN, used when --token is not given) or standard input (--token -, e.g.
+               --token - < token.txt); --token T works too, but other local users can read T in \`ps\`
+               while the command runs
+
+A usage error is one line on stderr and exit 2; a refused delivery or read makes the exit 1.
 
 Secrets come from .dev.vars (EXTEND_SIGNING_SECRETS, ALFRED_WEBHOOK_TOKENS, STANDARD_WEBHOOK_SECRETS),
 as \`npm start\` made it.`;
@@ -102,10 +108,14 @@ const FILE_LOG_ONLY = new Set([
   "file_property_delete",
 ]);
 
-function fail(message) {
-  console.error(`${message}\n\n${USAGE}`);
-  process.exit(2);
+const { fail, unknownOption } = usage("send", "npm run send");
+/** A setting that is missing (not a usage error): one line, exit 1. */
+function missing(message) {
+  console.error(`runledger send: ${message}`);
+  process.exit(1);
 }
+const VENDORS = ["extend", "alfred", "standard"];
+const LIST = "npm run send -- --list";
 
 const VALUE_OPTIONS = [
   "--url",
@@ -123,7 +133,7 @@ const FLAGS = ["--shuffle", "--list"];
 function count(value, option, min, max) {
   const number = Number(value);
   if (!Number.isInteger(number) || number < min || number > max)
-    fail(`${option} must be an integer from ${min} to ${max}.`);
+    fail(`${option} must be an integer from ${min} to ${max}`);
   return number;
 }
 
@@ -138,19 +148,19 @@ function parse(argv) {
     const arg = argv[i];
     if (VALUE_OPTIONS.includes(arg)) {
       const value = argv[++i];
-      if (value === undefined || value.startsWith("--")) fail(`${arg} needs a value.`);
+      if (value === undefined || value.startsWith("--")) fail(`${arg} needs a value`);
       options[arg.slice(2)] = value;
     } else if (FLAGS.includes(arg)) options[arg.slice(2)] = true;
-    else if (arg.startsWith("-")) fail(`Unknown option: ${arg}`);
+    else if (arg.startsWith("-")) unknownOption(arg, [...VALUE_OPTIONS, ...FLAGS, "--help"]);
     else positional.push(arg);
   }
   const lifecycleOnly = ["shuffle", "seed", "repeat", "token"].filter(
     (name) => argv.includes(`--${name}`) && options.lifecycle === undefined,
   );
-  if (lifecycleOnly.length > 0) fail(`--${lifecycleOnly[0]} goes with --lifecycle.`);
+  if (lifecycleOnly.length > 0) fail(`--${lifecycleOnly[0]} goes with --lifecycle`);
   if (options.lifecycle !== undefined && (positional.length > 0 || argv.includes("--times")))
-    fail("--lifecycle sends a whole job: give no event type, and --repeat instead of --times.");
-  if (options.seed !== undefined && !options.shuffle) fail("--seed goes with --shuffle.");
+    fail("--lifecycle sends a whole job: give no event type, and --repeat instead of --times");
+  if (options.seed !== undefined && !options.shuffle) fail("--seed goes with --shuffle");
   return {
     positional,
     options: {
@@ -158,7 +168,6 @@ function parse(argv) {
       times: count(options.times, "--times", 1, 1000),
       repeat: count(options.repeat, "--repeat", 1, 100),
       seed: options.seed === undefined ? undefined : count(options.seed, "--seed", 0, 2 ** 32 - 1),
-      token: options.token ?? (process.env.RUNLEDGER_TOKEN || undefined),
     },
   };
 }
@@ -226,7 +235,9 @@ function alfredEvent(name, jobId, at = Date.now(), fields = {}) {
   const isJob = name.startsWith("job_");
   const id = jobId ?? random();
   const event = {
-    event_name: `${name === "file_add_to_job" ? "file_added_to_job" : name}_event`,
+    // One spelling everywhere (CONTRACT §3.2, the SDKs): `file_add_to_job`, never the docs
+    // example's `file_added_to_job` (which the Worker also accepts, and tests itself).
+    event_name: `${name}_event`,
     event_type: isJob ? "job_event_type" : "file_event_type",
     company_id: "sample-company",
     company_name: "Sample Company",
@@ -386,19 +397,19 @@ function workflowRunPayload(type, run, at, step) {
 
 function extendSecret() {
   const secret = (vars.EXTEND_SIGNING_SECRETS ?? "").split(",")[0];
-  if (!secret) fail("No EXTEND_SIGNING_SECRETS in .dev.vars: run `npm start` once.");
+  if (!secret) missing(`no EXTEND_SIGNING_SECRETS in ${secretsFile}: run \`npm start\` once`);
   return secret;
 }
 
 function standardSecret() {
   const secret = (vars.STANDARD_WEBHOOK_SECRETS ?? "").split(",")[0];
-  if (!secret) fail("No STANDARD_WEBHOOK_SECRETS in .dev.vars: run `npm start` once.");
+  if (!secret) missing(`no STANDARD_WEBHOOK_SECRETS in ${secretsFile}: run \`npm start\` once`);
   return secret;
 }
 
 function alfredToken() {
   const urlToken = (vars.ALFRED_WEBHOOK_TOKENS ?? "").split(",")[0];
-  if (!urlToken) fail("No ALFRED_WEBHOOK_TOKENS in .dev.vars: run `npm start` once.");
+  if (!urlToken) missing(`no ALFRED_WEBHOOK_TOKENS in ${secretsFile}: run \`npm start\` once`);
   return urlToken;
 }
 
@@ -431,7 +442,7 @@ async function post(delivery) {
     return { status: response.status, ok: response.ok, text: await response.text() };
   } catch (error) {
     console.error(
-      `Could not reach ${base}: ${error instanceof Error ? error.message : error}. Is \`npm start\` running?`,
+      `runledger send: could not reach ${base}: ${error instanceof Error ? error.message : error}. Is \`npm start\` running?`,
     );
     process.exit(1);
   }
@@ -459,7 +470,10 @@ async function printFinal(jobKey) {
     headers: { authorization: `Bearer ${options.token}` },
   });
   if (!response.ok) {
-    console.log(`  ${jobKey}  could not be read: ${response.status} ${await response.text()}`);
+    const why = { 401: " (the token is unknown or revoked)", 403: " (the token may not read this job)" };
+    console.log(
+      `  ${jobKey}  could not be read: ${response.status}${why[response.status] ?? ""} ${await response.text()}`,
+    );
     return false;
   }
   const job = await response.json();
@@ -478,12 +492,20 @@ if (options.list) {
   printList();
   process.exit(0);
 }
+if (options.lifecycle !== undefined && options.lifecycle !== "extend" && options.lifecycle !== "alfred")
+  fail(
+    didYouMean(options.lifecycle, ["extend", "alfred"])
+      ? `unknown vendor ${options.lifecycle} for --lifecycle${didYouMean(options.lifecycle, ["extend", "alfred"])}`
+      : `--lifecycle needs a vendor: extend or alfred, not ${options.lifecycle}`,
+  );
+if (options.lifecycle !== undefined) {
+  options.token = (await readToken(options.token, ["RUNLEDGER_TOKEN"], { fail })).token;
+}
+const secretsFile = options["env-file"] ?? ".dev.vars";
 const vars = readDevVars(options["env-file"]);
 const base = options.url.replace(/\/+$/, "");
 
 if (options.lifecycle !== undefined) {
-  if (options.lifecycle !== "extend" && options.lifecycle !== "alfred")
-    fail("--lifecycle needs a vendor: extend or alfred.");
   const { deliveries, jobKeys } = lifecycle(options.lifecycle, options.job);
   let order = deliveries.flatMap((delivery) => Array(options.repeat).fill(delivery));
   if (options.shuffle) {
@@ -491,10 +513,10 @@ if (options.lifecycle !== undefined) {
     console.log(`Shuffled with seed ${seed} (replay the order: --shuffle --seed ${seed})`);
     order = shuffle(order, seed);
   }
-  let failed = false;
+  let refused = 0;
   for (const [i, delivery] of order.entries()) {
     const answer = await post(delivery);
-    if (!answer.ok) failed = true;
+    if (!answer.ok) refused += 1;
     console.log(
       `${String(i + 1).padStart(3)}/${order.length}  ${delivery.label.padEnd(50)} ${answer.status} ${answer.text}`,
     );
@@ -502,23 +524,43 @@ if (options.lifecycle !== undefined) {
   console.log(`Job keys: ${jobKeys.join(" ")}`);
   if (options.token === undefined) {
     console.log(
-      `Read the final status back with --token T (or RUNLEDGER_TOKEN), or follow it: npm run watch -- ${jobKeys[0]}`,
+      `Read the final status back with a read token (RUNLEDGER_TOKEN, or --token - from stdin), or follow it: npm run watch -- ${jobKeys[0]}`,
     );
-  } else {
-    console.log("Final status, as the ledger answers it now:");
-    for (const jobKey of jobKeys) if (!(await printFinal(jobKey))) failed = true;
   }
-  process.exit(failed ? 1 : 0);
+  let unread = 0;
+  if (options.token !== undefined) {
+    console.log("Final status, as the ledger answers it now:");
+    for (const jobKey of jobKeys) if (!(await printFinal(jobKey))) unread += 1;
+  }
+  // Any refused request — a delivery, or a read of the final status — makes the command fail.
+  const problems = [
+    refused > 0 && `${refused} of ${order.length} deliveries refused`,
+    unread > 0 && `${unread} of ${jobKeys.length} jobs could not be read back`,
+  ].filter(Boolean);
+  if (problems.length > 0) console.error(`runledger send: ${problems.join("; ")}`);
+  process.exit(problems.length > 0 ? 1 : 0);
 }
 
 const [vendor, type] = positional;
-if (!["extend", "alfred", "standard"].includes(vendor)) fail("Give a vendor: extend, alfred or standard.");
-if (type === undefined) fail("Give an event type.");
-if (positional.length > 2) fail(`Unexpected argument: ${positional[2]}`);
+if (vendor === undefined) fail("give a vendor: extend, alfred or standard");
+if (!VENDORS.includes(vendor))
+  fail(
+    didYouMean(vendor, VENDORS)
+      ? `unknown vendor ${vendor}${didYouMean(vendor, VENDORS)}`
+      : `unknown vendor ${vendor}: give extend, alfred or standard`,
+  );
+if (type === undefined)
+  fail(
+    vendor === "standard"
+      ? "give a <kind>.<verb> type, e.g. export.completed"
+      : `give an ${vendor} event type`,
+    LIST,
+  );
+if (positional.length > 2) fail(`unexpected argument ${positional[2]}`);
 
 if (type === "all") {
-  if (vendor === "standard") fail("Standard Webhooks types are open-ended: give one, e.g. export.completed.");
-  if (options.job !== undefined || argvHas("--times")) fail("all sends each type once, each on a fresh job.");
+  if (vendor === "standard") fail("Standard Webhooks types are open-ended: give one, e.g. export.completed");
+  if (options.job !== undefined || argvHas("--times")) fail("all sends each type once, each on a fresh job");
   const deliveries =
     vendor === "extend"
       ? EXTEND_TYPES.map((each) => extendDelivery(extendSecret(), each, extendPayload(each)))
@@ -536,17 +578,17 @@ if (type === "all") {
 let delivery;
 if (vendor === "extend") {
   if (!EXTEND_TYPES.includes(type))
-    fail(`Unknown Extend event type: ${type}. Known: ${EXTEND_TYPES.join(", ")}`);
+    fail(`unknown Extend event type ${type}${didYouMean(type, EXTEND_TYPES)}`, LIST);
   delivery = extendDelivery(extendSecret(), type, extendPayload(type, options.job));
 } else if (vendor === "standard") {
   const kind = type.split(".")[0];
   if (!kind || kind.includes(":") || !type.includes("."))
-    fail(`A Standard Webhooks type is <kind>.<verb>, e.g. export.completed: ${type}`);
+    fail(`a Standard Webhooks type is <kind>.<verb>, e.g. export.completed, not ${type}`);
   delivery = standardDelivery(standardSecret(), type, options.job);
 } else {
   const name = alfredName(type);
   if (!ALFRED_EVENTS.includes(name))
-    fail(`Unknown Alfred event: ${type}. Known: ${ALFRED_EVENTS.join(", ")}`);
+    fail(`unknown Alfred event ${type}${didYouMean(name, ALFRED_EVENTS)}`, LIST);
   delivery = alfredDelivery(alfredToken(), alfredEvent(name, options.job));
 }
 

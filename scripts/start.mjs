@@ -4,6 +4,7 @@
 // (`npm start -- --port 9000`); npm appends them here rather than to a chained script.
 import { spawn } from "node:child_process";
 import path from "node:path";
+import { usageError } from "./cli.mjs";
 import {
   applyLocalMigrations,
   DEV_VARS,
@@ -19,6 +20,8 @@ if (forwarded.includes("--help") || forwarded.includes("-h")) {
   console.log(`Usage: npm start [-- wrangler dev options]
   Creates .dev.vars with development secrets if absent, applies local D1 migrations, then runs
   \`wrangler dev\` on 127.0.0.1:8787 and prints the console link, the webhook URLs and a next step.
+  The console link carries a read token named "console": each start makes a new one and revokes
+  the one before (\`npm run token -- list\` shows it).
   Options are wrangler dev's and override those defaults: --port 9000, --persist-to DIR,
   --env-file FILE (\`npx wrangler dev --help\` lists them all; wrangler refuses unknown ones).`);
   process.exit(0);
@@ -32,6 +35,11 @@ function optionValue(flag) {
   return arg.includes("=") ? arg.slice(arg.indexOf("=") + 1) : forwarded[at + 1];
 }
 
+// wrangler dev does not apply D1 migrations: they are applied below to the state it will serve.
+const persistTo = optionValue("--persist-to");
+if (has("--persist-to") && (!persistTo || persistTo.startsWith("-")))
+  usageError("start", "--persist-to needs a directory", "npm start -- --help");
+
 // With --env-file, wrangler reads secrets from there; otherwise .dev.vars, created if absent.
 const devVars = has("--env-file") ? null : ensureDevVars();
 if (devVars === "created") {
@@ -41,16 +49,13 @@ if (devVars === "created") {
 } else if (devVars !== null) {
   console.log(`${DEV_VARS} ${devVars}`);
 }
-// wrangler dev does not apply D1 migrations; apply them to the state it will serve.
-const persistTo = optionValue("--persist-to");
-if (has("--persist-to") && !persistTo) {
-  console.error("--persist-to needs a directory.");
-  process.exit(2);
-}
-console.log("Applying local D1 migrations…");
 try {
   const applied = await applyLocalMigrations(persistTo);
-  if (applied.length > 0) console.log(`Applied ${applied.join(", ")}.`);
+  console.log(
+    applied.length > 0
+      ? `Local D1: applied migrations ${applied.join(", ")}.`
+      : "Local D1: migrations up to date.",
+  );
 } catch (error) {
   console.error(`Could not apply the local D1 migrations: ${error?.message ?? error}`);
   process.exit(1);
@@ -117,14 +122,17 @@ async function announce() {
 /**
  * A fresh read token for the console link, made once the server answers — off the path to
  * readiness, which must stay short — by `npm run token` in a child process (its writes to local D1
- * retry if the running server holds the database at that moment). Null if it cannot be made.
+ * retry if the running server holds the database at that moment). One such token is live at a
+ * time: it is named `console`, and `--replace` revokes the one the previous start made (and the
+ * `console-<time>` ones of earlier versions) once the new one is stored. Null if it cannot be made.
  */
 function createConsoleToken() {
   const args = [
     path.join(ROOT, "scripts", "token.mjs"),
     "create",
     "--name",
-    `console-${new Date().toISOString().replace(/[:.]/g, "-")}`,
+    "console",
+    "--replace",
     ...(persistTo ? ["--persist-to", persistTo] : []),
   ];
   return new Promise((resolve) => {

@@ -1,16 +1,17 @@
 #!/usr/bin/env node
 // `npm run token -- create --name NAME [--company ID] [--source SOURCE] [--admin] [--force] [--remote]`
-// `npm run token -- list [--remote]`, `npm run token -- revoke --name NAME [--remote]`
+// `npm run token -- list [--all] [--remote]`, `npm run token -- revoke --name NAME [--remote]`
 // Tokens are stored as SHA-256 hashes only; `create` prints the token alone on the last line.
 // Local D1 is opened in this process through Miniflare (lib.mjs `openLocalD1`, well under a second);
 // `--remote` goes through `wrangler d1 execute --remote`, the only way to the deployed database.
 import { createHash } from "node:crypto";
+import { didYouMean, formatTable, usage } from "./cli.mjs";
 import { applyMigrations, oneOf, openLocalD1, runWrangler, vendorSources } from "./lib.mjs";
 
 const SOURCES = vendorSources();
 const USAGE = `Usage:
-  npm run token -- create --name NAME [--company ID] [--source ${SOURCES.join("|")}] [--admin] [--unique] [--remote]
-  npm run token -- list [--remote]
+  npm run token -- create --name NAME [--company ID] [--source ${SOURCES.join("|")}] [--admin] [--unique|--replace] [--remote]
+  npm run token -- list [--all] [--remote]
   npm run token -- revoke --name NAME [--remote]
 
 Local D1 by default: the one \`npm start\` serves, or another local state with --persist-to DIR;
@@ -19,15 +20,21 @@ pending local migrations are applied first. --remote: the deployed database (thr
 --unique: refuse (exit 1) when a live token already has that name. Without it such a create still
   makes the token, beside the others of that name, and says so on stderr: CONTRACT §1 says create
   MUST create one (scripts and CI often reuse a name); \`revoke --name\` revokes every one of them.
---force: the old spelling of "not --unique" (accepted, changes nothing).`;
+--replace: revoke the live tokens of that name once the new one is stored (rotation; \`npm start\`
+  keeps one console token this way: "console", and the "console-<time>" ones earlier versions made).
+--force: the old spelling of "not --unique" (accepted, changes nothing).
+list: the live tokens as a table (name, scope, admin, created, hash prefix); --all adds the revoked.
+
+Give the token to the other commands through RUNLEDGER_TOKEN (RUNLEDGER_ADMIN_TOKEN for reproject)
+or their standard input (--token -), not on their command line, where \`ps\` shows it to other users.
+A usage error is one line on stderr and exit 2.`;
 
 const VALUE_OPTIONS = ["name", "company", "source", "persist-to"];
-const FLAGS = ["remote", "admin", "force", "unique"];
+const FLAGS = ["remote", "admin", "force", "unique", "replace", "all"];
+const COMMANDS = ["create", "list", "revoke"];
+const KNOWN = [...VALUE_OPTIONS, ...FLAGS, "local", "help"].map((name) => `--${name}`);
 
-function fail(message) {
-  console.error(`${message}\n\n${USAGE}`);
-  process.exit(2);
-}
+const { fail, unknownOption } = usage("token", "npm run token");
 
 function parse(argv) {
   if (argv.some((arg) => arg === "--help" || arg === "-h") || argv[0] === "help") {
@@ -35,8 +42,13 @@ function parse(argv) {
     process.exit(0);
   }
   const [command, ...rest] = argv;
-  if (command?.startsWith("-")) fail(`Unknown option: ${command} (give a command first)`);
-  const options = { remote: false, admin: false, force: false, unique: false };
+  if (command?.startsWith("-")) {
+    const option = command.replace(/=.*$/, "");
+    if (KNOWN.includes(option))
+      fail(`give the command first: npm run token -- <create|list|revoke> ${option} …`);
+    unknownOption(command, KNOWN);
+  }
+  const options = { remote: false, admin: false, force: false, unique: false, replace: false, all: false };
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i];
     const inline = /^--([a-z-]+)=(.*)$/.exec(arg);
@@ -45,9 +57,10 @@ function parse(argv) {
     else if (inline && VALUE_OPTIONS.includes(inline[1])) options[inline[1]] = inline[2];
     else if (arg.startsWith("--") && VALUE_OPTIONS.includes(arg.slice(2))) {
       const value = rest[++i];
-      if (value === undefined || value.startsWith("--")) fail(`${arg} needs a value.`);
+      if (value === undefined || value.startsWith("--")) fail(`${arg} needs a value`);
       options[arg.slice(2)] = value;
-    } else fail(arg.startsWith("-") ? `Unknown option: ${arg}` : `Unexpected argument: ${arg}`);
+    } else if (arg.startsWith("-")) unknownOption(arg, KNOWN);
+    else fail(`unexpected argument ${arg}`);
   }
   return { command, options };
 }
@@ -86,16 +99,49 @@ async function openDatabase(options) {
 }
 
 const { command, options } = parse(process.argv.slice(2));
-if (!["create", "list", "revoke"].includes(command ?? "")) fail("Give a command: create, list or revoke.");
+if (command === undefined) fail("give a command: create, list or revoke");
+if (!COMMANDS.includes(command))
+  fail(`unknown command ${command}${didYouMean(command, COMMANDS) || ": give create, list or revoke"}`);
 if (options.source !== undefined && !SOURCES.includes(options.source)) {
-  fail(`--source must be ${oneOf(SOURCES)}.`);
+  fail(`--source must be ${oneOf(SOURCES)}, not ${options.source}${didYouMean(options.source, SOURCES)}`);
 }
-if (options.company === "") fail("--company needs a value.");
-if (command !== "list" && !options.name) fail(`${command} needs --name NAME.`);
-if (options.remote && options["persist-to"]) fail("--persist-to is for local databases only.");
-if (options.force && command !== "create") fail("--force is for create only.");
-if (options.unique && command !== "create") fail("--unique is for create only.");
-if (options.unique && options.force) fail("--unique and --force contradict each other.");
+if (options.company === "") fail("--company needs a value");
+if (command !== "list" && !options.name) fail(`${command} needs --name NAME`);
+if (options.remote && options["persist-to"]) fail("--persist-to is for local databases only");
+for (const flag of ["force", "unique", "replace"]) {
+  if (options[flag] && command !== "create") fail(`--${flag} is for create only`);
+}
+if (options.all && command !== "list") fail("--all is for list only");
+if (options.unique && options.force) fail("--unique and --force contradict each other");
+if (options.unique && options.replace) fail("--unique and --replace contradict each other");
+
+/**
+ * The names `create --replace` revokes: the name itself, and for `console` (the token `npm start`
+ * makes for its console link) also the `console-<ISO time>` tokens earlier versions made at each start.
+ */
+function replacedNames(name) {
+  const same = `name = ${quote(name)}`;
+  if (name !== "console") return same;
+  // LIKE, not GLOB with digit classes: D1 refuses patterns over 50 bytes.
+  return `${same} OR name LIKE 'console-____-__-__T__-__-__-___Z'`;
+}
+
+/** `list`'s rows as an aligned table; times in UTC to the minute. */
+function tokenTable(rows, { all = false } = {}) {
+  const minute = (iso) => (iso ? String(iso).slice(0, 16).replace("T", " ") : "-");
+  const headers = ["NAME", "SCOPE", "ADMIN", "CREATED (UTC)", "HASH", ...(all ? ["REVOKED (UTC)"] : [])];
+  const lines = rows.map((row) => [
+    row.name,
+    [row.company_id && `company ${row.company_id}`, row.source && `source ${row.source}`]
+      .filter(Boolean)
+      .join(", ") || "all jobs",
+    Number(row.admin) === 1 ? "yes" : "no",
+    minute(row.created_at),
+    row.hash_prefix,
+    ...(all ? [minute(row.revoked_at)] : []),
+  ]);
+  return formatTable(headers, lines);
+}
 
 let database;
 try {
@@ -109,13 +155,21 @@ try {
     // With --unique, one statement, so two creates racing for a name cannot both pass the check.
     // The hash guard makes a retried statement (lib.mjs retries on SQLITE_BUSY) insert at most once.
     const sameName = `SELECT 1 FROM tokens WHERE name = ${quote(options.name)} AND revoked_at IS NULL`;
-    const namesakes = options.unique ? 0 : (await database.query(sameName)).length;
+    const namesakes = options.unique || options.replace ? 0 : (await database.query(sameName)).length;
     const inserted = await database.query(
       `INSERT INTO tokens (token_hash, name, company_id, source, created_at, admin) SELECT ${values}, ${options.admin ? 1 : 0} WHERE NOT EXISTS (SELECT 1 FROM tokens WHERE token_hash = ${quote(hash)})${options.unique ? ` AND NOT EXISTS (${sameName})` : ""} RETURNING name`,
     );
     const created =
       inserted.length > 0 ||
       (await database.query(`SELECT 1 AS ours FROM tokens WHERE token_hash = ${quote(hash)}`)).length > 0;
+    if (created && options.replace) {
+      // Once the new token is stored, so a failure never leaves the name without a live token.
+      const replaced = await database.query(
+        `UPDATE tokens SET revoked_at = ${quote(new Date().toISOString())} WHERE revoked_at IS NULL AND token_hash <> ${quote(hash)} AND (${replacedNames(options.name)}) RETURNING name`,
+      );
+      if (replaced.length > 0)
+        console.log(`Revoked ${replaced.length} earlier token(s) this one replaces (--replace).`);
+    }
     if (!created) {
       console.error(
         `A live token is already named "${options.name}" and --unique was given: nothing was created (revoke it first, or drop --unique).`,
@@ -142,10 +196,11 @@ try {
     }
   } else if (command === "list") {
     const rows = await database.query(
-      "SELECT name, company_id AS company, source, admin, created_at, revoked_at, substr(token_hash, 1, 12) AS hash_prefix FROM tokens ORDER BY created_at",
+      `SELECT name, company_id, source, admin, created_at, revoked_at, substr(token_hash, 1, 12) AS hash_prefix FROM tokens${options.all ? "" : " WHERE revoked_at IS NULL"} ORDER BY created_at, name`,
     );
-    if (rows.length === 0) console.log("No tokens.");
-    else console.table(rows);
+    if (rows.length === 0)
+      console.log(options.all ? "No tokens." : "No live tokens (--all lists the revoked too).");
+    else console.log(tokenTable(rows, { all: options.all }));
   } else {
     const revoked = await database.query(
       `UPDATE tokens SET revoked_at = ${quote(new Date().toISOString())} WHERE name = ${quote(options.name)} AND revoked_at IS NULL RETURNING name`,

@@ -1,35 +1,45 @@
 #!/usr/bin/env node
-// `npm run watch -- <jobKey> [--url URL] [--token TOKEN]`: follows a job's live stream
+// `npm run watch -- <jobKey> [--url URL] [--token -|TOKEN]`: follows a job's live stream
 // (GET /v1/jobs/:jobKey/stream, CONTRACT §7) and prints one readable line per change — time, event
-// type, status, deliveries — after a header from the snapshot. The token comes from --token or
-// RUNLEDGER_TOKEN (create one with `npm run token -- create --name me`).
-const USAGE = "usage: npm run watch -- <jobKey> [--url http://127.0.0.1:8787] [--token TOKEN]";
+// type, status, deliveries — after a header from the snapshot. The token comes from RUNLEDGER_TOKEN,
+// standard input (--token -) or --token (create one with `npm run token -- create --name me`).
+import { readToken, usage } from "./cli.mjs";
+
+const USAGE = `usage: npm run watch -- <jobKey> [--url http://127.0.0.1:8787] [--token -|TOKEN]
+
+Follows a job's live stream and prints one line per change (time, event type, status, deliveries).
+
+  --url URL     the Worker (default http://127.0.0.1:8787, the dev server of npm start)
+  --token -     read the read token from standard input (e.g. --token - < token.txt)
+  --token T     the read token itself; other local users can read it in \`ps\` while this runs,
+                so prefer RUNLEDGER_TOKEN (used when --token is not given) or --token -
+
+Exit 1 when the server refuses (e.g. 401 for an unknown token, 404 for an unknown job), cannot be
+reached, or ends the stream; a usage error is one line and exit 2.`;
 
 const args = process.argv.slice(2);
 if (args.includes("--help") || args.includes("-h")) {
   console.log(USAGE);
   process.exit(0);
 }
-function usageError(message) {
-  console.error(`${message}\n${USAGE}`);
-  process.exit(2);
-}
+const { fail, unknownOption } = usage("watch", "npm run watch");
 const option = (name) => {
   const at = args.indexOf(name);
   if (at === -1) return undefined;
   const value = args[at + 1];
-  if (value === undefined || value.startsWith("--")) usageError(`${name} needs a value.`);
+  if (value === undefined || value.startsWith("--")) fail(`${name} needs a value`);
   args.splice(at, 2);
   return value;
 };
-const base = option("--url") ?? "http://127.0.0.1:8787";
-const token = option("--token") ?? (process.env.RUNLEDGER_TOKEN || undefined);
+const base = (option("--url") ?? "http://127.0.0.1:8787").replace(/\/+$/, "");
+const tokenOption = option("--token");
 const unknown = args.find((arg) => arg.startsWith("-"));
-if (unknown !== undefined) usageError(`Unknown option: ${unknown}`);
+if (unknown !== undefined) unknownOption(unknown, ["--url", "--token", "--help"]);
 const [jobKey] = args;
-if (jobKey === undefined) usageError("Give a job key.");
-if (args.length > 1) usageError(`Unexpected argument: ${args[1]}`);
-if (token === undefined) usageError("A token is needed: --token or RUNLEDGER_TOKEN.");
+if (jobKey === undefined) fail("give a job key, e.g. extend:classify_run:clr_1");
+if (args.length > 1) fail(`unexpected argument ${args[1]}`);
+const { token } = await readToken(tokenOption, ["RUNLEDGER_TOKEN"], { fail });
+if (token === undefined) fail("a read token is needed: RUNLEDGER_TOKEN, --token - (stdin) or --token T");
 
 const line = (time, type, status, deliveries) =>
   `${time}  ${String(type).padEnd(34)} ${String(status ?? "-").padEnd(13)} ×${deliveries}`;
@@ -59,11 +69,23 @@ function print(event, data) {
   }
 }
 
-const response = await fetch(`${base}/v1/jobs/${encodeURIComponent(jobKey)}/stream`, {
-  headers: { authorization: `Bearer ${token}` },
-});
+let response;
+try {
+  response = await fetch(`${base}/v1/jobs/${encodeURIComponent(jobKey)}/stream`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
+} catch (error) {
+  console.error(
+    `runledger watch: could not reach ${base}: ${error?.cause?.message ?? error?.message ?? error}. Is \`npm start\` running?`,
+  );
+  process.exit(1);
+}
 if (response.status !== 200) {
-  console.error(`${response.status}: ${await response.text()}`);
+  const why = {
+    401: " (the token is unknown or revoked)",
+    404: " (no such job, or not in the token's scope)",
+  };
+  console.error(`runledger watch: ${response.status}${why[response.status] ?? ""}: ${await response.text()}`);
   process.exit(1);
 }
 const decoder = new TextDecoder();
@@ -82,4 +104,6 @@ for await (const chunk of response.body) {
     if (data !== "") print(event, JSON.parse(data));
   }
 }
-console.error("the stream ended");
+// The stream never ends by itself (CONTRACT §7): the server closed it, so say so and fail.
+console.error("runledger watch: the stream ended (the server closed it); run the command again to follow on");
+process.exit(1);

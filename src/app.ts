@@ -20,7 +20,7 @@ import {
   validQuery,
 } from "./api/schemas";
 import { waitingPollWithinLimit } from "./api/stream-slots";
-import { consoleFile, consolePage } from "./console";
+import { consoleFile, consoleIcon, consolePage } from "./console";
 import type { ProjectionQueue } from "./core/summary";
 import { ApiError, errorResponse } from "./http/errors";
 import { durableObjectLedgers, type LedgerGateway } from "./ingest/ledger-gateway";
@@ -99,6 +99,8 @@ export function createApp(seams: AppSeams = {}) {
   app.get("/", consolePage);
   app.get("/quarantine", consolePage);
   app.get("/jobs/*", consolePage);
+  // Its icon is public/favicon.svg; browsers also ask for /favicon.ico on their own.
+  app.get("/favicon.ico", consoleIcon);
 
   // Each vendor's webhook routes, as its adapter declares them (src/vendors/registry.ts). Every
   // method reaches the pipeline, which answers 405 to all but POST; the POST entry before a vendor's

@@ -55,3 +55,16 @@ export async function consoleFile(c: Context<ApiEnv>): Promise<Response | null> 
   }
   return response;
 }
+
+/**
+ * `/favicon.ico`, which a browser asks for by itself wherever a page names no icon (the API's JSON,
+ * `/openapi.json`): the console's icon (`public/favicon.svg`, which the shell links), as the assets
+ * serve it, rather than a 404 in the console's network log. The policy's `img-src 'self'` allows it.
+ */
+export async function consoleIcon(c: Context<ApiEnv>): Promise<Response> {
+  const icon = await c.env.ASSETS.fetch(new Request(new URL("/favicon.svg", c.req.url)));
+  const response = new Response(icon.body, icon);
+  response.headers.set("cache-control", "public, max-age=86400");
+  response.headers.set("x-content-type-options", "nosniff");
+  return response;
+}
