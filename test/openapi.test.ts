@@ -19,6 +19,7 @@ const NOT_OPERATIONS: Record<string, string> = {
   "GET /": "the console's page (HTML, CONTRACT §8)",
   "GET /quarantine": "the console's page",
   "GET /jobs/*": "the console's page",
+  "GET /favicon.ico": "the console's icon (public/favicon.svg)",
   "ALL /v1/*": "the bearer-token middleware of every /v1 route",
   "GET /v1/jobs/*": "job keys holding `/` as is: the four /v1/jobs/{jobKey} operations again",
   "ALL /webhooks/alfred": "no URL token: always 401, like a wrong token",
