@@ -205,24 +205,6 @@ export async function replaceIfUnchanged(
   return { repaired, sequence: results.at(-1)?.results[0]?.seq ?? 0 };
 }
 
-/** The seam through which a ledger asks D1 what it holds; tests put a failing one in its place. */
-export interface ProjectionReader {
-  /** The version D1 holds for `jobKey`, or null if it has no row. */
-  versionOf(jobKey: string): Promise<number | null>;
-}
-
-export function d1ProjectionReader(db: D1Database): ProjectionReader {
-  return {
-    async versionOf(jobKey) {
-      const row = await db
-        .prepare("SELECT version FROM jobs WHERE job_key = ?")
-        .bind(jobKey)
-        .first<{ version: number }>();
-      return row?.version ?? null;
-    },
-  };
-}
-
 /** A job's source and company as D1 holds them, or null when D1 has no row for it (yet). */
 export async function jobScope(
   db: D1Database,
