@@ -57,6 +57,52 @@ function fuzzRun(): { minutes: number; seed: number } | null {
   return { minutes, seed: Number.isInteger(seed) ? seed : 0 };
 }
 
+/**
+ * Test files that read the whole of a store — the unfiltered jobs list, the quarantine list, the
+ * change feed from its start — and hold it to exactly what they wrote. Each runs in a workerd of
+ * its own, with empty storage. Every other file runs in one of two shared workerd processes
+ * (`isolate: false`), one file after another, on the storage the files before it left: starting a
+ * workerd and loading the Worker's modules for each of ~50 files cost ~1.3 s a file. So those
+ * files use ids of their own and read what they wrote, never "the whole list".
+ */
+const ALONE = [
+  "test/corpus.test.ts",
+  "test/api.list.test.ts",
+  "test/changes.test.ts",
+  "test/changes.property.test.ts",
+  "test/standard.security.test.ts",
+  // Reprojection walks every ledger there is: alone, it walks only its own.
+  "test/reproject.test.ts",
+];
+
+function workerProject(name: string, files: { isolate: boolean; include?: string[]; exclude?: string[] }) {
+  return {
+    plugins: [
+      cloudflareTest(async () => ({
+        wrangler: { configPath: testWranglerConfig() },
+        miniflare: {
+          bindings: {
+            ...TEST_BINDINGS,
+            TEST_MIGRATIONS: await readD1Migrations(path.join(import.meta.dirname, "migrations")),
+          },
+        },
+      })),
+    ],
+    test: {
+      name,
+      isolate: files.isolate,
+      setupFiles: ["./test/setup.ts"],
+      provide: { fuzz: fuzzRun() },
+      include: files.include ?? ["src/**/*.test.ts", "test/**/*.test.ts"],
+      exclude: files.exclude ?? [],
+      // Most tests take well under a second; this budget is for a loaded 2-core machine. Storms
+      // and property runs set their own, larger budgets.
+      testTimeout: 30_000,
+      hookTimeout: 30_000,
+    },
+  };
+}
+
 export default defineConfig({
   test: {
     // The Worker logs one JSON line per delivery, and the failure tests provoke warnings and errors
@@ -72,30 +118,9 @@ export default defineConfig({
       ? ["default", ["json", { outputFile: process.env.VITEST_JSON_REPORT }]]
       : ["default"],
     projects: [
-      {
-        // The Worker, its Durable Objects and D1, inside workerd.
-        plugins: [
-          cloudflareTest(async () => ({
-            wrangler: { configPath: testWranglerConfig() },
-            miniflare: {
-              bindings: {
-                ...TEST_BINDINGS,
-                TEST_MIGRATIONS: await readD1Migrations(path.join(import.meta.dirname, "migrations")),
-              },
-            },
-          })),
-        ],
-        test: {
-          name: "worker",
-          setupFiles: ["./test/setup.ts"],
-          provide: { fuzz: fuzzRun() },
-          include: ["src/**/*.test.ts", "test/**/*.test.ts"],
-          // Most tests take well under a second; this budget is for a loaded 2-core machine. Storms
-          // and property runs set their own, larger budgets.
-          testTimeout: 30_000,
-          hookTimeout: 30_000,
-        },
-      },
+      // The Worker, its Durable Objects and D1, inside workerd, in two projects (see below).
+      workerProject("worker", { isolate: false, exclude: ALONE }),
+      workerProject("worker-alone", { isolate: true, include: ALONE }),
       {
         // The command-line scripts, run as a user runs them, in Node.
         test: {

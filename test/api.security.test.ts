@@ -18,10 +18,12 @@ import {
   sendExtend,
 } from "./helpers";
 
-const JOB_KEY = "extend:classify_run:clr_security_1";
-const EVENT_ID = "evt_security_1";
-const ALFRED_JOB_KEY = "alfred:job:security-alfred-1";
-const COMPANY = "company_1";
+// Ids of this run only: test files may share storage, so nothing here assumes it is alone in it.
+const RUN = crypto.randomUUID().slice(0, 8);
+const JOB_KEY = `extend:classify_run:clr_security_${RUN}`;
+const EVENT_ID = `evt_security_${RUN}`;
+const ALFRED_JOB_KEY = `alfred:job:security-alfred-${RUN}`;
+const COMPANY = `company_${RUN}`;
 
 let token: string;
 let quarantineId: string;
@@ -40,7 +42,7 @@ beforeAll(async () => {
       "classify_run.processed",
       {
         object: "classify_run",
-        id: "clr_security_1",
+        id: `clr_security_${RUN}`,
         status: "PROCESSED",
         updatedAt: "2026-02-10T10:00:00Z",
       },
@@ -49,10 +51,10 @@ beforeAll(async () => {
   );
   expect(stored.status).toBe(200);
   const alfred = await sendAlfred({
-    event_id: "security-alfred-evt-1",
+    event_id: `security-alfred-evt-${RUN}`,
     event_type: "job_event_type",
     event_time: "1780000000",
-    event: { event_name: "job_start_event", company_id: COMPANY, job_id: "security-alfred-1" },
+    event: { event_name: "job_start_event", company_id: COMPANY, job_id: `security-alfred-${RUN}` },
   });
   expect(alfred.status, await alfred.clone().text()).toBe(200);
   const body = "not json, but authentic";
@@ -195,12 +197,19 @@ describe("token scopes", () => {
     nextCursor: string | null;
   }
 
+  /** Every job the token lists, page after page. */
   async function listKeys(as: string): Promise<ListBody["data"]> {
-    const response = await apiGet("/v1/jobs?limit=200", as);
-    expect(response.status).toBe(200);
-    const list = (await response.json()) as ListBody;
-    expect(list.nextCursor).toBeNull();
-    return list.data;
+    const jobs: ListBody["data"] = [];
+    let cursor: string | null = null;
+    do {
+      const query: string = cursor === null ? "" : `&cursor=${encodeURIComponent(cursor)}`;
+      const response = await apiGet(`/v1/jobs?limit=200${query}`, as);
+      expect(response.status).toBe(200);
+      const list = (await response.json()) as ListBody;
+      jobs.push(...list.data);
+      cursor = list.nextCursor;
+    } while (cursor !== null);
+    return jobs;
   }
 
   /** Both jobs are in D1 (the list is eventually consistent), so a scoped list's absences mean something. */
@@ -234,7 +243,7 @@ describe("token scopes", () => {
     expect(listed.map((job) => job.jobKey)).not.toContain(JOB_KEY);
     expect(listed.map((job) => job.jobKey)).toContain(ALFRED_JOB_KEY);
     expect(listed.filter((job) => job.source !== "alfred" || job.companyId !== COMPANY)).toEqual([]);
-    const otherCompany = await createToken({ company: "company_2" });
+    const otherCompany = await createToken({ company: `company_other_${RUN}` });
     expect(await listKeys(otherCompany)).toEqual([]);
     await expectError(await apiGet(`/v1/jobs/${ALFRED_JOB_KEY}`, otherCompany), 404, "not_found");
   });

@@ -183,6 +183,9 @@ export interface QuarantineListBody {
     receivedAt: string;
     reason: { path: string; message: string }[];
     size: number;
+    resolvedAt?: string;
+    jobKey?: string;
+    eventId?: string;
   }[];
   nextCursor: string | null;
 }

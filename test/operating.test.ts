@@ -26,6 +26,7 @@ import {
   jobDetail,
   jobStatusCode,
   nowSeconds,
+  quarantineEntries,
   sendAlfred,
   sendExtend,
   withinWaitLimit,
@@ -118,10 +119,8 @@ describe("POST /v1/quarantine/:id/retry", () => {
     const raw = await apiGet("/v1/jobs/extend:extract_run:exr_retried/events/evt_retried", read);
     expect(await raw.text()).toBe(body);
 
-    const listed = (await (await apiGet("/v1/quarantine?limit=200", read)).json()) as {
-      data: { id: string; resolvedAt?: string; jobKey?: string; eventId?: string }[];
-    };
-    expect(listed.data.find((entry) => entry.id === id)).toMatchObject({
+    const listed = await quarantineEntries(read);
+    expect(listed.find((entry) => entry.id === id)).toMatchObject({
       resolvedAt: expect.any(String),
       jobKey: "extend:extract_run:exr_retried",
       eventId: "evt_retried",
@@ -326,10 +325,8 @@ describe("a retry is not another delivery (issue 22, crack 5)", () => {
     expect(await jobDetail(jobKey, read)).toMatchObject({ version: 1, deliveryCount: 1 });
     expect(again.status).toBe(200);
     expect(await again.json()).toEqual({ ok: true, outcome: "stored", jobKey, eventId: "evt_retry_lost" });
-    const listed = (await (await apiGet("/v1/quarantine?limit=200", read)).json()) as {
-      data: { id: string; resolvedAt?: string; jobKey?: string }[];
-    };
-    expect(listed.data.find((entry) => entry.id === id)).toMatchObject({
+    const listed = await quarantineEntries(read);
+    expect(listed.find((entry) => entry.id === id)).toMatchObject({
       resolvedAt: expect.any(String),
       jobKey,
     });

@@ -68,6 +68,12 @@ async function reprojectAll(limit?: number, cursor?: string): Promise<ReprojectP
 
 const repairedIn = (pages: ReprojectPage[]) => pages.flatMap((page) => page.repairedKeys).sort();
 
+/**
+ * Reprojection walks every ledger, and test files may share storage: the jobs other files left
+ * are walked too. So each test reads what happened to its own jobs.
+ */
+const among = (keys: string[], mine: string[]) => keys.filter((key) => mine.includes(key)).sort();
+
 function ledger(jobKey: string): DurableObjectStub<JobLedger> {
   return env.JOBS.get(env.JOBS.idFromName(jobKey));
 }
@@ -104,9 +110,20 @@ async function ledgerSummary(jobKey: string): Promise<Omit<JobDetailBody, "histo
   return summary;
 }
 
-async function listed(): Promise<Map<string, JobSummary>> {
-  const body = (await (await apiGet("/v1/jobs?limit=200", read)).json()) as { data: JobSummary[] };
-  return new Map(body.data.map((job) => [job.jobKey, job]));
+/** The list's rows of these jobs, read page after page. */
+async function listed(mine: string[]): Promise<Map<string, JobSummary>> {
+  const rows = new Map<string, JobSummary>();
+  let cursor: string | null = null;
+  do {
+    const query: string = cursor === null ? "" : `&cursor=${encodeURIComponent(cursor)}`;
+    const body = (await (await apiGet(`/v1/jobs?limit=200${query}`, read)).json()) as {
+      data: JobSummary[];
+      nextCursor: string | null;
+    };
+    for (const job of body.data) if (mine.includes(job.jobKey)) rows.set(job.jobKey, job);
+    cursor = body.nextCursor;
+  } while (cursor !== null);
+  return rows;
 }
 
 async function feed(cursor: string): Promise<{ data: JobSummary[]; nextCursor: string }> {
@@ -153,7 +170,8 @@ describe("POST /v1/admin/reproject", () => {
     )
       .bind(corrupted)
       .run();
-    const before = await listed();
+    const mine = [deleted, corrupted, intact, unprojected];
+    const before = await listed(mine);
     expect(before.has(deleted)).toBe(false);
     expect(before.has(unprojected)).toBe(false);
     expect(before.get(corrupted)).toMatchObject({ status: "succeeded", version: 999 });
@@ -162,26 +180,36 @@ describe("POST /v1/admin/reproject", () => {
     };
 
     const pages = await reprojectAll();
-    expect(pages[0]?.total).toBe(4);
-    expect(pages.reduce((sum, page) => sum + page.processed, 0)).toBe(4);
-    expect(repairedIn(pages)).toEqual([corrupted, deleted, unprojected].sort());
+    expect(pages[0]?.total).toBeGreaterThanOrEqual(4);
+    expect(pages.reduce((sum, page) => sum + page.processed, 0)).toBe(pages[0]?.total);
+    expect(among(repairedIn(pages), mine)).toEqual([corrupted, deleted, unprojected].sort());
 
     // The list holds each job exactly as its ledger does, the corrupted one back to the truth.
-    const after = await listed();
-    for (const key of [deleted, corrupted, intact, unprojected]) {
+    const after = await listed(mine);
+    for (const key of mine) {
       expect(after.get(key)).toEqual(await ledgerSummary(key));
     }
     expect(after.get(corrupted)).toMatchObject({ status: "failed", version: 1, eventCount: 1 });
     // The feed shows the repaired jobs, once each, and not the intact one.
     const changed = await feed(start);
-    expect(changed.data.map((job) => job.jobKey).sort()).toEqual([corrupted, deleted, unprojected].sort());
+    expect(
+      among(
+        changed.data.map((job) => job.jobKey),
+        mine,
+      ),
+    ).toEqual([corrupted, deleted, unprojected].sort());
 
     // Idempotent: a second run repairs nothing, and the feed has nothing new.
     const again = await reprojectAll();
-    expect(repairedIn(again)).toEqual([]);
-    expect(again.reduce((sum, page) => sum + page.processed, 0)).toBe(4);
-    expect((await feed(changed.nextCursor)).data).toEqual([]);
-    expect(await listed()).toEqual(after);
+    expect(among(repairedIn(again), mine)).toEqual([]);
+    expect(again.reduce((sum, page) => sum + page.processed, 0)).toBe(again[0]?.total);
+    expect(
+      among(
+        (await feed(changed.nextCursor)).data.map((job) => job.jobKey),
+        mine,
+      ),
+    ).toEqual([]);
+    expect(await listed(mine)).toEqual(after);
   });
 
   it("is resumable: stopped after a page, it goes on from the cursor and finds every job", async () => {
@@ -204,8 +232,8 @@ describe("POST /v1/admin/reproject", () => {
     const total = page.total ?? 0;
     expect(page.processed + rest.reduce((sum, next) => sum + next.processed, 0)).toBe(total);
     expect(rest.every((next) => next.total === undefined && next.processed <= 2)).toBe(true);
-    expect([...page.repairedKeys, ...repairedIn(rest)].sort()).toEqual(keys.sort());
-    const list = await listed();
+    expect(among([...page.repairedKeys, ...repairedIn(rest)], keys)).toEqual(keys.sort());
+    const list = await listed(keys);
     for (const key of keys) expect(list.get(key)).toEqual(await ledgerSummary(key));
   });
 
@@ -274,7 +302,7 @@ describe("POST /v1/admin/reproject", () => {
     expect(await registered(jobKey)).toBe(true);
     expect((await seed()).reduce((sum, page) => sum + page.registered, 0)).toBe(0);
     expect(repairedIn(await reprojectAll())).toEqual([jobKey]);
-    expect((await listed()).get(jobKey)).toMatchObject({ status: "succeeded" });
+    expect((await listed([jobKey])).get(jobKey)).toMatchObject({ status: "succeeded" });
   });
 
   it("a bad cursor, limit or body → 400 invalid_request", async () => {
