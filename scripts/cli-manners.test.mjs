@@ -485,48 +485,8 @@ describe("one spelling of each event name", () => {
   });
 });
 
-// The two that open local D1 (about a second per command) run side by side.
-describe.concurrent("local D1: token list, npm start", () => {
-  const tokenState = path.join(dir, "token-state");
-  it("token list prints an aligned table: name, scope, admin yes/no, created, hash prefix; --all adds the revoked", async () => {
-    const create = (...args) => run("token.mjs", ["create", ...args, "--persist-to", tokenState]);
-    const ci = await create("--name", "ci", "--company", "co-1", "--source", "alfred");
-    expect(ci.status, ci.stderr).toBe(0);
-    const [ops, gone] = await Promise.all([create("--name", "ops", "--admin"), create("--name", "gone")]);
-    expect(ops.status, ops.stderr).toBe(0);
-    expect(gone.status, gone.stderr).toBe(0);
-    expect((await run("token.mjs", ["revoke", "--name", "gone", "--persist-to", tokenState])).status).toBe(0);
-    const [list, all] = await Promise.all([
-      run("token.mjs", ["list", "--persist-to", tokenState]),
-      run("token.mjs", ["list", "--all", "--persist-to", tokenState]),
-    ]);
-    expect(list.status, list.stderr).toBe(0);
-    const lines = list.stdout.trimEnd().split("\n");
-    expect(lines[0]).toMatch(/^NAME +SCOPE +ADMIN +CREATED \(UTC\) +HASH$/);
-    const hashOf = (result) => sha256(result.stdout.trimEnd().split("\n").at(-1)).slice(0, 12);
-    const rows = Object.fromEntries(
-      lines.slice(1).map((line) => [line.split(/ {2,}/)[0], line.split(/ {2,}/)]),
-    );
-    expect(Object.keys(rows).sort()).toEqual(["ci", "ops"]);
-    expect(rows.ci).toEqual([
-      "ci",
-      "company co-1, source alfred",
-      "no",
-      expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\d$/),
-      hashOf(ci),
-    ]);
-    expect(rows.ops.slice(1, 3)).toEqual(["all jobs", "yes"]);
-    expect(rows.ops[4]).toBe(hashOf(ops));
-    // Aligned: every column starts at the same place on every line.
-    for (const header of ["SCOPE", "ADMIN", "HASH"]) {
-      const at = lines[0].indexOf(header);
-      for (const line of lines.slice(1)) expect(line[at - 1]).toBe(" ");
-    }
-    expect(list.stdout).not.toMatch(/\(index\)|┌|│/);
-    expect(all.stdout.split("\n")[0]).toMatch(/HASH +REVOKED \(UTC\)$/);
-    expect(all.stdout).toMatch(/^gone .* \d{4}-\d\d-\d\d \d\d:\d\d$/m);
-  });
-
+// `token list`'s table is held in scripts/token.test.mjs, on the state its other commands made.
+describe("local D1: npm start", () => {
   /*
    * `npm start` with a stand-in for `wrangler dev` (RUNLEDGER_WRANGLER, as docs/DEPLOY.md describes):
    * a Node server that answers /healthz on the port it is given. Local D1 is the real one (Miniflare).

@@ -24,6 +24,8 @@ const MIGRATIONS = readdirSync(path.join(ROOT, "migrations"))
   .sort();
 
 const lastLine = (stdout) => stdout.trimEnd().split("\n").at(-1);
+/** The tokens the chain of commands on `state` printed, by what they were created as. */
+const printed = {};
 
 async function rows(sql) {
   local ??= openLocalD1(state);
@@ -56,6 +58,7 @@ describe.concurrent("npm run token", () => {
       expect(created.status, created.stderr).toBe(0);
       const value = lastLine(created.stdout);
       expect(value).toMatch(/^rl_[A-Za-z0-9_-]{43}$/);
+      printed.scoped = value;
       const stored = await rows("SELECT token_hash, name, company_id, source, admin, revoked_at FROM tokens");
       expect(stored).toEqual([
         {
@@ -84,6 +87,7 @@ describe.concurrent("npm run token", () => {
       expect(refused.stdout).not.toMatch(/rl_/);
       expect(admin.status, admin.stderr).toBe(0);
       expect(admin.stdout).toContain('Created admin token "ops"');
+      printed.admin = lastLine(admin.stdout);
       expect(await rows("SELECT name, admin FROM tokens ORDER BY name")).toEqual([
         { name: "ci", admin: 0 },
         { name: "ops", admin: 1 },
@@ -119,6 +123,49 @@ describe.concurrent("npm run token", () => {
       }
       const reused = await token("create", "--name", "ci", "--persist-to", state);
       expect(reused.status, reused.stderr).toBe(0);
+      printed.reused = lastLine(reused.stdout);
+    });
+
+    it.sequential("list prints an aligned table: name, scope, admin yes/no, created, hash prefix; --all adds the revoked", async () => {
+      const [list, all] = await Promise.all([
+        token("list", "--persist-to", state),
+        token("list", "--all", "--persist-to", state),
+      ]);
+      expect(list.status, list.stderr).toBe(0);
+      const lines = list.stdout.trimEnd().split("\n");
+      expect(lines[0]).toMatch(/^NAME +SCOPE +ADMIN +CREATED \(UTC\) +HASH$/);
+      const prefix = async (value) => (await sha256Hex(value)).slice(0, 12);
+      const columns = (line) => line.split(/ {2,}/);
+      const live = Object.fromEntries(lines.slice(1).map((line) => [columns(line)[0], columns(line)]));
+      // The revoked "ci" tokens are gone from the plain list; the one created after is there.
+      expect(Object.keys(live).sort()).toEqual(["ci", "ops"]);
+      expect(live.ci).toEqual([
+        "ci",
+        "all jobs",
+        "no",
+        expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\d$/),
+        await prefix(printed.reused),
+      ]);
+      expect(live.ops.slice(1, 3)).toEqual(["all jobs", "yes"]);
+      expect(live.ops[4]).toBe(await prefix(printed.admin));
+      // Aligned: every column starts at the same place on every line.
+      for (const header of ["SCOPE", "ADMIN", "HASH"]) {
+        const at = lines[0].indexOf(header);
+        for (const line of lines.slice(1)) expect(line[at - 1]).toBe(" ");
+      }
+      expect(list.stdout).not.toMatch(/\(index\)|┌|│/);
+      expect(all.status, all.stderr).toBe(0);
+      expect(all.stdout.split("\n")[0]).toMatch(/HASH +REVOKED \(UTC\)$/);
+      const scopedHash = await prefix(printed.scoped);
+      const scoped = all.stdout.split("\n").find((line) => line.includes(scopedHash));
+      expect(columns(scoped ?? "")).toEqual([
+        "ci",
+        "company co-1, source alfred",
+        "no",
+        expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\d$/),
+        scopedHash,
+        expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\d$/),
+      ]);
     });
 
     it.sequential.each([["--help"], ["-h"], ["create", "--name", "x", "--help"]])(
