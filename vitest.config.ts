@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
+import { BaseSequencer, type TestSpecification } from "vitest/node";
 import { experimental_readRawConfig } from "wrangler";
 
 /** Test-only secrets: the Worker under test sees these instead of `.dev.vars`. */
@@ -103,6 +104,46 @@ function workerProject(name: string, files: { isolate: boolean; include?: string
   };
 }
 
+/**
+ * The order the test files start in: longest first, whatever their project, so both slots stay
+ * busy to the end. Vitest's own order runs the projects one after another and, on a clean clone (no
+ * timings cached), each project's largest files first — which left the scripts' two longest files
+ * running side by side at the start and one long file alone at the end. Seconds measured on an idle
+ * 2-core machine; a file not listed counts as one. Only the order depends on them.
+ */
+const SECONDS: Record<string, number> = {
+  "scripts/token.test.mjs": 14,
+  "test/corpus.test.ts": 12,
+  "scripts/cli-manners.test.mjs": 10,
+  "scripts/console.test.mjs": 8,
+  "scripts/deploy.test.mjs": 8,
+  "test/projection.test.ts": 7,
+  "test/oracle.property.test.ts": 6,
+  "scripts/start.test.mjs": 6,
+  "test/alfred.events.test.ts": 5,
+  "test/api.list.test.ts": 5,
+  "test/changes.property.test.ts": 4,
+  "scripts/cli.test.mjs": 4,
+  "test/alfred.lifecycle.test.ts": 3,
+  "test/extend.error.test.ts": 3,
+  "test/robustness.test.ts": 3,
+  "test/reproject.test.ts": 2,
+  "test/shuffles.test.ts": 2,
+  "test/changes.test.ts": 2,
+};
+
+class LongestFirst extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const ordered = await super.sort(files);
+    const seconds = (file: TestSpecification) =>
+      SECONDS[path.relative(import.meta.dirname, file.moduleId)] ?? 1;
+    return ordered
+      .map((file, index) => ({ file, index }))
+      .sort((a, b) => seconds(b.file) - seconds(a.file) || a.index - b.index)
+      .map(({ file }) => file);
+  }
+}
+
 export default defineConfig({
   test: {
     // The Worker logs one JSON line per delivery, and the failure tests provoke warnings and errors
@@ -113,6 +154,7 @@ export default defineConfig({
     // suite file after file; the `worker` files wait on workerd and the `scripts` files on child
     // processes, so two at once fit 2 cores.
     maxWorkers: 2,
+    sequence: { sequencer: LongestFirst },
     // .ci/run reads the JSON report to print `N passed, N failed`.
     reporters: process.env.VITEST_JSON_REPORT
       ? ["default", ["json", { outputFile: process.env.VITEST_JSON_REPORT }]]
