@@ -493,13 +493,13 @@ function drawChart(container, legend, stats, window) {
     .map(([code, count]) => `${code} ${count}`)
     .join(", ");
   legend.replaceChildren(
-    h("span", { className: "key fresh" }, "new"),
+    h("span", { className: "swatch fresh" }, "new"),
     ` ${totals.accepted - totals.duplicates}  `,
-    h("span", { className: "key repeat" }, "repeats"),
+    h("span", { className: "swatch repeat" }, "repeats"),
     ` ${totals.duplicates}  `,
-    h("span", { className: "key quarantined" }, "quarantined"),
+    h("span", { className: "swatch quarantined" }, "quarantined"),
     ` ${totals.quarantined}  `,
-    h("span", { className: "key refused" }, "refused (below the line)"),
+    h("span", { className: "swatch refused" }, "refused (below the line)"),
     ` ${totals.refused}${refusedCodes ? ` (${refusedCodes})` : ""}`,
     h("span", { className: "muted" }, ` · accepted deliveries in the last ${window}: `),
     h("strong", { "data-total": "accepted" }, String(totals.accepted)),
