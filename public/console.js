@@ -1,12 +1,14 @@
 /**
- * @module The runledger console (CONTRACT §8): jobs, a live job timeline and the quarantine, built
- * only on the read API (§5–§7) with a read token. The token comes from `/#token=…` or the sign-in
- * form, is kept in this tab's sessionStorage, and only ever travels in an Authorization header —
- * never in a URL sent to the server. Every value from the API is put into the page as text.
+ * @module The runledger console (CONTRACT §8): an overview and the jobs, a live job timeline with its
+ * waterfall, and the quarantine, built only on the read API (§5–§7, §10) with a read token. The token
+ * comes from `/#token=…` or the sign-in form, is kept in this tab's sessionStorage, and only ever
+ * travels in an Authorization header — never in a URL sent to the server. Every value from the API
+ * is put into the page as text (or as an SVG attribute the script computed).
  */
 
 const TOKEN_KEY = "runledger.token";
 const JOB_KEY = /^[^:]+:[^:]+:.+$/;
+const SVG = "http://www.w3.org/2000/svg";
 /** A list the server put into the page's head (src/console.ts): the statuses, the sources. */
 function served(name) {
   const content = document.querySelector(`meta[name="runledger-${name}"]`)?.getAttribute("content") ?? "";
@@ -14,16 +16,30 @@ function served(name) {
 }
 const STATUSES = served("statuses");
 const SOURCES = served("sources");
+/** How many receipt times the server keeps per event (docs/API.md, "Read API"). */
+const RECEIPTS_KEPT = 5;
+/** How often the overview asks again for its counts: a new delivery shows within 5 s (§8). */
+const OVERVIEW_POLL_MS = 2000;
+const WINDOWS = ["1h", "24h", "7d"];
 
 class SignedOut extends Error {}
 
 /** Creates an element: `h("a", { href: "/" }, "text", child)`. Children are text or nodes. */
 function h(tag, attributes = {}, ...children) {
   const element = document.createElement(tag);
+  return fill(element, attributes, children);
+}
+
+/** An SVG element, as {@link h}. */
+function s(tag, attributes = {}, ...children) {
+  return fill(document.createElementNS(SVG, tag), attributes, children);
+}
+
+function fill(element, attributes, children) {
   for (const [name, value] of Object.entries(attributes)) {
     if (value === undefined || value === null || value === false) continue;
     if (name.startsWith("on")) element.addEventListener(name.slice(2), value);
-    else if (name === "className") element.className = value;
+    else if (name === "className") element.setAttribute("class", value);
     else element.setAttribute(name, value === true ? "" : String(value));
   }
   for (const child of children.flat()) {
@@ -71,6 +87,16 @@ async function apiJson(path, init) {
   return body;
 }
 
+/** What the token may do (`GET /v1/me`), asked once per page. */
+let me;
+function whoAmI() {
+  me ??= apiJson("/v1/me").catch((error) => {
+    if (error instanceof SignedOut) throw error;
+    return { name: null, admin: false, scope: { source: null, companyId: null } };
+  });
+  return me;
+}
+
 function statusBadge(status) {
   const text = status ?? "no status";
   return h("span", { className: `status s-${status ?? "none"}` }, text);
@@ -90,10 +116,133 @@ function sleep(ms, signal) {
   });
 }
 
+// ---- times as people read them --------------------------------------------------------------
+
+/** A span of time in the largest units that say it: "850 ms", "12 s", "3 min 4 s", "2 h 5 min". */
+function duration(ms) {
+  const abs = Math.abs(ms);
+  if (abs < 1000) return `${Math.round(abs)} ms`;
+  const seconds = Math.round(abs / 1000);
+  if (seconds < 60) return `${seconds} s`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return seconds % 60 ? `${minutes} min ${seconds % 60} s` : `${minutes} min`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 48) return minutes % 60 ? `${hours} h ${minutes % 60} min` : `${hours} h`;
+  const days = Math.floor(hours / 24);
+  return hours % 24 ? `${days} d ${hours % 24} h` : `${days} d`;
+}
+
+const LOCAL_DATE = new Intl.DateTimeFormat(undefined, { dateStyle: "medium" });
+const LOCAL_TIME = new Intl.DateTimeFormat(undefined, { timeStyle: "medium" });
+const LOCAL_FULL = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "long" });
+
+/** "just now", "3 min ago", "in 2 h"; past a week, the date in the reader's time zone. */
+function relative(iso, now = Date.now()) {
+  const ms = Date.parse(iso);
+  const ago = now - ms;
+  if (Math.abs(ago) < 5000) return "just now";
+  if (Math.abs(ago) > 7 * 86_400_000) return LOCAL_DATE.format(ms);
+  const span = duration(ago).replace(/ \d+ (s|min|h)$/, "");
+  return ago > 0 ? `${span} ago` : `in ${span}`;
+}
+
+/**
+ * A time as people read it: relative, in the reader's time zone, the exact ISO time on hover (the
+ * `title`) and for machines (`datetime`). Kept current by {@link tickTimes}.
+ */
+function timeAgo(iso) {
+  return h(
+    "time",
+    { datetime: iso, title: `${iso} (${LOCAL_FULL.format(Date.parse(iso))})`, "data-relative": "" },
+    relative(iso),
+  );
+}
+
+const LOCAL_DAY_TIME = new Intl.DateTimeFormat(undefined, { dateStyle: "short", timeStyle: "medium" });
+
+/** A clock time in the reader's time zone (with its date unless today), the ISO time on hover. */
+function clock(iso) {
+  const ms = Date.parse(iso);
+  const today = new Date(ms).toDateString() === new Date().toDateString();
+  return h(
+    "time",
+    { datetime: iso, title: iso, className: "clock" },
+    (today ? LOCAL_TIME : LOCAL_DAY_TIME).format(ms),
+  );
+}
+
+/** Keeps every relative time on the page current. */
+function tickTimes() {
+  const now = Date.now();
+  for (const element of document.querySelectorAll("time[data-relative]")) {
+    const text = relative(element.dateTime, now);
+    if (element.textContent !== text) element.textContent = text;
+  }
+}
+setInterval(tickTimes, 15_000);
+
+// ---- small things: copy, curl ----------------------------------------------------------------
+
+/** A button that copies `text`, named for what it copies. */
+function copyButton(text, what) {
+  const button = h(
+    "button",
+    {
+      type: "button",
+      className: "copy",
+      "aria-label": `Copy ${what}`,
+      title: `Copy ${what}`,
+      onclick: async () => {
+        try {
+          await navigator.clipboard.writeText(typeof text === "function" ? text() : text);
+          button.textContent = "Copied";
+        } catch {
+          button.textContent = "Copy failed";
+        }
+        setTimeout(() => {
+          button.textContent = "Copy";
+        }, 1500);
+      },
+    },
+    "Copy",
+  );
+  return button;
+}
+
+/**
+ * "curl this": the command that fetches `path` from this server, with `$RUNLEDGER_TOKEN` in place
+ * of the token unless the reader asks for it to be written in.
+ */
+function curlThis(path, what) {
+  const command = (withToken) =>
+    `curl -sS '${location.origin}${path}' -H "authorization: Bearer ${withToken ? token() : "$RUNLEDGER_TOKEN"}"`;
+  const pre = h("pre", { className: "curl", tabindex: "0", "aria-label": `curl command for ${what}` });
+  const include = h("input", { type: "checkbox" });
+  const show = () => {
+    pre.textContent = command(include.checked);
+  };
+  include.addEventListener("change", show);
+  show();
+  return h(
+    "details",
+    { className: "curl-this" },
+    h("summary", {}, `curl this ${what}`),
+    pre,
+    h(
+      "div",
+      { className: "row" },
+      copyButton(() => pre.textContent, `curl command for ${what}`),
+      h("label", { className: "inline" }, include, "write my token into the command"),
+    ),
+  );
+}
+
 // ---- sign-in ---------------------------------------------------------------------------------
 
 function renderSignIn(message) {
+  me = undefined;
   document.getElementById("sign-out").hidden = true;
+  document.getElementById("whoami").textContent = "";
   live("");
   const input = h("input", {
     id: "token",
@@ -127,14 +276,252 @@ function renderSignIn(message) {
   input.focus();
 }
 
+// ---- overview --------------------------------------------------------------------------------
+
+/**
+ * The overview (CONTRACT §8, §10): the job counts by status for the token's scope, each a link that
+ * filters the list to that status, and a chart of the deliveries over the window — new, repeats,
+ * quarantined and refused told apart by colour, pattern and legend. Asked again every
+ * {@link OVERVIEW_POLL_MS} and whenever the change feed brings something.
+ */
+function overview(params) {
+  const chosen = WINDOWS.includes(params.get("window")) ? params.get("window") : "24h";
+  const section = h("section", { className: "overview", "aria-labelledby": "overview-title" });
+  const counts = h("ul", { className: "counts", "aria-label": "Jobs by status" });
+  const chart = h("div", { className: "chart" });
+  const legend = h("p", { className: "legend" });
+  const note = h("p", { className: "muted", hidden: true });
+  const windowLinks = WINDOWS.map((name) => {
+    const query = new URLSearchParams(params);
+    query.set("window", name);
+    return h(
+      "a",
+      { href: `/?${query}`, "aria-current": name === chosen ? "true" : undefined, className: "window" },
+      name,
+    );
+  });
+  section.append(
+    h(
+      "div",
+      { className: "overview-head" },
+      h("h2", { id: "overview-title" }, "Overview"),
+      h("nav", { "aria-label": "Chart window", className: "windows" }, windowLinks),
+    ),
+    counts,
+    chart,
+    legend,
+    note,
+  );
+
+  const stopped = false;
+  let waiting = null;
+  let last = "";
+  const refresh = async () => {
+    const response = await api(`/v1/stats?window=${chosen}`);
+    if (response.status === 404) {
+      note.hidden = false;
+      note.textContent = "This server has no overview yet (GET /v1/stats answers 404).";
+      return false;
+    }
+    const stats = await response.json();
+    if (!response.ok) throw new Error(stats?.error?.message ?? response.statusText);
+    const text = JSON.stringify({
+      jobs: stats.jobs,
+      deliveries: stats.deliveries,
+      quarantine: stats.quarantine,
+    });
+    if (text !== last) {
+      last = text;
+      drawCounts(counts, stats, params);
+      drawChart(chart, legend, stats, chosen);
+    }
+    section.dataset.generatedAt = stats.generatedAt;
+    return true;
+  };
+  const loop = async () => {
+    while (!stopped) {
+      try {
+        if ((await refresh()) === false) return;
+      } catch (error) {
+        if (error instanceof SignedOut) return;
+        note.hidden = false;
+        note.textContent = `The overview could not be read: ${error.message}`;
+      }
+      const wake = new AbortController();
+      waiting = wake;
+      await sleep(OVERVIEW_POLL_MS, wake.signal);
+    }
+  };
+  loop();
+  return {
+    element: section,
+    /** Something changed: ask now rather than at the next poll. */
+    poke: () => waiting?.abort(),
+  };
+}
+
+function drawCounts(list, stats, params) {
+  const current = params.get("status");
+  const byStatus = stats.jobs?.byStatus ?? {};
+  const link = (label, href, count, className, active) =>
+    h(
+      "li",
+      {},
+      h(
+        "a",
+        {
+          href,
+          className: `count ${className}`,
+          "aria-current": active ? "true" : undefined,
+          "data-count": label,
+        },
+        h("span", { className: "count-n" }, String(count)),
+        h("span", { className: "count-label" }, label),
+      ),
+    );
+  const items = [link("all jobs", "/?show=all", stats.jobs?.total ?? 0, "s-all", current === null)];
+  for (const status of STATUSES) {
+    const count = byStatus[status] ?? 0;
+    if (count === 0 && !["failed", "processing", "needs_review"].includes(status)) continue;
+    items.push(link(status, `/?show=all&status=${status}`, count, `s-${status}`, current === status));
+  }
+  const open = stats.quarantine?.open ?? 0;
+  items.push(
+    h(
+      "li",
+      {},
+      h(
+        "a",
+        { href: "/quarantine", className: "count s-quarantine", "data-count": "quarantine" },
+        h("span", { className: "count-n" }, String(open)),
+        h("span", { className: "count-label" }, "in quarantine"),
+      ),
+    ),
+  );
+  list.replaceChildren(...items);
+}
+
+/** The deliveries of each bucket as stacked bars: new, repeats, quarantined up; refused below the axis. */
+function drawChart(container, legend, stats, window) {
+  const buckets = stats.deliveries?.buckets ?? [];
+  const step = (stats.deliveries?.bucketSeconds ?? 900) * 1000;
+  const refusedOf = (bucket) => Object.values(bucket.refused ?? {}).reduce((sum, n) => sum + n, 0);
+  const width = 960;
+  const height = 180;
+  const top = 14;
+  const axis = 130;
+  const below = 34;
+  const left = 36;
+  const barWidth = (width - left) / Math.max(buckets.length, 1);
+  const maxUp = Math.max(1, ...buckets.map((b) => b.accepted + b.quarantined));
+  const maxDown = Math.max(1, ...buckets.map(refusedOf));
+  const up = (n) => (n / maxUp) * (axis - top);
+  const down = (n) => (n / maxDown) * (below - 6);
+  const totals = { accepted: 0, duplicates: 0, quarantined: 0, refused: 0 };
+  const codes = {};
+  const bars = [];
+  buckets.forEach((bucket, n) => {
+    const refused = refusedOf(bucket);
+    totals.accepted += bucket.accepted;
+    totals.duplicates += bucket.duplicates;
+    totals.quarantined += bucket.quarantined;
+    totals.refused += refused;
+    for (const [code, count] of Object.entries(bucket.refused ?? {}))
+      codes[code] = (codes[code] ?? 0) + count;
+    const x = left + n * barWidth + 0.5;
+    const w = Math.max(barWidth - 1, 1);
+    let y = axis;
+    const parts = [
+      ["fresh", bucket.accepted - bucket.duplicates],
+      ["repeat", bucket.duplicates],
+      ["quarantined", bucket.quarantined],
+    ];
+    const group = s("g", { className: "bucket", "data-start": bucket.start });
+    for (const [kind, count] of parts) {
+      if (count <= 0) continue;
+      const barHeight = up(count);
+      y -= barHeight;
+      group.append(s("rect", { x, y, width: w, height: barHeight, className: `bar ${kind}` }));
+    }
+    if (refused > 0)
+      group.append(s("rect", { x, y: axis + 2, width: w, height: down(refused), className: "bar refused" }));
+    const start = Date.parse(bucket.start);
+    group.append(
+      s(
+        "title",
+        {},
+        `${LOCAL_TIME.format(start)}–${LOCAL_TIME.format(start + step)}: ${bucket.accepted} accepted (${bucket.duplicates} repeats), ${bucket.quarantined} quarantined, ${refused} refused`,
+      ),
+    );
+    // A full-height target, so hovering anywhere in the bucket shows its numbers.
+    group.prepend(s("rect", { x, y: top, width: w, height: axis + below - top, className: "hit" }));
+    bars.push(group);
+  });
+  const first = buckets[0]?.start;
+  const labels = first
+    ? [
+        s("text", { x: left, y: height - 2, className: "tick" }, LOCAL_TIME.format(Date.parse(first))),
+        s("text", { x: width, y: height - 2, className: "tick end" }, "now"),
+      ]
+    : [];
+  const svg = s(
+    "svg",
+    {
+      viewBox: `0 0 ${width} ${height}`,
+      role: "img",
+      "aria-label": `Deliveries over the last ${window}: ${totals.accepted} accepted, of which ${totals.duplicates} repeats; ${totals.quarantined} quarantined; ${totals.refused} refused.`,
+      preserveAspectRatio: "none",
+      className: "deliveries",
+    },
+    s(
+      "defs",
+      {},
+      s(
+        "pattern",
+        { id: "hatch", width: 4, height: 4, patternUnits: "userSpaceOnUse", patternTransform: "rotate(45)" },
+        s("rect", { width: 2, height: 4, className: "hatch" }),
+      ),
+    ),
+    s("text", { x: 0, y: top + 4, className: "tick" }, String(maxUp)),
+    s("text", { x: 0, y: axis + below - 4, className: "tick" }, `−${maxDown}`),
+    s("line", { x1: left, x2: width, y1: axis + 0.5, y2: axis + 0.5, className: "axis" }),
+    bars,
+    labels,
+  );
+  container.replaceChildren(svg);
+  const refusedCodes = Object.entries(codes)
+    .map(([code, count]) => `${code} ${count}`)
+    .join(", ");
+  legend.replaceChildren(
+    h("span", { className: "swatch fresh" }, "new"),
+    ` ${totals.accepted - totals.duplicates}  `,
+    h("span", { className: "swatch repeat" }, "repeats"),
+    ` ${totals.duplicates}  `,
+    h("span", { className: "swatch quarantined" }, "quarantined"),
+    ` ${totals.quarantined}  `,
+    h("span", { className: "swatch refused" }, "refused (below the line)"),
+    ` ${totals.refused}${refusedCodes ? ` (${refusedCodes})` : ""}`,
+    h("span", { className: "muted" }, ` · accepted deliveries in the last ${window}: `),
+    h("strong", { "data-total": "accepted" }, String(totals.accepted)),
+  );
+}
+
 // ---- jobs ------------------------------------------------------------------------------------
 
 const FILTERS = ["source", "kind", "status", "company"];
+/** The list's tabs: runs (the default), configuration resources, or both. */
+const SHOWS = {
+  runs: { label: "Runs", category: "run" },
+  resources: { label: "Configuration resources", category: "resource" },
+  all: { label: "All", category: null },
+};
 
 function renderJobs() {
   const params = new URLSearchParams(location.search);
   const filters = new URLSearchParams();
   for (const name of FILTERS) if (params.get(name)) filters.set(name, params.get(name));
+  const show = Object.hasOwn(SHOWS, params.get("show") ?? "") ? params.get("show") : "runs";
+  if (SHOWS[show].category !== null) filters.set("category", SHOWS[show].category);
   const rows = new Map();
   let cursor = null;
   const search = params.get("q") ?? "";
@@ -149,6 +536,7 @@ function renderJobs() {
   const form = h(
     "form",
     { className: "filters", method: "get", action: "/", role: "search", "aria-label": "Filter jobs" },
+    h("input", { type: "hidden", name: "show", value: show }),
     h("label", { for: "f-source" }, "Source", select("source", SOURCES)),
     h("label", { for: "f-status" }, "Status", select("status", STATUSES)),
     h(
@@ -185,29 +573,41 @@ function renderJobs() {
       location.assign(jobHref(q));
     }
   });
+  const tabs = h(
+    "nav",
+    { className: "tabs", "aria-label": "What the list shows" },
+    Object.entries(SHOWS).map(([name, { label }]) => {
+      const query = new URLSearchParams(params);
+      query.set("show", name);
+      return h("a", { href: `/?${query}`, "aria-current": name === show ? "page" : undefined }, label);
+    }),
+  );
   const tbody = h("tbody", { id: "job-rows" });
   const empty = h("p", { className: "muted", hidden: true }, "No jobs match.");
   const more = h("button", { className: "more", type: "button", hidden: true }, "Load more");
+  const board = overview(params);
   main().replaceChildren(
+    board.element,
     h("h1", {}, "Jobs"),
+    tabs,
     form,
     h(
       "div",
       { className: "table-wrap" },
       h(
         "table",
-        { "aria-label": "Jobs, newest event first" },
+        { className: "jobs", "aria-label": `${SHOWS[show].label}, newest event first` },
         h(
           "thead",
           {},
           h(
             "tr",
             {},
-            h("th", { scope: "col" }, "Job key"),
+            h("th", { scope: "col" }, "Job"),
             h("th", { scope: "col" }, "Status"),
-            h("th", { scope: "col", className: "optional" }, "Source"),
-            h("th", { scope: "col", className: "optional" }, "Kind"),
-            h("th", { scope: "col", className: "optional" }, "Name"),
+            h("th", { scope: "col" }, "Failure"),
+            h("th", { scope: "col", className: "num" }, "Events"),
+            h("th", { scope: "col", className: "num" }, "Duration"),
             h("th", { scope: "col" }, "Last event"),
           ),
         ),
@@ -225,23 +625,46 @@ function renderJobs() {
       .filter((job) => needle === "" || job.jobKey.toLowerCase().includes(needle))
       .sort((a, b) => b.lastEventAt.localeCompare(a.lastEventAt) || a.jobKey.localeCompare(b.jobKey));
     tbody.replaceChildren(
-      ...shown.map((job) =>
-        h(
+      ...shown.map((job) => {
+        const spent = Date.parse(job.lastEventAt) - Date.parse(job.firstEventAt);
+        return h(
           "tr",
           { className: fresh.has(job.jobKey) ? "fresh" : undefined, "data-job-key": job.jobKey },
-          h("td", { className: "key" }, h("a", { href: jobHref(job.jobKey) }, job.jobKey)),
           h(
             "td",
-            {},
-            statusBadge(job.status),
-            job.terminal ? h("span", { className: "muted" }, " (final)") : null,
+            { className: "job", "data-label": "Job" },
+            h("a", { href: jobHref(job.jobKey), className: "key" }, job.jobKey),
+            " ",
+            copyButton(job.jobKey, `job key ${job.jobKey}`),
+            job.name ? h("span", { className: "name" }, job.name) : null,
           ),
-          h("td", { className: "optional" }, job.source),
-          h("td", { className: "optional" }, job.kind),
-          h("td", { className: "optional" }, job.name ?? ""),
-          h("td", {}, h("time", { datetime: job.lastEventAt }, job.lastEventAt)),
-        ),
-      ),
+          h(
+            "td",
+            { "data-label": "Status" },
+            statusBadge(job.status),
+            job.terminal ? h("span", { className: "muted" }, " final") : null,
+          ),
+          h(
+            "td",
+            { className: "failure-reason", "data-label": "Failure" },
+            job.failure ? (job.failure.reason ?? job.failure.messages[0] ?? "failed") : "",
+          ),
+          h(
+            "td",
+            {
+              className: "num",
+              "data-label": "Events",
+              title: `${job.eventCount} events, ${job.deliveryCount} deliveries`,
+            },
+            String(job.eventCount),
+            job.deliveryCount > job.eventCount
+              ? h("span", { className: "muted" }, ` (${job.deliveryCount} deliveries)`)
+              : null,
+          ),
+          h("td", { className: "num", "data-label": "Duration" }, spent > 0 ? duration(spent) : "—"),
+          h("td", { className: "when", "data-label": "Last event" }, timeAgo(job.lastEventAt)),
+        );
+      }),
     );
     fresh.clear();
     empty.hidden = shown.length > 0;
@@ -287,7 +710,10 @@ function renderJobs() {
           }
         }
         after = page.nextCursor;
-        if (page.data.length > 0) draw();
+        if (page.data.length > 0) {
+          draw();
+          board.poke();
+        }
       } catch (error) {
         if (error instanceof SignedOut) return;
         live("reconnecting…");
@@ -351,13 +777,79 @@ async function loadJob(jobKey) {
   }
 }
 
+/**
+ * The job from its first to its last event, one row per entry in history order: a bar from the
+ * previous entry's time to this one's (the step this event closed), and a whisker from when it
+ * happened to when it was received (its delivery delay). A late entry is drawn in the late colour
+ * and says "late". Times past the last event are clipped at the right edge, with the delay in text.
+ */
+function waterfall(history, late) {
+  const times = history.map((entry) => Date.parse(entry.occurredAt));
+  const from = Math.min(...times);
+  const to = Math.max(...times);
+  const span = Math.max(to - from, 1);
+  const at = (ms) => Math.min(100, Math.max(0, ((ms - from) / span) * 100));
+  const list = h("ol", {
+    className: "waterfall",
+    "aria-label": "Waterfall: each entry from the previous one, and its delivery delay",
+  });
+  history.forEach((entry, n) => {
+    const occurred = times[n];
+    const previous = n === 0 ? occurred : times[n - 1];
+    const received = Date.parse(entry.receivedAt);
+    const track = h("div", { className: "track" });
+    const bar = h("span", { className: "bar" });
+    bar.style.left = `${at(Math.min(previous, occurred))}%`;
+    bar.style.width = `${Math.max(at(Math.max(previous, occurred)) - at(Math.min(previous, occurred)), 0.6)}%`;
+    const whisker = h("span", { className: "delay" });
+    whisker.style.left = `${at(occurred)}%`;
+    whisker.style.width = `${Math.max(at(received) - at(occurred), 0)}%`;
+    track.append(whisker, bar);
+    const isLate = late.has(entry.eventId);
+    list.append(
+      h(
+        "li",
+        { className: isLate ? "late" : undefined, "data-event-id": entry.eventId },
+        h(
+          "span",
+          { className: "label", title: entry.eventType },
+          entry.eventType,
+          typeof entry.summary?.stepName === "string"
+            ? h("span", { className: "muted" }, ` ${entry.summary.stepName}`)
+            : null,
+        ),
+        track,
+        h(
+          "span",
+          { className: "numbers" },
+          n === 0 ? "start" : `+${duration(occurred - previous)}`,
+          h("span", { className: "muted" }, ` · delay ${duration(received - occurred)}`),
+          isLate ? h("span", { className: "badge late" }, "late") : null,
+        ),
+      ),
+    );
+  });
+  return h(
+    "figure",
+    { className: "waterfall-wrap" },
+    list,
+    h(
+      "figcaption",
+      { className: "muted" },
+      `From the first event (${LOCAL_FULL.format(from)}) to the last (${duration(to - from)} later). Bar: since the previous entry; thin line: delivery delay.`,
+    ),
+  );
+}
+
 function renderJob(jobKey) {
   const expanded = new Map();
   const header = h("section", { "aria-labelledby": "job-title" });
+  const flow = h("section", { "aria-labelledby": "waterfall-title" });
   const timeline = h("ol", { className: "timeline", "aria-label": "History, oldest first" });
   main().replaceChildren(
     h("p", {}, h("a", { href: "/" }, "← Jobs")),
     header,
+    flow,
     h("h2", { id: "timeline" }, "Timeline"),
     timeline,
   );
@@ -365,6 +857,8 @@ function renderJob(jobKey) {
   const field = (name, value) => h("div", {}, h("dt", {}, name), h("dd", {}, value ?? "—"));
   const link = (linked) =>
     h("li", {}, h("a", { href: jobHref(linked.jobKey) }, linked.jobKey), " ", statusBadge(linked.status));
+  const eventPath = (eventId) =>
+    `/v1/jobs/${encodeURIComponent(jobKey)}/events/${encodeURIComponent(eventId)}`;
 
   const rawPanel = (eventId) => {
     const panel = h(
@@ -379,26 +873,23 @@ function renderJob(jobKey) {
       } catch {
         // Shown as received.
       }
-      const copy = h(
-        "button",
-        {
-          type: "button",
-          onclick: async () => {
-            await navigator.clipboard.writeText(pretty);
-            copy.textContent = "Copied";
-          },
-        },
-        "Copy",
-      );
       panel.replaceChildren(
         h("pre", { tabindex: "0", "aria-label": `Raw body of ${eventId}` }, pretty),
-        copy,
+        h(
+          "div",
+          { className: "row" },
+          copyButton(pretty, `body of ${eventId}`),
+          h("span", { className: "muted" }, "event id "),
+          h("code", {}, eventId),
+          copyButton(eventId, `event id ${eventId}`),
+        ),
+        curlThis(eventPath(eventId), "raw event"),
       );
     };
     const cached = expanded.get(eventId);
     if (typeof cached === "string") show(cached);
     else
-      api(`/v1/jobs/${encodeURIComponent(jobKey)}/events/${encodeURIComponent(eventId)}`)
+      api(eventPath(eventId))
         .then((response) => response.text())
         .then((text) => {
           expanded.set(eventId, text);
@@ -410,8 +901,14 @@ function renderJob(jobKey) {
 
   const draw = (job) => {
     document.title = `${job.jobKey} — runledger`;
+    const spent = Date.parse(job.lastEventAt) - Date.parse(job.firstEventAt);
     const parts = [
-      h("h1", { id: "job-title" }, job.jobKey),
+      h(
+        "div",
+        { className: "title-row" },
+        h("h1", { id: "job-title" }, job.jobKey),
+        copyButton(job.jobKey, "job key"),
+      ),
       h(
         "p",
         {},
@@ -420,21 +917,21 @@ function renderJob(jobKey) {
         job.terminal ? "final" : "not final",
         " · vendor status ",
         h("code", {}, job.vendorStatus),
+        job.name ? ` · ${job.name}` : "",
       ),
       h(
         "dl",
         { className: "summary" },
         field("Source", job.source),
         field("Kind", job.kind),
-        field("Name", job.name),
         field("Company", job.companyName ?? job.companyId),
         field("Stage", job.stage),
         field("Retries", job.retries),
-        field("First event", job.firstEventAt),
-        field("Last event", job.lastEventAt),
-        field("Last received", job.lastReceivedAt),
-        field("Events", job.eventCount),
-        field("Deliveries", job.deliveryCount),
+        field("First event", timeAgo(job.firstEventAt)),
+        field("Last event", timeAgo(job.lastEventAt)),
+        field("Duration", spent > 0 ? duration(spent) : "—"),
+        field("Last received", timeAgo(job.lastReceivedAt)),
+        field("Events", `${job.eventCount} (${job.deliveryCount} deliveries)`),
         field("Version", job.version),
       ),
       job.failure
@@ -450,6 +947,7 @@ function renderJob(jobKey) {
             ),
           )
         : null,
+      curlThis(`/v1/jobs/${encodeURIComponent(job.jobKey)}`, "job"),
       job.files?.length ? h("h2", {}, `Files (${job.files.length})`) : null,
       job.files?.length ? h("ul", { className: "links" }, job.files.map(link)) : null,
       job.job !== undefined ? h("h2", {}, "Job") : null,
@@ -461,11 +959,22 @@ function renderJob(jobKey) {
     ];
     header.replaceChildren(...parts.filter((part) => part !== null));
     const late = lateEntries(job.history);
+    flow.replaceChildren(
+      h("h2", { id: "waterfall-title" }, "Waterfall"),
+      job.history.length > 0
+        ? waterfall(job.history, late)
+        : h("p", { className: "muted" }, "No events yet."),
+    );
     let status = null;
+    let previous = null;
     timeline.replaceChildren(
       ...job.history.map((entry) => {
         const changes = entry.status !== null && entry.status !== status;
         if (entry.status !== null) status = entry.status;
+        const occurred = Date.parse(entry.occurredAt);
+        const since = previous === null ? null : occurred - previous;
+        previous = occurred;
+        const delay = Date.parse(entry.receivedAt) - occurred;
         const panelId = `raw-${cssId(entry.eventId)}`;
         const open = expanded.has(entry.eventId);
         const button = h(
@@ -484,31 +993,36 @@ function renderJob(jobKey) {
             statusBadge(entry.status),
             changes ? h("span", { className: "badge change" }, " status change") : null,
           ),
+          h("span", { className: "when" }, "occurred ", timeAgo(entry.occurredAt)),
           h(
             "span",
-            { className: "when" },
-            "occurred ",
-            h("time", { datetime: entry.occurredAt }, entry.occurredAt),
+            { className: "when since" },
+            since === null ? "first event" : `${since < 0 ? "−" : "+"}${duration(since)} after the previous`,
           ),
-          h(
-            "span",
-            { className: "when" },
-            "received ",
-            h("time", { datetime: entry.receivedAt }, entry.receivedAt),
-          ),
-          h(
-            "span",
-            {},
-            entry.deliveries > 1
-              ? h("span", { className: "badge" }, `×${entry.deliveries} deliveries`)
-              : null,
-            late.has(entry.eventId) ? h("span", { className: "badge late" }, "late") : null,
-          ),
+          h("span", { className: "when delay" }, `delay ${delay < 0 ? "−" : ""}${duration(delay)}`),
+          h("span", {}, late.has(entry.eventId) ? h("span", { className: "badge late" }, "late") : null),
+        );
+        const receipts = entry.receipts ?? [entry.receivedAt];
+        const deliveries = h(
+          "p",
+          { className: "deliveries" },
+          `${entry.deliveries} ${entry.deliveries === 1 ? "delivery" : "deliveries"}, received `,
+          receipts.flatMap((time, n) => [n === 0 ? "" : ", ", clock(time)]),
+          entry.deliveries > receipts.length
+            ? h(
+                "span",
+                { className: "muted" },
+                ` (the last ${RECEIPTS_KEPT} kept; first received `,
+                clock(entry.receivedAt),
+                ")",
+              )
+            : null,
         );
         const item = h(
           "li",
           { className: changes ? "changes" : undefined },
           button,
+          deliveries,
           open ? rawPanel(entry.eventId) : null,
         );
         button.addEventListener("click", () => {
@@ -543,6 +1057,7 @@ function renderJob(jobKey) {
             h("h1", { id: "job-title" }, "No such job"),
             h("p", {}, `${jobKey} is unknown, or outside your token's scope.`),
           );
+          flow.replaceChildren();
           timeline.replaceChildren();
           return false;
         }
@@ -614,15 +1129,16 @@ function renderQuarantine() {
   const tbody = h("tbody", {});
   const empty = h("p", { className: "muted", hidden: true }, "Nothing is in quarantine.");
   const more = h("button", { className: "more", type: "button", hidden: true }, "Load more");
+  const note = h("p", { className: "muted" }, "Authentic deliveries that could not be parsed, newest first.");
   main().replaceChildren(
     h("h1", {}, "Quarantine"),
-    h("p", { className: "muted" }, "Authentic deliveries that could not be parsed, newest first."),
+    note,
     h(
       "div",
       { className: "table-wrap" },
       h(
         "table",
-        { "aria-label": "Quarantined deliveries" },
+        { className: "quarantine", "aria-label": "Quarantined deliveries" },
         h(
           "thead",
           {},
@@ -631,7 +1147,7 @@ function renderQuarantine() {
             {},
             h("th", { scope: "col" }, "Received"),
             h("th", { scope: "col" }, "Source"),
-            h("th", { scope: "col" }, "Size"),
+            h("th", { scope: "col", className: "num" }, "Size"),
             h("th", { scope: "col" }, "Reasons"),
             h("th", { scope: "col" }, "Body"),
           ),
@@ -645,9 +1161,11 @@ function renderQuarantine() {
   const load = async () => {
     const query = new URLSearchParams({ limit: "50" });
     if (cursor !== null) query.set("cursor", cursor);
-    const page = await apiJson(`/v1/quarantine?${query}`);
+    const [page, { admin }] = await Promise.all([apiJson(`/v1/quarantine?${query}`), whoAmI()]);
+    if (!admin && cursor === null)
+      note.append(" Retrying a delivery needs an admin token; this one may only read.");
     for (const item of page.data) {
-      const cell = h("td", {});
+      const cell = h("td", { "data-label": "Body" });
       const show = h(
         "button",
         {
@@ -674,8 +1192,8 @@ function renderQuarantine() {
           h("span", { className: "muted" }, "retried → "),
           h("a", { href: jobHref(item.jobKey) }, item.jobKey),
         );
-      } else {
-        const note = h("span", { role: "status" });
+      } else if (admin) {
+        const result = h("span", { role: "status" });
         const retry = h(
           "button",
           {
@@ -687,32 +1205,29 @@ function renderQuarantine() {
               });
               const body = await response.json();
               if (response.ok) {
-                note.replaceChildren(" stored → ", h("a", { href: jobHref(body.jobKey) }, body.jobKey));
+                result.replaceChildren(" stored → ", h("a", { href: jobHref(body.jobKey) }, body.jobKey));
                 retry.remove();
               } else {
-                note.textContent =
-                  response.status === 403
-                    ? " Retrying needs an admin token."
-                    : ` ${body.error?.message ?? response.statusText}`;
+                result.textContent = ` ${body.error?.message ?? response.statusText}`;
                 retry.disabled = false;
               }
             },
           },
           "Retry",
         );
-        cell.append(" ", retry, note);
+        cell.append(" ", retry, result);
       }
       cell.append(bodySlot);
       tbody.append(
         h(
           "tr",
           { "data-quarantine-id": item.id },
-          h("td", {}, h("time", { datetime: item.receivedAt }, item.receivedAt)),
-          h("td", {}, item.source),
-          h("td", {}, `${item.size} B`),
+          h("td", { className: "when", "data-label": "Received" }, timeAgo(item.receivedAt)),
+          h("td", { "data-label": "Source" }, item.source),
+          h("td", { className: "num", "data-label": "Size" }, `${item.size} B`),
           h(
             "td",
-            {},
+            { "data-label": "Reasons" },
             h(
               "ul",
               {},
@@ -762,6 +1277,12 @@ function start() {
     sessionStorage.removeItem(TOKEN_KEY);
     location.assign("/");
   };
+  whoAmI()
+    .then(({ name, admin }) => {
+      if (name !== null)
+        document.getElementById("whoami").textContent = `${name} · ${admin ? "admin" : "read-only"}`;
+    })
+    .catch(() => undefined);
   if (view === "job") renderJob(decodeURIComponent(path.slice("/jobs/".length)));
   else if (view === "quarantine") renderQuarantine();
   else renderJobs();

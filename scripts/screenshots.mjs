@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // `npm run screenshots`: starts a throwaway dev server, fills it with a few realistic jobs (a late
-// delivery, a repeat, a failure, an Alfred job with a file, a quarantined body), and writes the
-// console's three views at 1280×800 to docs/console/ with headless Debian Chromium.
+// delivery, a repeat, a failure, an Alfred job with a file, a configuration resource, a quarantined
+// body, refused deliveries), and writes the console at 1280×800 to docs/console/ with headless Debian
+// Chromium: the overview (`/`), a job with its waterfall, the quarantine, and the overview and the
+// job in the dark theme.
 import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -13,7 +15,8 @@ import { startDevServer } from "./dev-server.mjs";
 import { signExtendBody } from "./extend-signature.mjs";
 import { ROOT } from "./lib.mjs";
 
-const SCREENSHOTS_USAGE = "usage: npm run screenshots   (writes docs/console/{jobs,job,quarantine}.png)";
+const SHOTS = ["overview", "job", "quarantine", "overview-dark", "job-dark"];
+const SCREENSHOTS_USAGE = `usage: npm run screenshots   (writes docs/console/{${SHOTS.join(",")}}.png)`;
 if (process.argv.includes("--help") || process.argv.includes("-h")) {
   console.log(SCREENSHOTS_USAGE);
   process.exit(0);
@@ -53,11 +56,27 @@ async function extend(body) {
   });
 }
 
+/** A delivery signed with a wrong secret: refused (401), counted in the overview, stored nowhere. */
+async function forged(body) {
+  const text = JSON.stringify(body);
+  const timestamp = String(Math.floor(Date.now() / 1000));
+  await fetch(`${base}/webhooks/extend`, {
+    method: "POST",
+    headers: {
+      "x-extend-request-timestamp": timestamp,
+      "x-extend-request-signature": await signExtendBody("wss_not_the_secret", timestamp, text),
+    },
+    body: text,
+  });
+}
+
 async function alfred(body) {
   await fetch(`${base}/webhooks/alfred/${ALFRED}`, { method: "POST", body: JSON.stringify(body) });
 }
 
-const at = (minute) => `2026-11-27T09:${String(minute).padStart(2, "0")}:00Z`;
+/** Minute `minute` of a story that started ten minutes ago (so the console's times read "3 min ago"). */
+const STORY = Math.floor(Date.now() / 60_000) * 60_000 - 10 * 60_000;
+const at = (minute) => new Date(STORY + minute * 60_000).toISOString();
 
 try {
   const created = spawnSync(
@@ -152,7 +171,14 @@ try {
       file_name: "scan.pdf",
     },
   });
+  await extend({
+    eventId: "evt_cl_created",
+    eventType: "classifier.created",
+    payload: { object: "classifier", id: "cl_invoice_types", name: "Invoice types", updatedAt: at(2) },
+  });
   await extend('{ "eventId": "evt_truncated", "eventType": "extract_run.proce');
+  for (let n = 0; n < 3; n++)
+    await forged({ eventId: `evt_forged_${n}`, eventType: "extract_run.processed" });
 
   // Let the projection reach D1 before the list is shot.
   for (let until = Date.now() + 20_000; Date.now() < until; ) {
@@ -166,19 +192,34 @@ try {
   mkdirSync(out, { recursive: true });
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  page.on("pageerror", (error) => console.error(`error in the page: ${error.message}`));
+  const jobPage = `${base}/jobs/${encodeURIComponent(`extend:workflow_run:${run}`)}`;
+  /** The overview with its counts (or the note of a server without GET /v1/stats) and the list. */
+  const overview = async (name) => {
+    await page.goto(`${base}/?window=1h`);
+    await page.locator("tr[data-job-key]").first().waitFor();
+    await page.locator(".counts li, .overview p.muted:not([hidden])").first().waitFor();
+    await page.screenshot({ path: path.join(out, `${name}.png`) });
+  };
+  const jobView = async (name) => {
+    await page.goto(jobPage);
+    await page.locator("button.entry").nth(3).waitFor();
+    await page.locator('button.entry[data-event-id="evt_wr_review"]').click();
+    await page.getByLabel("Raw body of evt_wr_review").waitFor();
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.screenshot({ path: path.join(out, `${name}.png`) });
+  };
   await page.goto(`${base}/#token=${encodeURIComponent(token)}`);
-  await page.locator("tr[data-job-key]").first().waitFor();
-  await page.screenshot({ path: path.join(out, "jobs.png") });
-  await page.goto(`${base}/jobs/${encodeURIComponent(`extend:workflow_run:${run}`)}`);
-  await page.locator("button.entry").nth(3).waitFor();
-  await page.locator('button.entry[data-event-id="evt_wr_review"]').click();
-  await page.locator(".raw pre").waitFor();
-  await page.screenshot({ path: path.join(out, "job.png") });
+  await overview("overview");
+  await jobView("job");
   await page.goto(`${base}/quarantine`);
   await page.locator("tr[data-quarantine-id]").first().waitFor();
   await page.screenshot({ path: path.join(out, "quarantine.png") });
+  await page.emulateMedia({ colorScheme: "dark" });
+  await overview("overview-dark");
+  await jobView("job-dark");
   await browser.close();
-  console.log(`Wrote ${["jobs", "job", "quarantine"].map((name) => `docs/console/${name}.png`).join(", ")}`);
+  console.log(`Wrote ${SHOTS.map((name) => `docs/console/${name}.png`).join(", ")}`);
 } finally {
   await server.stop();
   rmSync(state, { recursive: true, force: true });

@@ -14,8 +14,9 @@ Follows a job's live stream and prints one line per change (time, event type, st
   --token T     the read token itself; other local users can read it in \`ps\` while this runs,
                 so prefer RUNLEDGER_TOKEN (used when --token is not given) or --token -
 
-Exit 1 when the server refuses (e.g. 401 for an unknown token, 404 for an unknown job), cannot be
-reached, or ends the stream; a usage error is one line and exit 2.`;
+A job with no event yet (404: unknown, or outside the token's scope) is waited for: it says so once
+and starts printing with the job's first event. Exit 1 when the server refuses (e.g. 401 for an
+unknown token), cannot be reached, or ends the stream; a usage error is one line and exit 2.`;
 
 const args = process.argv.slice(2);
 if (args.includes("--help") || args.includes("-h")) {
@@ -69,25 +70,46 @@ function print(event, data) {
   }
 }
 
-let response;
-try {
-  response = await fetch(`${base}/v1/jobs/${encodeURIComponent(jobKey)}/stream`, {
-    headers: { authorization: `Bearer ${token}` },
-  });
-} catch (error) {
-  console.error(
-    `runledger watch: could not reach ${base}: ${error?.cause?.message ?? error?.message ?? error}. Is \`npm start\` running?`,
-  );
-  process.exit(1);
+/** How often a job with no event yet is asked for again. */
+const WAIT_MS = 1000;
+
+/** The job's stream; while the job has no event yet (404), says so once and keeps asking. */
+async function openStream() {
+  let told = false;
+  for (;;) {
+    let response;
+    try {
+      response = await fetch(`${base}/v1/jobs/${encodeURIComponent(jobKey)}/stream`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+    } catch (error) {
+      console.error(
+        `runledger watch: could not reach ${base}: ${error?.cause?.message ?? error?.message ?? error}. Is \`npm start\` running?`,
+      );
+      process.exit(1);
+    }
+    if (response.status === 200) return response;
+    if (response.status === 404) {
+      // A job is known from its first event on: one whose run has not begun is not an error.
+      await response.body?.cancel();
+      if (!told) {
+        console.error(
+          `runledger watch: ${jobKey} has no event yet (or is outside this token's scope); waiting for its first one… (Ctrl-C to stop)`,
+        );
+        told = true;
+      }
+      await new Promise((resolve) => setTimeout(resolve, WAIT_MS));
+      continue;
+    }
+    const why = { 401: " (the token is unknown or revoked)" };
+    console.error(
+      `runledger watch: ${response.status}${why[response.status] ?? ""}: ${await response.text()}`,
+    );
+    process.exit(1);
+  }
 }
-if (response.status !== 200) {
-  const why = {
-    401: " (the token is unknown or revoked)",
-    404: " (no such job, or not in the token's scope)",
-  };
-  console.error(`runledger watch: ${response.status}${why[response.status] ?? ""}: ${await response.text()}`);
-  process.exit(1);
-}
+
+const response = await openStream();
 const decoder = new TextDecoder();
 let buffer = "";
 for await (const chunk of response.body) {

@@ -9,6 +9,7 @@ import { changesRoute } from "./api/changes";
 import { jobRoutes } from "./api/get-job";
 import type { JobIndex } from "./api/known-jobs";
 import { listJobsRoute } from "./api/list-jobs";
+import { meRoute } from "./api/me";
 import { openApiRoute, routeDocs, webhookDoc } from "./api/openapi";
 import { getQuarantinedRoute, listQuarantineRoute, retryQuarantinedRoute } from "./api/quarantine";
 import { reprojectRoute, seedRegistryRoute } from "./api/reproject";
@@ -128,6 +129,7 @@ export function createApp(seams: AppSeams = {}) {
       .get("/healthz", routeDocs.health, (c) => c.json({ ok: true as const }))
       .get("/openapi.json", routeDocs.openApi, openApiRoute(app))
       .use("/v1/*", requireToken)
+      .get("/v1/me", routeDocs.me, meRoute)
       .get("/v1/jobs", routeDocs.listJobs, validQuery(listJobsQuerySchema), (c) =>
         listJobsRoute(c, c.req.valid("query")),
       )

@@ -422,7 +422,10 @@ describe("duplicates", () => {
     expect(after).toMatchObject({ status: "processing", eventCount: 1, deliveryCount: 3 });
     expect(after.history).toHaveLength(1);
     expect(after.history[0]).toMatchObject({ eventId: body.event_id, deliveries: 3 });
-    const strip = (entries: typeof after.history) => entries.map(({ deliveries: _, ...rest }) => rest);
+    // Only the delivery count and the receipt times (one per delivery, newest last) move.
+    expect(after.history[0]?.receipts).toHaveLength(3);
+    const strip = (entries: typeof after.history) =>
+      entries.map(({ deliveries: _, receipts: __, ...rest }) => rest);
     expect(strip(after.history)).toEqual(strip(before.history));
   });
 

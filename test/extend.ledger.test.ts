@@ -89,7 +89,11 @@ describe("dedup", () => {
     const after = await jobDetail(fixture.jobKey, token);
     expect(after.eventCount).toBe(1);
     expect(after.deliveryCount).toBe(2);
-    expect(after.history).toEqual([{ ...before.history[0], deliveries: 2 }]);
+    const [entry] = after.history;
+    expect(after.history).toEqual([{ ...before.history[0], deliveries: 2, receipts: entry?.receipts }]);
+    // The repeat's receipt time joins the first's, newest last.
+    expect(entry?.receipts).toHaveLength(2);
+    expect(entry?.receipts[0]).toBe(before.history[0]?.receivedAt);
     expect(after.status).toBe(before.status);
   });
 });

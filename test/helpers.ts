@@ -142,6 +142,7 @@ export interface JobDetailBody {
     occurredAt: string;
     receivedAt: string;
     deliveries: number;
+    receipts: string[];
     summary: Record<string, unknown>;
   }[];
   files?: { jobKey: string; status: string | null }[];

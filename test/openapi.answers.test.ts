@@ -169,6 +169,12 @@ describe("the read API answers only what /openapi.json lists for it", () => {
     expect((await answer(get("/openapi.json"))).status).toBe(200);
   });
 
+  it("GET /v1/me: 200, 401, 503", async () => {
+    expect(await answer(get("/v1/me", admin))).toMatchObject({ status: 200, body: { admin: true } });
+    expect((await answer(get("/v1/me"))).status).toBe(401);
+    expect((await answer(get("/v1/me", read), viaD1Down)).status).toBe(503);
+  });
+
   it("GET /v1/jobs and /v1/changes: 200, 400 (bad cursor, unknown or repeated parameter), 401, 503", async () => {
     for (const path of ["/v1/jobs", "/v1/changes"]) {
       expect((await answer(get(`${path}?status=failed,succeeded&source=extend`, read))).status).toBe(200);
@@ -178,6 +184,7 @@ describe("the read API answers only what /openapi.json lists for it", () => {
       ).toBe(400);
       expect((await answer(get(`${path}?stauts=failed`, read))).status).toBe(400);
       expect((await answer(get(`${path}?status=faild`, read))).status).toBe(400);
+      expect((await answer(get(`${path}?category=runs`, read))).status).toBe(400);
       expect((await answer(get(`${path}?limit=1&limit=2`, read))).status).toBe(400);
       expect((await answer(get(path))).status).toBe(401);
       expect((await answer(get(path, "rl_not_a_token"))).status).toBe(401);

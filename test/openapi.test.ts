@@ -126,12 +126,22 @@ describe("GET /openapi.json", () => {
       "kind",
       "status",
       "company",
+      "category",
       "updatedAfter",
       "updatedBefore",
       "limit",
       "cursor",
     ]);
-    expect(names("/v1/changes")).toEqual(["after", "limit", "wait", "source", "kind", "status", "company"]);
+    expect(names("/v1/changes")).toEqual([
+      "after",
+      "limit",
+      "wait",
+      "source",
+      "kind",
+      "status",
+      "company",
+      "category",
+    ]);
     expect(names("/v1/jobs/{jobKey}/events/{eventId}")).toEqual(["jobKey", "eventId"]);
     // The detail's pages (docs/API.md, "Pages of a job's detail").
     expect(names("/v1/jobs/{jobKey}")).toEqual(["jobKey", "historyCursor", "historyLimit", "filesCursor"]);

@@ -36,10 +36,12 @@ function comparable(job: JobDetailBody) {
   const { lastReceivedAt: _r, jobKey: _k, id: _i, deliveryCount: _d, version: _v, ...rest } = job;
   return {
     ...rest,
-    history: job.history.map(({ receivedAt: _t, deliveries: _n, eventId, summary, ...entry }) => {
-      const { jobId: _j, ...facts } = summary;
-      return { ...entry, summary: facts, eventId: eventId.replace(/-\d+$/, "") };
-    }),
+    history: job.history.map(
+      ({ receivedAt: _t, deliveries: _n, receipts: _r, eventId, summary, ...entry }) => {
+        const { jobId: _j, ...facts } = summary;
+        return { ...entry, summary: facts, eventId: eventId.replace(/-\d+$/, "") };
+      },
+    ),
   };
 }
 

@@ -33,6 +33,22 @@ declare const api: Hono<BlankEnv, {
         };
     };
 } & {
+    "/v1/me": {
+        $get: {
+            output: {
+                name: string;
+                admin: boolean;
+                scope: {
+                    source: "alfred" | "extend" | "standard" | null;
+                    companyId: string | null;
+                };
+            };
+            outputFormat: "json";
+            status: import("hono/utils/http-status").ContentfulStatusCode;
+            input: {};
+        };
+    };
+} & {
     "/v1/jobs": {
         $get: {
             output: {
@@ -70,6 +86,7 @@ declare const api: Hono<BlankEnv, {
                     kind?: string | undefined;
                     status?: "active" | "cancelled" | "deleted" | "failed" | "needs_review" | "pending" | "processing" | "rejected" | "succeeded" | `active,${string}` | `cancelled,${string}` | `deleted,${string}` | `failed,${string}` | `needs_review,${string}` | `pending,${string}` | `processing,${string}` | `rejected,${string}` | `succeeded,${string}` | undefined;
                     company?: string | undefined;
+                    category?: "resource" | "run" | undefined;
                     updatedAfter?: string | undefined;
                     updatedBefore?: string | undefined;
                     limit?: string | undefined;
@@ -120,6 +137,7 @@ declare const api: Hono<BlankEnv, {
                     kind?: string | undefined;
                     status?: "active" | "cancelled" | "deleted" | "failed" | "needs_review" | "pending" | "processing" | "rejected" | "succeeded" | `active,${string}` | `cancelled,${string}` | `deleted,${string}` | `failed,${string}` | `needs_review,${string}` | `pending,${string}` | `processing,${string}` | `rejected,${string}` | `succeeded,${string}` | undefined;
                     company?: string | undefined;
+                    category?: "resource" | "run" | undefined;
                 };
             };
         };
@@ -136,6 +154,7 @@ declare const api: Hono<BlankEnv, {
                     occurredAt: string;
                     receivedAt: string;
                     deliveries: number;
+                    receipts: string[];
                     summary: {
                         [x: string]: import("hono/utils/types").JSONValue;
                     };

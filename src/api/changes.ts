@@ -12,7 +12,7 @@ import { rowToSummary } from "../core/summary";
 import { ApiError } from "../http/errors";
 import { currentSequence, listChanges } from "../projection/jobs";
 import type { ApiEnv } from "./auth";
-import { within } from "./query";
+import { categoryOf, within } from "./query";
 import { TOKEN_RECHECK_MS, verdictError, watchRequestToken } from "./revocation";
 import type { ChangesQuery } from "./schemas";
 import { sourcesInScope } from "./tokens";
@@ -35,7 +35,13 @@ export async function changesRoute(
   const db = c.env.DB;
   const sources = sourcesInScope(params.source, scope);
   const companies = within(params.company, scope.companyId);
-  const filters = { sources, kinds: params.kind ?? null, statuses: params.status ?? null, companies };
+  const filters = {
+    sources,
+    kinds: params.kind ?? null,
+    statuses: params.status ?? null,
+    companies,
+    category: categoryOf(params.category),
+  };
 
   let after =
     params.after === undefined

@@ -8,7 +8,7 @@ import { rowToSummary } from "../core/summary";
 import { ApiError } from "../http/errors";
 import { listJobs } from "../projection/jobs";
 import type { ApiEnv } from "./auth";
-import { within } from "./query";
+import { categoryOf, within } from "./query";
 import type { ListJobsQuery } from "./schemas";
 import { sourcesInScope } from "./tokens";
 
@@ -25,6 +25,7 @@ export async function listJobsRoute(c: Context<ApiEnv>, params: ListJobsQuery) {
     kinds: params.kind ?? null,
     statuses: params.status ?? null,
     companies,
+    category: categoryOf(params.category),
     updatedAfter: params.updatedAfter ?? null,
     updatedBefore: params.updatedBefore ?? null,
     limit: params.limit + 1,

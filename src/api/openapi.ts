@@ -34,6 +34,7 @@ import {
 } from "../core/summary";
 import type { VendorAdapter } from "../vendors/index";
 import type { ApiEnv } from "./auth";
+import { meSchema } from "./me";
 import { reprojectBodySchema, reprojectPageSchema, seedPageSchema } from "./reproject";
 import {
   changesPageSchema,
@@ -69,6 +70,7 @@ const COMPONENTS = {
   QuarantineList: quarantineListSchema,
   RetryResult: retryResultSchema,
   Verification: verificationSchema,
+  Me: meSchema,
   DeliveryStored: deliveryStoredSchema,
   DeliveryQuarantined: deliveryQuarantinedSchema,
   Error: errorSchema,
@@ -350,6 +352,13 @@ export const routeDocs = {
     summary: "This document",
     public: true,
     responses: { "200": json({ type: "object" }, "OpenAPI 3.1.") },
+  }),
+  me: describeRoute({
+    operationId: "me",
+    summary: "What this token may do: its name, whether it is an admin token, its scope",
+    description:
+      "Never the token itself. The console reads it to offer only what the token may do (a quarantine retry needs `admin`).",
+    responses: { "200": json(meSchema, "The token's capabilities.") },
   }),
   listJobs: describeRoute({
     operationId: "listJobs",

@@ -166,6 +166,14 @@ export const listJobsQuerySchema = v.strictObject(
     kind: v.optional(csv("Job kinds (e.g. classify_run, job, file), comma-separated.")),
     status: v.optional(csv("Normalized statuses, comma-separated.", STATUSES, statusSchema)),
     company: v.optional(csv("Alfred company ids, comma-separated.")),
+    category: v.optional(
+      v.pipe(
+        v.picklist(["run", "resource"], "must be run or resource"),
+        v.description(
+          "`run`: runs only (pipeline runs, Alfred jobs and files, …); `resource`: configuration resources only (Extend workflows, extractors, classifiers, splitters).",
+        ),
+      ),
+    ),
     updatedAfter: v.optional(isoTime("Only jobs whose lastEventAt is after this time.")),
     updatedBefore: v.optional(isoTime("Only jobs whose lastEventAt is before this time.")),
     limit: v.optional(limit, String(DEFAULT_LIMIT)),
@@ -183,6 +191,14 @@ export const changesQuerySchema = v.strictObject(
     kind: v.optional(csv("Job kinds (e.g. classify_run, job, file), comma-separated.")),
     status: v.optional(csv("Normalized statuses, comma-separated.", STATUSES, statusSchema)),
     company: v.optional(csv("Alfred company ids, comma-separated.")),
+    category: v.optional(
+      v.pipe(
+        v.picklist(["run", "resource"], "must be run or resource"),
+        v.description(
+          "`run`: runs only (pipeline runs, Alfred jobs and files, …); `resource`: configuration resources only (Extend workflows, extractors, classifiers, splitters).",
+        ),
+      ),
+    ),
   },
   UNKNOWN_PARAMETER,
 );

@@ -145,7 +145,13 @@ export const historyEntrySchema = v.object({
   vendorStatus: nullableText,
   occurredAt: time,
   receivedAt: time,
-  deliveries: integer,
+  deliveries: v.pipe(integer, v.description("Accepted deliveries of this event, repeats included.")),
+  receipts: v.pipe(
+    v.array(time),
+    v.description(
+      "When the last deliveries of this event were received (at most 5, oldest first, newest last). The first delivery's time is `receivedAt`; an event stored before receipts were kept lists its first receipt only.",
+    ),
+  ),
   summary: v.record(v.string(), v.unknown()),
 });
 

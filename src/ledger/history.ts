@@ -13,7 +13,7 @@ const IN_ORDER = "order_at, terminal, rank, arrival";
 const ORDER_COLUMNS = IN_ORDER.split(", ");
 /** What a history entry is made of. */
 const HISTORY_COLUMNS =
-  "event_id, event_type, status, vendor_status, occurred_at, received_at, deliveries, summary";
+  "event_id, event_type, status, vendor_status, occurred_at, received_at, deliveries, summary, receipts";
 
 interface HistoryRow extends Record<string, SqlStorageValue> {
   event_id: string;
@@ -24,6 +24,8 @@ interface HistoryRow extends Record<string, SqlStorageValue> {
   received_at: number;
   deliveries: number;
   summary: string;
+  /** JSON: the last few receipt times, ms since the epoch, oldest first (./schema, RECEIPTS_KEPT). */
+  receipts: string;
 }
 
 export function historyEntry(row: HistoryRow): HistoryEntry {
@@ -35,6 +37,7 @@ export function historyEntry(row: HistoryRow): HistoryEntry {
     occurredAt: isoTime(row.occurred_at),
     receivedAt: isoTime(row.received_at),
     deliveries: row.deliveries,
+    receipts: (JSON.parse(row.receipts) as number[]).map(isoTime),
     summary: JSON.parse(row.summary) as Record<string, unknown>,
   };
 }

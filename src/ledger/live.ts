@@ -22,6 +22,7 @@ export function firstEntry(event: StoredEvent): HistoryEntry {
     occurredAt: isoTime(event.occurredAt),
     receivedAt: isoTime(event.receivedAt),
     deliveries: 1,
+    receipts: [isoTime(event.receivedAt)],
     summary: JSON.parse(event.summaryJson) as Record<string, unknown>,
   };
 }

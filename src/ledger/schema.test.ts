@@ -129,6 +129,12 @@ describe("ledger schema migrations", () => {
       version: 4,
     });
     expect(detail?.history.map((entry) => entry.eventId)).toEqual(["e-start", "e-stage", "e-fin"]);
+    // Receipt times were not kept before version 9: each event lists its first receipt only.
+    expect(detail?.history.map((entry) => entry.receipts)).toEqual([
+      [new Date(12).toISOString()],
+      [new Date(11).toISOString()],
+      [new Date(10).toISOString()],
+    ]);
     expect(new TextDecoder().decode((await stub.rawEvent("e-stage")) ?? undefined)).toBe("{}");
     // The old per-delivery outbox rows are gone; the projection is now the ledger's version.
     expect(projection).toEqual({ version: 4, projectedVersion: 0, pendingLinks: 0 });

@@ -8,6 +8,13 @@
 import type { Failure, Status } from "../core/vocabulary";
 import { applyEvent, EMPTY_STATE, type EventFacts, type JobState } from "./order";
 
+/**
+ * How many receipt times each event keeps: its last five deliveries. Enough to see a vendor's
+ * retry schedule (Extend and Svix-style senders back off over minutes to hours) at a bounded
+ * size per event whatever a retry storm does; `deliveries` still counts every one.
+ */
+export const RECEIPTS_KEPT = 5;
+
 /** Version 1: the schema as first released (history, raw chunks, job counters, links, outbox). */
 export const SCHEMA_V1 = `
 CREATE TABLE IF NOT EXISTS events (
@@ -181,6 +188,17 @@ ALTER TABLE links ADD COLUMN company_id TEXT;
 UPDATE links SET status_version = NULL WHERE rel = 'file';
 `;
 
+/**
+ * Version 9, receipt times (CONTRACT §8, the console's deliveries): each event keeps the receipt times
+ * of its last {@link RECEIPTS_KEPT} deliveries, milliseconds since the epoch as a JSON array, oldest
+ * first. An event stored before knows only its first receipt (`received_at`); the repeats it had then
+ * have no time, and the list starts with the first receipt.
+ */
+const V9_RECEIPTS = `
+ALTER TABLE events ADD COLUMN receipts TEXT NOT NULL DEFAULT '[]';
+UPDATE events SET receipts = json_array(received_at);
+`;
+
 const STEPS: ((sql: SqlStorage) => void)[] = [
   (sql) => sql.exec(SCHEMA_V1),
   (sql) => {
@@ -196,6 +214,7 @@ const STEPS: ((sql: SqlStorage) => void)[] = [
   (sql) => sql.exec(V6_REGISTRY_ACK),
   (sql) => sql.exec(V7_JOB_COMPANY),
   (sql) => sql.exec(V8_LINK_COMPANY),
+  (sql) => sql.exec(V9_RECEIPTS),
 ];
 
 /**
@@ -227,7 +246,8 @@ CREATE TABLE events (
   raw_size INTEGER NOT NULL,
   raw BLOB,
   auth TEXT,
-  order_at INTEGER NOT NULL DEFAULT 0
+  order_at INTEGER NOT NULL DEFAULT 0,
+  receipts TEXT NOT NULL DEFAULT '[]'
 );
 CREATE INDEX events_in_order_v4 ON events (order_at, terminal, rank, arrival);
 CREATE TABLE raw_chunks (

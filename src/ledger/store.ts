@@ -1,10 +1,12 @@
 /**
  * @module Storing one delivery in a ledger (CONTRACT §3.3, §4): dedup on the event id in one
- * statement, the raw body byte for byte (inline, or in chunks below the 2 MB row limit), the job
+ * statement (a repeat also appends its receipt time to the event's bounded list, in that same
+ * statement), the raw body byte for byte (inline, or in chunks below the 2 MB row limit), the job
  * row's counters and derived state, and the links to push. Runs inside one storage transaction.
  */
 import { type JobRecord, writeJob } from "./job-record";
 import { applyEvent, EMPTY_STATE } from "./order";
+import { RECEIPTS_KEPT } from "./schema";
 import type { StoredEvent } from "./types";
 
 /** Raw bodies up to this size are stored inline; larger ones in chunks below the 2 MB row limit. */
@@ -35,9 +37,12 @@ export function storeDelivery(
     .exec<{ deliveries: number }>(
       `INSERT INTO events (event_id, arrival, event_type, status, vendor_status, terminal, rank, occurred_at,
          received_at, deliveries, company_id, company_name, name, stage, retries, failure, summary, raw_size, raw,
-         auth, order_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (event_id) DO UPDATE SET deliveries = deliveries + 1
+         auth, order_at, receipts)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, json_array(?9))
+       ON CONFLICT (event_id) DO UPDATE SET deliveries = deliveries + 1,
+         receipts = json_insert(
+           CASE WHEN json_array_length(receipts) >= ${RECEIPTS_KEPT} THEN json_remove(receipts, '$[0]') ELSE receipts END,
+           '$[#]', excluded.received_at)
        RETURNING deliveries`,
       event.eventId,
       arrival,

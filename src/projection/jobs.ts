@@ -227,6 +227,27 @@ export interface JobFilters {
   kinds: string[] | null;
   statuses: Status[] | null;
   companies: string[] | null;
+  /** Runs only, configuration resources only, or both (null). */
+  category?: JobCategory | null;
+}
+
+/** Runs or configuration resources, and which kinds of which source are the resources. */
+export interface JobCategory {
+  only: "run" | "resource";
+  resourceKinds: readonly { source: string; kinds: readonly string[] }[];
+}
+
+/**
+ * The condition a {@link JobCategory} puts on `jobs`: `(source = ? AND kind IN (…)) OR …` for the
+ * resources, its negation for the runs. Built from the source and kind columns, as those filters are.
+ */
+function categoryCondition(category: JobCategory): { sql: string; params: string[] } {
+  const parts = category.resourceKinds.map(
+    ({ kinds }) => `(source = ? AND kind IN (${kinds.map(() => "?").join(", ")}))`,
+  );
+  const params = category.resourceKinds.flatMap(({ source, kinds }) => [source, ...kinds]);
+  const resources = parts.length === 0 ? "0" : `(${parts.join(" OR ")})`;
+  return { sql: category.only === "resource" ? resources : `NOT ${resources}`, params };
 }
 
 /**
@@ -249,6 +270,11 @@ export async function listChanges(
     where.push(`${column} IN (${values.map(() => "?").join(", ")})`);
     params.push(...values);
   }
+  if (query.category) {
+    const condition = categoryCondition(query.category);
+    where.push(condition.sql);
+    params.push(...condition.params);
+  }
   params.push(query.limit);
   const result = await db
     .prepare(`SELECT * FROM jobs WHERE ${where.join(" AND ")} ORDER BY seq LIMIT ?`)
@@ -257,11 +283,7 @@ export async function listChanges(
   return result.results;
 }
 
-export interface JobQuery {
-  sources: Source[] | null;
-  kinds: string[] | null;
-  statuses: Status[] | null;
-  companies: string[] | null;
+export interface JobQuery extends JobFilters {
   updatedAfter: number | null;
   updatedBefore: number | null;
   limit: number;
@@ -286,6 +308,11 @@ export function listJobsStatement(query: JobQuery): { sql: string; params: (stri
   inList("kind", query.kinds);
   inList("status", query.statuses);
   inList("company_id", query.companies);
+  if (query.category) {
+    const condition = categoryCondition(query.category);
+    where.push(condition.sql);
+    params.push(...condition.params);
+  }
   if (query.updatedAfter !== null) {
     where.push("last_event_at > ?");
     params.push(query.updatedAfter);

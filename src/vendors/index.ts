@@ -95,6 +95,11 @@ export interface VendorAdapter<
    * such sources, and only its company's (CONTRACT §5).
    */
   companyScoped: boolean;
+  /**
+   * The kinds of its jobs that are configuration resources (an Extend classifier, say) rather than
+   * runs: `GET /v1/jobs?category=resource` lists them, `category=run` everything else.
+   */
+  resourceKinds: readonly string[];
   /** Checks that need no body: signature headers present, URL token. Throws {@link ApiError}. */
   admit(delivery: Delivery<Own>): Promise<void>;
   /** Authenticates the raw bytes before anything parses them. Throws {@link ApiError}. */

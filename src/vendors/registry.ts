@@ -26,6 +26,11 @@ export const VENDORS = registry({
 /** The sources whose jobs carry a company id (the only ones a company-scoped token sees). */
 export const COMPANY_SOURCES: readonly Source[] = SOURCES.filter((source) => VENDORS[source].companyScoped);
 
+/** The configuration-resource kinds of each source (`VendorAdapter.resourceKinds`), for the list's `category`. */
+export const RESOURCE_KINDS: readonly { source: Source; kinds: readonly string[] }[] = SOURCES.map(
+  (source) => ({ source, kinds: VENDORS[source].resourceKinds }),
+).filter(({ kinds }) => kinds.length > 0);
+
 /** The verification schemes of the vendors (CONTRACT §9), in registry order. */
 export const SCHEMES: readonly string[] = SOURCES.map((source) => VENDORS[source].scheme);
 

@@ -41,6 +41,7 @@ export const alfredAdapter = defineVendor({
   }),
   // Alfred events name their company (`event.company_id`): company-scoped tokens see these jobs.
   companyScoped: true,
+  resourceKinds: [],
   webhook: {
     summary: "Receive an Alfred webhook event",
     description:

@@ -17,7 +17,7 @@ import {
   signatureHeaderMaterial,
   toIssues,
 } from "../index";
-import { normalizeExtendEvent } from "./normalize";
+import { EXTEND_RESOURCE_KINDS, normalizeExtendEvent } from "./normalize";
 import { envelopeSchema, signedDataUrlSchema } from "./schema";
 import { verifyExtendSignature } from "./verify";
 
@@ -96,6 +96,7 @@ export const extendAdapter = defineVendor({
   },
   readSettings: (read) => ({ extendSecrets: commaList(read("EXTEND_SIGNING_SECRETS")) }),
   companyScoped: false,
+  resourceKinds: EXTEND_RESOURCE_KINDS,
   webhook: {
     summary: "Receive an Extend webhook event",
     description:

@@ -172,6 +172,13 @@ function resourceSpecs<S extends v.GenericSchema, V extends v.GenericSchema>(
 const workflowRunFacts = (run: v.InferOutput<typeof workflowRunSchema>) =>
   runFacts(run, run.workflow?.name, { rejectionNote: run.rejectionNote, reviewedByUser: run.reviewedByUser });
 
+/**
+ * The configuration resources among Extend's job kinds (vendors/extend.md §2.3: the resource
+ * lifecycle events), as against runs: a classifier, extractor, splitter or workflow is `active` or
+ * `deleted`, never done. The console lists them apart from runs (`category=resource`).
+ */
+export const EXTEND_RESOURCE_KINDS = ["workflow", "extractor", "classifier", "splitter"] as const;
+
 /** All 38 event types of API version 2026-02-09 (vendors/extend.md §2.3). */
 export const EXTEND_EVENTS: Readonly<Record<string, EventSpec>> = {
   "workflow_run.completed": spec("workflow_run", SUCCEEDED, workflowRunSchema, workflowRunFacts),

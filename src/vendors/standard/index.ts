@@ -49,6 +49,7 @@ export const standardAdapter = defineVendor({
   },
   readSettings: (read) => ({ standardSecrets: commaList(read("STANDARD_WEBHOOK_SECRETS")) }),
   companyScoped: false,
+  resourceKinds: [],
   webhook: {
     summary: "Receive a Standard Webhooks event",
     description:
