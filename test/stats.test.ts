@@ -362,6 +362,29 @@ describe("GET /v1/stats: deliveries", () => {
   });
 });
 
+describe("GET /v1/stats: refusals when D1 refuses their flush", () => {
+  it("keeps the counts and writes them with the next flush", async () => {
+    const at = minuteOfItsOwn() + 5_000;
+    let attempts = 0;
+    const app = appAt(at, {
+      refusalWrites: (db, counts) => {
+        attempts += 1;
+        return attempts === 1 ? Promise.reject(new Error("D1_ERROR: injected")) : writeRefusals(db, counts);
+      },
+    });
+    const refuse = () =>
+      viaApp(app, new Request(`${BASE}/webhooks/standard`, { method: "POST", body: "{}" }));
+    expect((await refuse()).status).toBe(401);
+    expect(attempts).toBe(1);
+    expect((await refuse()).status).toBe(401);
+    expect(attempts).toBe(2);
+    const standard = await createToken({ source: "standard" });
+    expect((await stats(standard, "?window=1h", app)).deliveries.buckets.at(-1)?.refused).toEqual({
+      missing_signature: 2,
+    });
+  });
+});
+
 /** The counter rows of one company's slice, for comparing before and after. */
 async function companyCounters(companyId: string) {
   const slice = companySlice(companyId);

@@ -63,7 +63,8 @@ export class RefusalTally {
         if (last) this.flushingSince = null;
         const counts = [...this.pending.values()];
         this.pending.clear();
-        if (counts.length > 0) await this.writeOrKeep(db, counts);
+        // D1 refusing: the counts wait for the next refusal's flush rather than a retry loop here.
+        if (counts.length > 0 && !(await this.writeOrKeep(db, counts))) return;
         if (last || this.pending.size === 0) return;
       }
     } finally {
@@ -71,10 +72,14 @@ export class RefusalTally {
     }
   }
 
-  /** Writes counts; if D1 refuses them they are kept for the next round (those older than any window are let go). */
-  private async writeOrKeep(db: D1Database, counts: RefusalCount[]): Promise<void> {
+  /**
+   * Writes counts; if D1 refuses them they are kept for the next flush (those older than any window
+   * are let go) and the answer is false.
+   */
+  private async writeOrKeep(db: D1Database, counts: RefusalCount[]): Promise<boolean> {
     try {
       await this.write(db, counts);
+      return true;
     } catch (error) {
       log({
         level: "warn",
@@ -83,6 +88,7 @@ export class RefusalTally {
       });
       const oldest = Date.now() - RETENTION_MS[3600];
       for (const count of counts) if (count.minute >= oldest) this.add(count);
+      return false;
     }
   }
 }
