@@ -3,7 +3,7 @@
  * tests can pass their own seams (a failing ledger, a fake outbound fetch) without patching the
  * runtime.
  */
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { type ApiEnv, requireAdmin, requireToken } from "./api/auth";
 import { changesRoute } from "./api/changes";
 import { jobRoutes } from "./api/get-job";
@@ -94,10 +94,11 @@ export function createApp(seams: AppSeams = {}) {
         const source = c.req.path.split("/")[2] ?? "";
         console.log(JSON.stringify({ level: "warn", msg: "delivery refused", source, code: error.code }));
         // Counted for the overview (CONTRACT §10), without a write of its own (src/ingest/refusals.ts).
-        if (error.status >= 400 && error.status < 500 && vendorFor(source) !== undefined) {
+        const ctx = executionContextOf(c);
+        if (ctx !== null && error.status >= 400 && error.status < 500 && vendorFor(source) !== undefined) {
           refusals.count(
             { source, code: error.code, at: now() },
-            { db: c.env.DB, waitUntil: (work) => c.executionCtx.waitUntil(work) },
+            { db: c.env.DB, waitUntil: (work) => ctx.waitUntil(work) },
           );
         }
       }
@@ -177,6 +178,15 @@ export function createApp(seams: AppSeams = {}) {
       .post("/v1/admin/reproject", routeDocs.reproject, requireAdmin, reprojectRoute)
       .post("/v1/admin/registry/seed", routeDocs.seedRegistry, requireAdmin, seedRegistryRoute)
   );
+}
+
+/** The request's execution context, or null where there is none (Hono's `app.request()` in a test). */
+function executionContextOf(c: Context): ExecutionContext | null {
+  try {
+    return c.executionCtx;
+  } catch {
+    return null;
+  }
 }
 
 /**
