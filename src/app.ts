@@ -3,7 +3,7 @@
  * tests can pass their own seams (a failing ledger, a fake outbound fetch) without patching the
  * runtime.
  */
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { type ApiEnv, requireAdmin, requireToken } from "./api/auth";
 import { changesRoute } from "./api/changes";
 import { jobRoutes } from "./api/get-job";
@@ -18,17 +18,21 @@ import {
   jobDetailQuerySchema,
   listJobsQuerySchema,
   listQuarantineQuerySchema,
+  statsQuerySchema,
   validQuery,
 } from "./api/schemas";
+import { statsRoute } from "./api/stats";
 import { waitingPollWithinLimit } from "./api/stream-slots";
 import { consoleFile, consoleIcon, consolePage } from "./console";
 import type { ProjectionQueue } from "./core/summary";
 import { ApiError, errorResponse } from "./http/errors";
 import { durableObjectLedgers, type LedgerGateway } from "./ingest/ledger-gateway";
 import { type IngestDeps, ingestDelivery } from "./ingest/pipeline";
+import { RefusalTally, type RefusalWriter } from "./ingest/refusals";
+import { writeRefusals } from "./projection/counters";
 import { D1_QUARANTINE_WRITES, type QuarantineRetryWrites } from "./projection/quarantine";
 import { ProjectionGatherer } from "./projection/queue";
-import { VENDORS } from "./vendors/registry";
+import { VENDORS, vendorFor } from "./vendors/registry";
 
 export interface AppSeams {
   ledgers?: (env: Env) => LedgerGateway;
@@ -47,11 +51,16 @@ export interface AppSeams {
   quarantineWrites?: Partial<QuarantineRetryWrites>;
   /** Where job routes find out whether a job was written (D1, the key registry); tests make D1 lag. */
   jobIndex?: (env: Env) => JobIndex;
+  /** How refusal counts reach D1 (src/ingest/refusals.ts); tests count the writes. */
+  refusalWrites?: RefusalWriter;
 }
 
 export function createApp(seams: AppSeams = {}) {
   // Summaries gathered across the requests this isolate serves (see ProjectionGatherer).
   const gatherer = new ProjectionGatherer();
+  // Refused deliveries counted across the requests this isolate serves, flushed about once a second.
+  const refusals = new RefusalTally(seams.refusalWrites ?? writeRefusals);
+  const now = seams.now ?? Date.now;
   // One gateway per environment, made on its first request rather than on each.
   const gateways = new WeakMap<Env, LedgerGateway>();
   const ledgers = (env: Env): LedgerGateway => {
@@ -66,7 +75,7 @@ export function createApp(seams: AppSeams = {}) {
     ledgers: ledgers(env),
     // Called through a closure: an unbound `fetch` kept in an object throws "Illegal invocation".
     fetch: seams.fetch ?? ((input, init) => fetch(input, init)),
-    now: seams.now ?? Date.now,
+    now,
     project: (message) =>
       gatherer.offer(message, {
         queue: seams.projectionQueue?.(env) ?? env.PROJECTION,
@@ -85,6 +94,14 @@ export function createApp(seams: AppSeams = {}) {
       if (c.req.path.startsWith("/webhooks/")) {
         const source = c.req.path.split("/")[2] ?? "";
         console.log(JSON.stringify({ level: "warn", msg: "delivery refused", source, code: error.code }));
+        // Counted for the overview (CONTRACT §10), without a write of its own (src/ingest/refusals.ts).
+        const ctx = executionContextOf(c);
+        if (ctx !== null && error.status >= 400 && error.status < 500 && vendorFor(source) !== undefined) {
+          refusals.count(
+            { source, code: error.code, at: now() },
+            { db: c.env.DB, waitUntil: (work) => ctx.waitUntil(work) },
+          );
+        }
       }
       return errorResponse(error, error.code === "method_not_allowed" ? { allow: "POST" } : undefined);
     }
@@ -150,6 +167,9 @@ export function createApp(seams: AppSeams = {}) {
         listQuarantineRoute(c, c.req.valid("query")),
       )
       .get("/v1/quarantine/:id", routeDocs.getQuarantined, getQuarantinedRoute)
+      .get("/v1/stats", routeDocs.stats, validQuery(statsQuerySchema), (c) =>
+        statsRoute(c, c.req.valid("query"), now()),
+      )
       // Operating (CONTRACT §9): admin tokens only.
       .post("/v1/quarantine/:id/retry", routeDocs.retryQuarantined, requireAdmin, (c) =>
         retryQuarantinedRoute(c, deps(c.env, c.executionCtx), {
@@ -160,6 +180,15 @@ export function createApp(seams: AppSeams = {}) {
       .post("/v1/admin/reproject", routeDocs.reproject, requireAdmin, reprojectRoute)
       .post("/v1/admin/registry/seed", routeDocs.seedRegistry, requireAdmin, seedRegistryRoute)
   );
+}
+
+/** The request's execution context, or null where there is none (Hono's `app.request()` in a test). */
+function executionContextOf(c: Context): ExecutionContext | null {
+  try {
+    return c.executionCtx;
+  } catch {
+    return null;
+  }
 }
 
 /**

@@ -192,6 +192,18 @@ describe("the read API answers only what /openapi.json lists for it", () => {
     }
   });
 
+  it("GET /v1/stats: 200, 400 (bad window, unknown parameter), 401, 503", async () => {
+    for (const token of [read, await createToken({ company: `co-answers-${suffix}` })]) {
+      for (const window of ["1h", "24h", "7d"]) {
+        expect((await answer(get(`/v1/stats?window=${window}`, token))).status).toBe(200);
+      }
+    }
+    expect((await answer(get("/v1/stats?window=2h", read))).status).toBe(400);
+    expect((await answer(get("/v1/stats?windw=1h", read))).status).toBe(400);
+    expect((await answer(get("/v1/stats"))).status).toBe(401);
+    expect((await answer(get("/v1/stats", read), viaD1Down)).status).toBe(503);
+  });
+
   it("GET /v1/jobs/{jobKey}: 200, 400 (bad page cursor, unknown parameter), 401, 404, 503", async () => {
     const detail = await answer(get(`/v1/jobs/${extendKey}`, read));
     expect(detail).toMatchObject({ status: 200, body: { status: "succeeded", source: "extend" } });

@@ -301,6 +301,45 @@ declare const api: Hono<BlankEnv, {
         };
     };
 } & {
+    "/v1/stats": {
+        $get: {
+            output: {
+                generatedAt: string;
+                jobs: {
+                    total: number;
+                    byStatus: {
+                        [x: string]: number;
+                    };
+                    bySource: {
+                        [x: string]: number;
+                    };
+                };
+                deliveries: {
+                    bucketSeconds: number;
+                    buckets: {
+                        start: string;
+                        accepted: number;
+                        duplicates: number;
+                        quarantined: number;
+                        refused: {
+                            [x: string]: number;
+                        };
+                    }[];
+                };
+                quarantine: {
+                    open: number;
+                };
+            };
+            outputFormat: "json";
+            status: import("hono/utils/http-status").ContentfulStatusCode;
+            input: {
+                query: {
+                    window?: "1h" | "24h" | "7d" | undefined;
+                };
+            };
+        };
+    };
+} & {
     "/v1/quarantine/:id/retry": {
         $post: {
             output: {

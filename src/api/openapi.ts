@@ -51,6 +51,7 @@ import {
   quarantineEntrySchema,
   quarantineListSchema,
   retryResultSchema,
+  statsSchema,
   verificationSchema,
 } from "./schemas";
 
@@ -69,6 +70,7 @@ const COMPONENTS = {
   QuarantineEntry: quarantineEntrySchema,
   QuarantineList: quarantineListSchema,
   RetryResult: retryResultSchema,
+  Stats: statsSchema,
   Verification: verificationSchema,
   Me: meSchema,
   DeliveryStored: deliveryStoredSchema,
@@ -425,6 +427,13 @@ export const routeDocs = {
       },
       ...itemErrors,
     },
+  }),
+  stats: describeRoute({
+    operationId: "getStats",
+    summary: "The overview: job counts, deliveries per time bucket, open quarantine items",
+    description:
+      "For the token's scope (CONTRACT §10): jobs by current status and by source (agreeing with `GET /v1/jobs` within 2 s of the last change); accepted deliveries, repeats, quarantined deliveries and refusals by error code per bucket over the window, oldest first, with no gaps; open quarantine items. A company-scoped token sees its jobs' deliveries, and 0 refused, quarantined and open. Read from counters kept as changes are projected: the cost is the same whatever the number of jobs.",
+    responses: { "200": json(statsSchema, "The overview.") },
   }),
   retryQuarantined: describeRoute({
     operationId: "retryQuarantined",

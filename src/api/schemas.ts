@@ -227,6 +227,31 @@ export const listQuarantineQuerySchema = v.strictObject(
 
 export type ListQuarantineQuery = v.InferOutput<typeof listQuarantineQuerySchema>;
 
+/** The windows of `GET /v1/stats` (CONTRACT §10), each with its buckets' width and number. */
+export const STATS_WINDOWS = {
+  "1h": { bucketSeconds: 60, buckets: 60 },
+  "24h": { bucketSeconds: 900, buckets: 96 },
+  "7d": { bucketSeconds: 3600, buckets: 168 },
+} as const;
+export type StatsWindow = keyof typeof STATS_WINDOWS;
+
+export const statsQuerySchema = v.strictObject(
+  {
+    window: v.optional(
+      v.pipe(
+        v.picklist(Object.keys(STATS_WINDOWS) as StatsWindow[], "must be one of 1h, 24h, 7d"),
+        v.description(
+          "The time the delivery buckets cover: `1h` (60 × 60 s), `24h` (96 × 900 s, the default) or `7d` (168 × 3600 s).",
+        ),
+      ),
+      "24h",
+    ),
+  },
+  UNKNOWN_PARAMETER,
+);
+
+export type StatsQuery = v.InferOutput<typeof statsQuerySchema>;
+
 const time = v.pipe(v.string(), v.isoTimestamp(), v.description("ISO 8601 UTC with milliseconds."));
 
 export const jobListSchema = v.object({
@@ -268,6 +293,54 @@ export const quarantineListSchema = v.object({
   data: v.array(quarantineEntrySchema),
   nextCursor: v.nullable(v.string()),
 });
+
+const count = v.pipe(v.number(), v.integer());
+
+export const statsSchema = v.object({
+  generatedAt: time,
+  jobs: v.object({
+    total: v.pipe(count, v.description("Every job the token can see, once.")),
+    byStatus: v.pipe(
+      v.record(v.string(), count),
+      v.description("Jobs by current status: every normalized status, 0 when none."),
+    ),
+    bySource: v.pipe(
+      v.record(v.string(), count),
+      v.description("Jobs by source: every source the token can see, 0 when none."),
+    ),
+  }),
+  deliveries: v.object({
+    bucketSeconds: v.pipe(count, v.description("Each bucket's width: 60, 900 or 3600.")),
+    buckets: v.pipe(
+      v.array(
+        v.object({
+          start: time,
+          accepted: v.pipe(count, v.description("Accepted deliveries, repeats included.")),
+          duplicates: v.pipe(count, v.description("The repeats among them.")),
+          quarantined: v.pipe(
+            count,
+            v.description("Deliveries quarantined (202); 0 for a company-scoped token."),
+          ),
+          refused: v.pipe(
+            v.record(v.string(), count),
+            v.description(
+              "Deliveries answered 4xx at the webhook endpoints, by error code (only codes counted); empty for a company-scoped token.",
+            ),
+          ),
+        }),
+      ),
+      v.description("The window, oldest first, with no gaps: a bucket holds the deliveries received in it."),
+    ),
+  }),
+  quarantine: v.object({
+    open: v.pipe(
+      count,
+      v.description("Quarantine items no retry has resolved; 0 for a company-scoped token."),
+    ),
+  }),
+});
+
+export type Stats = v.InferOutput<typeof statsSchema>;
 
 /** An error's code (the `ErrorCode` component). */
 export const errorCodeSchema = v.pipe(

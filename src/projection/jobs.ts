@@ -12,6 +12,8 @@ import {
   summaryToRow,
 } from "../core/summary";
 import type { Source, Status } from "../core/vocabulary";
+import { ADD_DELIVERIES, COUNT_BY_BATCH, COUNT_BY_TRIGGERS, MOVE_JOB_COUNTS } from "./counters";
+import { MAX_STATEMENT_JSON_BYTES, packJson } from "./pack";
 
 /** One row of D1 `jobs`: a summary's columns and its place in the change sequence. */
 export type JobRow = SummaryRow & { seq: number };
@@ -40,9 +42,6 @@ const UPSERT_FROM_JSON = upsertFromJson("excluded.version > jobs.version");
 const ADVANCE_SEQUENCE = "UPDATE change_sequence SET seq = seq + ?1";
 const CURRENT_SEQUENCE = "SELECT seq FROM change_sequence";
 
-/** D1 refuses statements over 100 KB; rows are packed into JSON texts below this many bytes. */
-export const MAX_STATEMENT_JSON_BYTES = 90_000;
-
 /** The newest message per job: a batch writes each job once, at the highest version it holds. */
 export function latestPerJob(messages: Iterable<ProjectionMessage>): ProjectionMessage[] {
   const latest = new Map<string, ProjectionMessage>();
@@ -51,28 +50,6 @@ export function latestPerJob(messages: Iterable<ProjectionMessage>): ProjectionM
     if (kept === undefined || message.version > kept.version) latest.set(message.jobKey, message);
   }
   return [...latest.values()];
-}
-
-/** Splits items into JSON arrays whose serialised size stays under `maxBytes` (at least one each). */
-export function packJson<T>(items: readonly T[], maxBytes: number): { json: string; count: number }[] {
-  const encoder = new TextEncoder();
-  const packs: { json: string; count: number }[] = [];
-  let current: string[] = [];
-  let size = 2;
-  const close = () => packs.push({ json: `[${current.join(",")}]`, count: current.length });
-  for (const item of items) {
-    const text = JSON.stringify(item);
-    const bytes = encoder.encode(text).byteLength + 1;
-    if (current.length > 0 && size + bytes > maxBytes) {
-      close();
-      current = [];
-      size = 2;
-    }
-    current.push(text);
-    size += bytes;
-  }
-  if (current.length > 0) close();
-  return packs;
 }
 
 /** What one projection write cost, from D1's own `meta`, and where it left the change sequence. */
@@ -86,7 +63,11 @@ export interface ProjectionWrite {
 
 /**
  * Writes the newest summary of each job in `messages` to D1 in one transaction (`batch()`), one
- * `json_each` statement per ~90 KB of rows.
+ * `json_each` statement per ~90 KB of rows. Before each, in the same transaction, the overview's
+ * counters move by what that statement is about to change (src/projection/counters.ts): jobs
+ * between status counters, deliveries into their buckets — with the upsert's own version guard, so
+ * a replayed batch moves nothing. The `jobs` triggers, which count other writes row by row, stand
+ * aside meanwhile.
  */
 export async function writeSummaries(
   db: D1Database,
@@ -95,10 +76,16 @@ export async function writeSummaries(
   const rows = latestPerJob(messages).map((message) => summaryToRow(message.summary));
   if (rows.length === 0) return { jobs: 0, statements: 0, rowsWritten: 0, sequence: 0 };
   const packs = packJson(rows, MAX_STATEMENT_JSON_BYTES);
-  const statements = packs.flatMap(({ json, count }) => [
-    db.prepare(UPSERT_FROM_JSON).bind(json),
-    db.prepare(ADVANCE_SEQUENCE).bind(count),
-  ]);
+  const statements = [
+    db.prepare(COUNT_BY_BATCH),
+    ...packs.flatMap(({ json, count }) => [
+      db.prepare(MOVE_JOB_COUNTS).bind(json),
+      db.prepare(ADD_DELIVERIES).bind(json),
+      db.prepare(UPSERT_FROM_JSON).bind(json),
+      db.prepare(ADVANCE_SEQUENCE).bind(count),
+    ]),
+    db.prepare(COUNT_BY_TRIGGERS),
+  ];
   const results = await db.batch<{ seq: number }>([...statements, db.prepare(CURRENT_SEQUENCE)]);
   return {
     jobs: rows.length,

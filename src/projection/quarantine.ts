@@ -228,11 +228,13 @@ export async function claimQuarantined(db: D1Database, id: string, claim: RetryC
     .prepare(
       `UPDATE quarantine SET retry_claim = ?, retry_claimed_at = ?, retry_job_key = ?, retry_event_id = ?
        WHERE id = ? AND resolved_at IS NULL AND job_key IS NULL AND retry_claim IS ?
-         AND (retry_claimed_at IS NULL OR retry_claimed_at < ?)`,
+         AND (retry_claimed_at IS NULL OR retry_claimed_at < ?)
+       RETURNING id`,
     )
     .bind(claim.id, claim.at, claim.jobKey, claim.eventId, id, claim.previous, claim.staleBefore)
-    .run();
-  return result.meta.changes === 1;
+    .all();
+  // Not `meta.changes`: D1 counts there what the quarantine's triggers write too (migration 0007).
+  return result.results.length === 1;
 }
 
 /**
@@ -258,11 +260,13 @@ export async function resolveQuarantined(
   const result = await db
     .prepare(
       `UPDATE quarantine SET resolved_at = ?, job_key = ?, event_id = ?, retry_outcome = ?, retry_claimed_at = NULL
-       WHERE id = ? AND resolved_at IS NULL AND job_key IS NULL`,
+       WHERE id = ? AND resolved_at IS NULL AND job_key IS NULL
+       RETURNING id`,
     )
     .bind(outcome.resolvedAt, outcome.jobKey, outcome.eventId, outcome.outcome, id)
-    .run();
-  return result.meta.changes === 1;
+    .all();
+  // Not `meta.changes`: it counts the open-items trigger's write too (migrations/0007_stats_counters.sql).
+  return result.results.length === 1;
 }
 
 /** The D1 writes of a quarantine retry; tests replace one with a failing one (`AppSeams.quarantineWrites`). */

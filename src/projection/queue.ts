@@ -8,6 +8,7 @@
 import { HUB_NAME } from "../changes/hub";
 import type { ProjectionBundle, ProjectionMessage, ProjectionQueue } from "../core/summary";
 import { withDeadline } from "../deadline";
+import { PRUNE_EVERY_MS, pruneCounters } from "./counters";
 import { latestPerJob, writeSummaries } from "./jobs";
 
 /** How long the Worker gathers summaries before sending them: long enough to coalesce a burst. */
@@ -276,11 +277,30 @@ export async function consumeProjection(batch: MessageBatch<unknown>, env: Consu
       failed: refused.size,
     });
   }
+  await pruneWhenDue(env.DB);
   // Wake the change feed's long polls. Best effort: a waiter not woken re-reads D1 within seconds.
   try {
     await env.CHANGES.get(env.CHANGES.idFromName(HUB_NAME)).notify(sequence);
   } catch (error) {
     log({ level: "warn", msg: "change hub not notified", error: String(error) });
+  }
+}
+
+/** When this isolate's consumer last pruned the overview's old bucket rows. */
+let prunedAt = 0;
+
+/**
+ * Deletes the overview's bucket rows older than any window (src/projection/counters.ts), at most
+ * every {@link PRUNE_EVERY_MS} per isolate. Best effort: rows left over are only read by no call.
+ */
+async function pruneWhenDue(db: D1Database): Promise<void> {
+  const now = Date.now();
+  if (now - prunedAt < PRUNE_EVERY_MS) return;
+  prunedAt = now;
+  try {
+    await pruneCounters(db, now);
+  } catch (error) {
+    log({ level: "warn", msg: "old counter rows not pruned", error: String(error) });
   }
 }
 
