@@ -112,16 +112,17 @@ function workerProject(name: string, files: { isolate: boolean; include?: string
  * 2-core machine; a file not listed counts as one. Only the order depends on them.
  */
 const SECONDS: Record<string, number> = {
+  "scripts/console.test.mjs": 18,
   "scripts/token.test.mjs": 14,
   "test/corpus.test.ts": 12,
   "scripts/cli-manners.test.mjs": 10,
-  "scripts/console.test.mjs": 8,
   "scripts/deploy.test.mjs": 8,
   "test/projection.test.ts": 7,
   "test/oracle.property.test.ts": 6,
   "scripts/start.test.mjs": 6,
   "test/alfred.events.test.ts": 5,
   "test/api.list.test.ts": 5,
+  "test/stats.test.ts": 5,
   "test/changes.property.test.ts": 4,
   "scripts/cli.test.mjs": 4,
   "test/alfred.lifecycle.test.ts": 3,
