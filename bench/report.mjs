@@ -388,6 +388,26 @@ ${edgeTable(run)}
 ${notes}`;
 }
 
+/**
+ * Writes `section` under its `marker` line in `file` (BENCHMARKS.md), in place of what followed the
+ * marker up to the next `<!-- bench:` marker or the end. A section not there yet goes before the
+ * marker `before` if given and present, else at the end.
+ */
+export function writeMarkedSection(file, marker, section, before) {
+  const text = readFileSync(file, "utf8");
+  const block = `${marker}\n${section.trim()}\n`;
+  const start = text.indexOf(marker);
+  let next;
+  if (start !== -1) {
+    const end = text.indexOf("\n<!-- bench:", start + marker.length);
+    next = `${text.slice(0, start)}${block}${end === -1 ? "" : text.slice(end)}`;
+  } else {
+    const at = before === undefined ? -1 : text.indexOf(before);
+    next = at === -1 ? `${text.trimEnd()}\n\n${block}` : `${text.slice(0, at)}${block}\n${text.slice(at)}`;
+  }
+  writeFileSync(file, `${next.trimEnd()}\n`);
+}
+
 /** Inserts a run's section at the top of the runs in `file`, creating the file if needed. */
 export function writeRun(file, section) {
   let text = existsSync(file) ? readFileSync(file, "utf8") : INTRO;

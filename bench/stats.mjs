@@ -10,11 +10,12 @@
  * Markdown section; `--write` also puts it into BENCHMARKS.md under "Overview".
  */
 import { createHash } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { build } from "esbuild";
 import { ROOT, startInProcess } from "./in-process.mjs";
+import { writeMarkedSection } from "./report.mjs";
 
 const SIZES = [10_000, 100_000];
 const COMPANIES = 200;
@@ -242,21 +243,12 @@ try {
   const section = lines.join("\n");
   console.log(section);
   if (process.argv.includes("--write")) {
-    const file = path.join(ROOT, "BENCHMARKS.md");
-    const text = readFileSync(file, "utf8");
-    const marker = "<!-- bench:stats -->";
-    // Before bench:sync's section, which runs to the end of the file (bench/sync.mjs rewrites from its marker on).
-    const start = text.indexOf(marker);
-    const end = start === -1 ? -1 : text.indexOf("\n<!-- bench:", start + marker.length);
-    const block = `${marker}\n${section}`;
-    let next;
-    if (start !== -1) next = `${text.slice(0, start)}${block}${end === -1 ? "" : text.slice(end + 1)}`;
-    else {
-      const sync = text.indexOf("<!-- bench:sync -->");
-      next =
-        sync === -1 ? `${text.trimEnd()}\n\n${block}` : `${text.slice(0, sync)}${block}\n${text.slice(sync)}`;
-    }
-    writeFileSync(file, next.endsWith("\n") ? next : `${next}\n`);
+    writeMarkedSection(
+      path.join(ROOT, "BENCHMARKS.md"),
+      "<!-- bench:stats -->",
+      section,
+      "<!-- bench:sync -->",
+    );
   }
 } finally {
   await target.dispose();

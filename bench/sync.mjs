@@ -7,11 +7,12 @@
  * `--write` also puts it into BENCHMARKS.md under "Sync and watch".
  */
 import { createHash } from "node:crypto";
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { signExtendSync } from "./deliveries.mjs";
 import { ROOT, startInProcess } from "./in-process.mjs";
+import { writeMarkedSection } from "./report.mjs";
 
 const SECRET = "wss_bench_sync";
 const JOBS = 10_000;
@@ -212,12 +213,7 @@ try {
   const section = lines.join("\n");
   console.log(section);
   if (process.argv.includes("--write")) {
-    const file = path.join(ROOT, "BENCHMARKS.md");
-    const text = readFileSync(file, "utf8");
-    const marker = "<!-- bench:sync -->";
-    const start = text.indexOf(marker);
-    const next = start === -1 ? text : `${text.slice(0, start).trimEnd()}\n`;
-    writeFileSync(file, `${next}\n${marker}\n${section}`);
+    writeMarkedSection(path.join(ROOT, "BENCHMARKS.md"), "<!-- bench:sync -->", section);
   }
 } finally {
   await target.dispose();

@@ -3,7 +3,6 @@
 // table, one console token per `npm start`, one spelling of each event name. Fast: pure functions,
 // commands that fail before reaching anything, a small HTTP stand-in for the Worker (node:http, on
 // 127.0.0.1) and, for `npm start`, a stand-in for `wrangler dev` — no workerd.
-import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
@@ -20,7 +19,7 @@ import {
   readToken,
   usageLine,
 } from "./cli.mjs";
-import { groupAlive, runScript, stopGroup } from "./dev-server.mjs";
+import { groupAlive, runScript, spawnNode, stopGroup } from "./dev-server.mjs";
 import { freePort, ROOT } from "./lib.mjs";
 
 const dir = mkdtempSync(path.join(tmpdir(), "runledger-cli-manners-"));
@@ -39,26 +38,16 @@ const CLEAN_ENV = { ...process.env, RUNLEDGER_TOKEN: "", RUNLEDGER_ADMIN_TOKEN: 
  * Runs `node scripts/<script> ...args`; `input` is written to its standard input (else stdin is
  * closed at once). Several may run at once.
  */
-function run(script, args, { env = {}, input } = {}) {
+async function run(script, args, { env = {}, input } = {}) {
   if (input === undefined) return runScript(script, args, { env: { ...CLEAN_ENV, ...env } });
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(ROOT, "scripts", script), ...args], {
-      cwd: ROOT,
-      env: { ...CLEAN_ENV, ...env },
-      stdio: ["pipe", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk) => {
-      stdout += chunk;
-    });
-    child.stderr.on("data", (chunk) => {
-      stderr += chunk;
-    });
-    child.stdin.on("error", () => {}); // it may exit before reading
-    child.stdin.end(input);
-    child.on("close", (status) => resolve({ status, stdout, stderr }));
+  const { child, output, done } = spawnNode(path.join(ROOT, "scripts", script), args, {
+    env: { ...CLEAN_ENV, ...env },
+    stdio: ["pipe", "pipe", "pipe"],
   });
+  child.stdin.on("error", () => {}); // it may exit before reading
+  child.stdin.end(input);
+  const status = await done;
+  return { status, ...output };
 }
 
 const sha256 = (text) => createHash("sha256").update(text).digest("hex");
@@ -509,38 +498,17 @@ process.on("SIGTERM", () => process.exit(0));
   /** Starts `npm start` on the stand-in, waits for its banner, stops it; returns what it printed. */
   async function start() {
     const port = await freePort();
-    const child = spawn(
-      process.execPath,
-      [
-        path.join(ROOT, "scripts", "start.mjs"),
-        "--port",
-        String(port),
-        "--persist-to",
-        state,
-        "--env-file",
-        envFile,
-      ],
-      {
-        cwd: ROOT,
-        env: { ...CLEAN_ENV, RUNLEDGER_WRANGLER: fake },
-        detached: true,
-        stdio: ["ignore", "pipe", "pipe"],
-      },
+    const { child, output } = spawnNode(
+      path.join(ROOT, "scripts", "start.mjs"),
+      ["--port", String(port), "--persist-to", state, "--env-file", envFile],
+      { env: { ...CLEAN_ENV, RUNLEDGER_WRANGLER: fake }, detached: true },
     );
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk) => {
-      stdout += chunk;
-    });
-    child.stderr.on("data", (chunk) => {
-      stderr += chunk;
-    });
     try {
       const until = Date.now() + 45_000;
-      while (!/Try next:/.test(stdout) && Date.now() < until && groupAlive(child.pid))
+      while (!/Try next:/.test(output.stdout) && Date.now() < until && groupAlive(child.pid))
         await new Promise((resolve) => setTimeout(resolve, 100));
-      expect(stdout, `${stdout}${stderr}`).toContain("runledger is running.");
-      return stdout;
+      expect(output.stdout, `${output.stdout}${output.stderr}`).toContain("runledger is running.");
+      return output.stdout;
     } finally {
       await stopGroup(child.pid);
     }

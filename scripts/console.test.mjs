@@ -4,14 +4,13 @@
 // where Chromium is missing the tests say so loudly and are skipped (.ci/run installs it).
 // The dev server may hold other files' jobs: each test uses ids of its own and asserts on those.
 
-import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CHROMIUM, CHROMIUM_ARGS, HAVE_CHROMIUM } from "./browser.mjs";
-import { runScript } from "./dev-server.mjs";
+import { runScript, spawnNode } from "./dev-server.mjs";
 import { devServers, SECRETS } from "./dev-servers.setup.mjs";
 import { signExtendBody } from "./extend-signature.mjs";
 import { ROOT } from "./lib.mjs";
@@ -438,29 +437,19 @@ describe.skipIf(!HAVE_CHROMIUM)("console in Chromium", () => {
 
   it("npm run watch on a job with no event yet says so, keeps waiting, and prints its first event", async () => {
     const id = `exr_console_watch_${RUN}`;
-    const child = spawn(
-      process.execPath,
-      [path.join(ROOT, "scripts", "watch.mjs"), `extend:extract_run:${id}`, "--url", base],
-      {
-        cwd: ROOT,
-        env: { ...process.env, RUNLEDGER_TOKEN: token },
-        stdio: ["ignore", "pipe", "pipe"],
-      },
+    const { child, output } = spawnNode(
+      path.join(ROOT, "scripts", "watch.mjs"),
+      [`extend:extract_run:${id}`, "--url", base],
+      { env: { ...process.env, RUNLEDGER_TOKEN: token } },
     );
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk) => {
-      stdout += chunk;
-    });
-    child.stderr.on("data", (chunk) => {
-      stderr += chunk;
-    });
     try {
-      await expect.poll(() => stderr, { timeout: LIMIT_MS }).toContain("has no event yet");
-      expect(stderr).toContain("waiting for its first one");
+      await expect.poll(() => output.stderr, { timeout: LIMIT_MS }).toContain("has no event yet");
+      expect(output.stderr).toContain("waiting for its first one");
       expect(child.exitCode).toBe(null);
       await deliver(run(id, "extract_run.processed", 1));
-      await expect.poll(() => stdout, { timeout: LIMIT_MS }).toMatch(/extract_run\.processed\s+succeeded/);
+      await expect
+        .poll(() => output.stdout, { timeout: LIMIT_MS })
+        .toMatch(/extract_run\.processed\s+succeeded/);
       expect(child.exitCode).toBe(null);
     } finally {
       child.kill();

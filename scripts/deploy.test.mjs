@@ -2,7 +2,6 @@
 // an account kept in a JSON file that records every call), and `--dry-run` with the real wrangler.
 // Each scenario has its own temporary copy of wrangler.jsonc and its own account; the repository's
 // config is never touched. The scenarios run concurrently (each is a chain of child processes).
-import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import {
   existsSync,
@@ -26,6 +25,7 @@ import {
   recordDatabaseId,
   VENDOR_SECRETS,
 } from "./deploy-plan.mjs";
+import { spawnNode } from "./dev-server.mjs";
 import { parseJsonc, ROOT } from "./lib.mjs";
 
 const DEPLOY = path.join(ROOT, "scripts", "deploy.mjs");
@@ -56,39 +56,25 @@ function project(name) {
 }
 
 /** Runs the deploy script (what `npm run deploy` runs) against the project's fake account. */
-function deploy(p, { env = {}, args = [] } = {}) {
+async function deploy(p, { env = {}, args = [] } = {}) {
   const inherited = Object.fromEntries(
     Object.entries(process.env).filter(
       ([key]) => !SECRET_NAMES.includes(key) && !/^(FAKE_WRANGLER_|RUNLEDGER_WRANGLER|CLOUDFLARE_)/.test(key),
     ),
   );
   const before = p.account().calls.length;
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [DEPLOY, "--config", p.config, ...args], {
-      cwd: ROOT,
-      env: {
-        ...inherited,
-        PATH: `${path.join(p.dir, "bin")}${path.delimiter}${process.env.PATH}`,
-        RUNLEDGER_WRANGLER: "wrangler",
-        FAKE_WRANGLER_STATE: p.state,
-        ...env,
-      },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk) => {
-      stdout += chunk;
-    });
-    child.stderr.on("data", (chunk) => {
-      stderr += chunk;
-    });
-    child.on("error", reject);
-    child.on("close", (status) => {
-      const calls = p.account().calls.slice(before);
-      resolve({ status, stdout, stderr, calls, commands: calls.map((call) => call.args.join(" ")) });
-    });
+  const { output, done } = spawnNode(DEPLOY, ["--config", p.config, ...args], {
+    env: {
+      ...inherited,
+      PATH: `${path.join(p.dir, "bin")}${path.delimiter}${process.env.PATH}`,
+      RUNLEDGER_WRANGLER: "wrangler",
+      FAKE_WRANGLER_STATE: p.state,
+      ...env,
+    },
   });
+  const status = await done;
+  const calls = p.account().calls.slice(before);
+  return { status, ...output, calls, commands: calls.map((call) => call.args.join(" ")) };
 }
 
 /** The calls that create or change something on the account (a deploy aside). */
@@ -275,22 +261,8 @@ describe.concurrent("npm run deploy against a fake wrangler", () => {
 describe("npm run deploy -- --dry-run with the real wrangler", () => {
   it("bundles the Worker with its bindings and uploads nothing", async () => {
     const outdir = path.join(scratch, "bundle");
-    const run = await new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [DEPLOY, "--dry-run", "--outdir", outdir], {
-        cwd: ROOT,
-        stdio: ["ignore", "pipe", "pipe"],
-      });
-      let stdout = "";
-      let stderr = "";
-      child.stdout.on("data", (chunk) => {
-        stdout += chunk;
-      });
-      child.stderr.on("data", (chunk) => {
-        stderr += chunk;
-      });
-      child.on("error", reject);
-      child.on("close", (status) => resolve({ status, stdout, stderr }));
-    });
+    const { output, done } = spawnNode(DEPLOY, ["--dry-run", "--outdir", outdir]);
+    const run = { status: await done, ...output };
     expect(run.status, run.stderr).toBe(0);
     expect(run.stdout).toContain("Plan for Worker");
     expect(run.stdout).toContain("env.JOBS (JobLedger)");

@@ -63,24 +63,36 @@ export async function startDevServer({ state, envFile, readyMs = 60_000 }) {
 }
 
 /**
+ * Starts `node <file> ...args` in the project's folder (stdin closed unless `options.stdio` says
+ * otherwise) with what it prints collected as it comes: `output.stdout` and `output.stderr` grow
+ * while it runs; `done` settles with its exit status once it has closed.
+ */
+export function spawnNode(file, args, options = {}) {
+  const child = spawn(process.execPath, [file, ...args], {
+    cwd: ROOT,
+    stdio: ["ignore", "pipe", "pipe"],
+    ...options,
+  });
+  const output = { stdout: "", stderr: "" };
+  child.stdout.on("data", (chunk) => {
+    output.stdout += chunk;
+  });
+  child.stderr.on("data", (chunk) => {
+    output.stderr += chunk;
+  });
+  const done = new Promise((resolve, reject) => {
+    child.on("error", reject);
+    child.on("close", resolve);
+  });
+  return { child, output, done };
+}
+
+/**
  * Runs `node scripts/<script> ...args` as a user runs it (stdin closed), without blocking, so
  * several may run at once; resolves with its exit status and what it printed.
  */
-export function runScript(script, args, { env = process.env } = {}) {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(ROOT, "scripts", script), ...args], {
-      cwd: ROOT,
-      env,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk) => {
-      stdout += chunk;
-    });
-    child.stderr.on("data", (chunk) => {
-      stderr += chunk;
-    });
-    child.on("close", (status) => resolve({ status, stdout, stderr }));
-  });
+export async function runScript(script, args, { env = process.env } = {}) {
+  const { output, done } = spawnNode(path.join(ROOT, "scripts", script), args, { env });
+  const status = await done;
+  return { status, ...output };
 }
