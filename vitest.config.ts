@@ -74,6 +74,8 @@ const ALONE = [
   "test/standard.security.test.ts",
   // Reprojection walks every ledger there is: alone, it walks only its own.
   "test/reproject.test.ts",
+  // A long poll on every Standard Webhooks job: another file's late projection would answer it.
+  "test/stream-limits.test.ts",
 ];
 
 function workerProject(name: string, files: { isolate: boolean; include?: string[]; exclude?: string[] }) {

@@ -215,7 +215,7 @@ function copyButton(text, what) {
  */
 function curlThis(path, what) {
   const command = (withToken) =>
-    `curl -sS '${location.origin}${path}' -H "authorization: Bearer ${withToken ? token() : "$RUNLEDGER_TOKEN"}"`;
+    `curl -sS '${location.origin}${path.replaceAll("'", "%27")}' -H "authorization: Bearer ${withToken ? token() : "$RUNLEDGER_TOKEN"}"`;
   const pre = h("pre", { className: "curl", tabindex: "0", "aria-label": `curl command for ${what}` });
   const include = h("input", { type: "checkbox" });
   const show = () => {
@@ -313,7 +313,6 @@ function overview(params) {
     note,
   );
 
-  const stopped = false;
   let waiting = null;
   let last = "";
   const refresh = async () => {
@@ -339,7 +338,7 @@ function overview(params) {
     return true;
   };
   const loop = async () => {
-    while (!stopped) {
+    for (;;) {
       try {
         if ((await refresh()) === false) return;
       } catch (error) {
@@ -810,14 +809,7 @@ function waterfall(history, late) {
       h(
         "li",
         { className: isLate ? "late" : undefined, "data-event-id": entry.eventId },
-        h(
-          "span",
-          { className: "label", title: entry.eventType },
-          entry.eventType,
-          typeof entry.summary?.stepName === "string"
-            ? h("span", { className: "muted" }, ` ${entry.summary.stepName}`)
-            : null,
-        ),
+        h("span", { className: "label", title: entry.eventType }, entry.eventType),
         track,
         h(
           "span",

@@ -18,6 +18,7 @@ import {
   extendEvent,
   type JobDetailBody,
   jobDetail,
+  listAll,
   nowSeconds,
   type StoredBody,
   sendExtend,
@@ -331,13 +332,11 @@ describe("GET /v1/jobs (the D1 projection)", () => {
     const { history: _history, files: _files, job: _job, ...summary } = detail;
 
     await eventually(async () => {
-      const response = await apiGet("/v1/jobs?source=extend&kind=batch_processor_run&limit=200", token);
-      expect(response.status).toBe(200);
-      const page = (await response.json()) as {
-        data: Omit<JobDetailBody, "history">[];
-        nextCursor: string | null;
-      };
-      const listed = page.data.find((job) => job.jobKey === fixture.jobKey);
+      const page = await listAll<Omit<JobDetailBody, "history">>(
+        "source=extend&kind=batch_processor_run",
+        token,
+      );
+      const listed = page.find((job) => job.jobKey === fixture.jobKey);
       expect(listed).toEqual(summary);
     });
     expect(summary).toMatchObject({ status: "failed", eventCount: 1, deliveryCount: 2, source: "extend" });
@@ -361,12 +360,11 @@ describe("GET /v1/jobs (the D1 projection)", () => {
       run.jobKey,
     );
     await eventually(async () => {
-      const response = await apiGet(
-        "/v1/jobs?source=extend&kind=workflow_run&status=failed&limit=200",
+      const page = await listAll<Omit<JobDetailBody, "history">>(
+        "source=extend&kind=workflow_run&status=failed",
         token,
       );
-      const page = (await response.json()) as { data: Omit<JobDetailBody, "history">[] };
-      expect(page.data.find((job) => job.jobKey === run.jobKey)).toMatchObject({
+      expect(page.find((job) => job.jobKey === run.jobKey)).toMatchObject({
         status: "failed",
         terminal: true,
         eventCount: 2,

@@ -107,6 +107,25 @@ export async function apiGet(path: string, token: string): Promise<Response> {
   return SELF.fetch(`${BASE}${path}`, { headers: { authorization: `Bearer ${token}` } });
 }
 
+/**
+ * Every row `GET /v1/jobs?<query>` lists for `token`, page after page. Test files may share storage
+ * (vitest.config.ts, ALONE), so a test looking for its own job in a list reads all of it, never
+ * only the first page.
+ */
+export async function listAll<T = Record<string, unknown>>(query: string, token: string): Promise<T[]> {
+  const rows: T[] = [];
+  let cursor: string | null = null;
+  do {
+    const page: string = cursor === null ? "" : `&cursor=${encodeURIComponent(cursor)}`;
+    const response = await apiGet(`/v1/jobs?limit=200${query ? `&${query}` : ""}${page}`, token);
+    if (response.status !== 200) throw new Error(`GET /v1/jobs?${query} answered ${response.status}`);
+    const body = (await response.json()) as { data: T[]; nextCursor: string | null };
+    rows.push(...body.data);
+    cursor = body.nextCursor;
+  } while (cursor !== null);
+  return rows;
+}
+
 export async function jobDetail<T = JobDetailBody>(jobKey: string, token: string): Promise<T> {
   const response = await apiGet(`/v1/jobs/${encodeURIComponent(jobKey)}`, token);
   if (response.status !== 200)

@@ -8,18 +8,17 @@ import { apiGet, BASE, createToken, revokeToken } from "./helpers";
 
 describe("GET /v1/me", () => {
   it("answers a read token's name, scope and admin: false, without the token", async () => {
-    const token = await createToken({ company: `co-${crypto.randomUUID()}`, source: "alfred" });
+    const company = `co-${crypto.randomUUID()}`;
+    const token = await createToken({ company, source: "alfred" });
     const response = await apiGet("/v1/me", token);
     expect(response.status).toBe(200);
     const text = await response.text();
     expect(text).not.toContain(token);
-    const me = JSON.parse(text) as { scope: { companyId: string } };
-    expect(me).toEqual({
+    expect(JSON.parse(text)).toEqual({
       name: "test",
       admin: false,
-      scope: { source: "alfred", companyId: me.scope.companyId },
+      scope: { source: "alfred", companyId: company },
     });
-    expect(me.scope.companyId).toMatch(/^co-/);
   });
 
   it("answers admin: true for an admin token, with an open scope", async () => {

@@ -163,10 +163,7 @@ describe("POST /v1/quarantine/:id/retry", () => {
     const body = (await response.json()) as { error: { code: string; message: string } };
     expect(body.error.code).toBe("still_invalid");
     expect(body.error.message).toContain("payload");
-    const listed = (await (await apiGet("/v1/quarantine?limit=200", read)).json()) as {
-      data: { id: string; resolvedAt?: string }[];
-    };
-    const entry = listed.data.find((item) => item.id === quarantineId);
+    const entry = (await quarantineEntries(read)).find((item) => item.id === quarantineId);
     expect(entry).toBeDefined();
     expect(entry?.resolvedAt).toBeUndefined();
   });

@@ -1,7 +1,7 @@
 /**
  * Receipt times per delivery: each history entry carries `receipts`, the times of its event's last
- * five deliveries, oldest first and newest last, beside `deliveries` (every one counted) — in the
- * job's detail and in the live stream's change. Each test uses ids of its own (storage may be shared).
+ * five deliveries, oldest first and newest last, beside `deliveries` (every one counted), in the
+ * job's detail. Each test uses ids of its own (storage may be shared).
  */
 import { describe, expect, it } from "vitest";
 import { apiGet, createToken, extendEvent, sendExtend } from "./helpers";

@@ -10,6 +10,7 @@ import {
   eventually,
   extendEvent,
   jobDetail,
+  listAll,
   nowSeconds,
   type QuarantinedBody,
   sendAlfred,
@@ -63,10 +64,11 @@ describe("oversized derived fields are cut, and the delivery is stored", () => {
     expect(kept.length).toBeGreaterThan(0);
     expect(new TextEncoder().encode(JSON.stringify(kept)).byteLength).toBeLessThanOrEqual(26 * 1024);
     await eventually(async () => {
-      const listed = (await (await fetchRaw("/v1/jobs?kind=job&status=failed&limit=200")).json()) as {
-        data: { jobKey: string; failure: { messages: string[] } | null }[];
-      };
-      expect(listed.data.find((row) => row.jobKey === "alfred:job:cjk-job")?.failure?.messages).toEqual(kept);
+      const listed = await listAll<{ jobKey: string; failure: { messages: string[] } | null }>(
+        "kind=job&status=failed",
+        token,
+      );
+      expect(listed.find((row) => row.jobKey === "alfred:job:cjk-job")?.failure?.messages).toEqual(kept);
     });
   });
 

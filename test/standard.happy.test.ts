@@ -13,6 +13,7 @@ import {
   createToken,
   eventually,
   jobDetail,
+  listAll,
   nowSeconds,
   STANDARD_OTHER_SECRET,
   type StoredBody,
@@ -79,17 +80,18 @@ describe("POST /webhooks/standard", () => {
   it("lists the job under source=standard", async () => {
     await stored(await sendStandard({ type: "report.started", data: { id: "rep_listed" } }));
     await eventually(async () => {
-      const page = (await (await apiGet("/v1/jobs?source=standard&limit=200", read)).json()) as {
-        data: { jobKey: string; source: string; status: string }[];
-      };
-      expect(page.data).toContainEqual(
+      const listed = await listAll<{ jobKey: string; source: string; status: string }>(
+        "source=standard",
+        read,
+      );
+      expect(listed).toContainEqual(
         expect.objectContaining({
           jobKey: "standard:report:rep_listed",
           source: "standard",
           status: "processing",
         }),
       );
-      expect(page.data.every((job) => job.source === "standard")).toBe(true);
+      expect(listed.every((job) => job.source === "standard")).toBe(true);
     });
   });
 

@@ -277,13 +277,14 @@ export async function consumeProjection(batch: MessageBatch<unknown>, env: Consu
       failed: refused.size,
     });
   }
-  await pruneWhenDue(env.DB);
   // Wake the change feed's long polls. Best effort: a waiter not woken re-reads D1 within seconds.
   try {
     await env.CHANGES.get(env.CHANGES.idFromName(HUB_NAME)).notify(sequence);
   } catch (error) {
     log({ level: "warn", msg: "change hub not notified", error: String(error) });
   }
+  // After the wake-up, which must not wait for it (CONTRACT §6: within 2 s).
+  await pruneWhenDue(env.DB);
 }
 
 /** When this isolate's consumer last pruned the overview's old bucket rows. */
