@@ -521,6 +521,46 @@ describe("GET /v1/stats: counters move with the rows", () => {
   });
 });
 
+describe("GET /v1/stats: deliveries that reach D1 by reprojection", () => {
+  const acceptedOf = async (companyId: string) => {
+    const minutes = (await companyCounters(companyId)).deliveries.filter((row) => row.width === 60);
+    return {
+      accepted: minutes.reduce((n, row) => n + Number(row.accepted), 0),
+      duplicates: minutes.reduce((n, row) => n + Number(row.duplicates), 0),
+    };
+  };
+
+  it("a job whose summaries never reached D1 counts its deliveries when the repair writes it, once", async () => {
+    const companyId = `co-unprojected-${crypto.randomUUID()}`;
+    const summaries = await summariesOf(companyId, 1, ["job_create", "job_start"]);
+    const latest = summaries.reduce((a, b) => (b.version > a.version ? b : a));
+    expect(latest.summary).toMatchObject({ deliveryCount: 3, eventCount: 2 });
+    expect(await acceptedOf(companyId)).toEqual({ accepted: 0, duplicates: 0 });
+
+    await repairSummaries(env.DB, [latest.summary]);
+    expect(await acceptedOf(companyId)).toEqual({ accepted: 3, duplicates: 1 });
+    // A second run writes nothing, and the queue's message for that version is skipped by its guard.
+    await repairSummaries(env.DB, [latest.summary]);
+    await consume([{ summaries }]);
+    expect(await acceptedOf(companyId)).toEqual({ accepted: 3, duplicates: 1 });
+  });
+
+  it("a row behind its ledger counts only the deliveries the repair adds", async () => {
+    const companyId = `co-behind-${crypto.randomUUID()}`;
+    const summaries = await summariesOf(companyId, 1, ["job_create", "job_start", "job_finished"]);
+    const byVersion = [...summaries].sort((a, b) => a.version - b.version);
+    const first = byVersion[0];
+    const latest = byVersion.at(-1);
+    if (first === undefined || latest === undefined) throw new Error("no summaries");
+    await consume([{ summaries: [first] }]);
+    const before = await acceptedOf(companyId);
+    expect(before.accepted).toBe(first.summary.deliveryCount);
+
+    await repairSummaries(env.DB, [latest.summary]);
+    expect(await acceptedOf(companyId)).toEqual({ accepted: 4, duplicates: 1 });
+  });
+});
+
 describe("GET /v1/stats: what a call reads", () => {
   const plans = async (sql: string, params: (string | number)[]) =>
     (
