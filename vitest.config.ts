@@ -78,10 +78,7 @@ const ALONE = [
   "test/stream-limits.test.ts",
 ];
 
-function workerProject(
-  name: string,
-  files: { isolate: boolean; include?: string[]; exclude?: string[]; maxWorkers?: number },
-) {
+function workerProject(name: string, files: { isolate: boolean; include?: string[]; exclude?: string[] }) {
   return {
     plugins: [
       cloudflareTest(async () => ({
@@ -97,7 +94,6 @@ function workerProject(
     test: {
       name,
       isolate: files.isolate,
-      ...(files.maxWorkers === undefined ? {} : { maxWorkers: files.maxWorkers }),
       setupFiles: ["./test/setup.ts"],
       provide: { fuzz: fuzzRun() },
       include: files.include ?? ["src/**/*.test.ts", "test/**/*.test.ts"],
@@ -170,8 +166,7 @@ export default defineConfig({
       : ["default"],
     projects: [
       // The Worker, its Durable Objects and D1, inside workerd, in two projects (see below).
-      // At most two shared workerd processes: each loads all of the Worker's modules once.
-      workerProject("worker", { isolate: false, exclude: ALONE, maxWorkers: 2 }),
+      workerProject("worker", { isolate: false, exclude: ALONE }),
       workerProject("worker-alone", { isolate: true, include: ALONE }),
       {
         // The command-line scripts, run as a user runs them, in Node.
