@@ -153,12 +153,13 @@ export default defineConfig({
     // on purpose: the tests assert what a user sees, so keep those lines out of the output unless
     // RUNLEDGER_TEST_LOGS is set.
     onConsoleLog: (log) => process.env.RUNLEDGER_TEST_LOGS !== undefined || !log.startsWith('{"level":'),
-    // Four test files at a time on 2 cores. Vitest's default there is one (cores − 1), which ran
+    // Three test files at a time on 2 cores. Vitest's default there is one (cores − 1), which ran
     // the whole suite file after file; the `worker` files wait on workerd and the `scripts` files on
     // child processes, so slots idle unless there are more of them than cores, and with another
-    // process on the machine more of them get more of its CPU. Measured on a clean clone with
-    // another process keeping one core busy: 130 s with two, 119 s with three, 117 s with four.
-    maxWorkers: 4,
+    // process on the machine more of them get more of its CPU. Measured on clean clones with
+    // another process keeping one core busy: 130 s with two, 119–121 s with three; with four, 117 s
+    // once and 126 s once (each shared workerd loads every module: more of them cost more CPU).
+    maxWorkers: 3,
     sequence: { sequencer: LongestFirst },
     // .ci/run reads the JSON report to print `N passed, N failed`.
     reporters: process.env.VITEST_JSON_REPORT
