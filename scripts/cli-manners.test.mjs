@@ -20,7 +20,7 @@ import {
   usageLine,
 } from "./cli.mjs";
 import { groupAlive, runScript, spawnNode, stopGroup } from "./dev-server.mjs";
-import { freePort, ROOT } from "./lib.mjs";
+import { freePort, openLocalD1, ROOT } from "./lib.mjs";
 
 const dir = mkdtempSync(path.join(tmpdir(), "runledger-cli-manners-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -520,15 +520,16 @@ process.on("SIGTERM", () => process.exit(0));
     expect(first).toMatch(/^Local D1: applied migrations \S+\.sql/m);
     const firstToken = consoleToken(first);
     expect(firstToken).toMatch(/^rl_/);
-    // A token the versions before this one made at each start.
-    const legacy = await run("token.mjs", [
-      "create",
-      "--name",
-      "console-2026-01-02T03-04-05-678Z",
-      "--persist-to",
-      state,
-    ]);
-    expect(legacy.status, legacy.stderr).toBe(0);
+    // A token the versions before this one made at each start (written here directly: local D1 is
+    // read and written in this process, without a command of its own for each).
+    const local = await openLocalD1(state);
+    try {
+      await local.query(
+        `INSERT INTO tokens (token_hash, name, created_at) VALUES ('${sha256("rl_legacy")}', 'console-2026-01-02T03-04-05-678Z', '2026-01-02T03:04:05.678Z')`,
+      );
+    } finally {
+      await local.close();
+    }
 
     const second = await start();
     expect(second).toContain("Local D1: migrations up to date.");
@@ -537,11 +538,19 @@ process.on("SIGTERM", () => process.exit(0));
     expect(secondToken).toMatch(/^rl_/);
     expect(secondToken).not.toBe(firstToken);
 
-    const list = await run("token.mjs", ["list", "--persist-to", state]);
-    const live = list.stdout.trimEnd().split("\n").slice(1);
-    expect(live, list.stdout).toHaveLength(1);
-    expect(live[0]).toMatch(
-      new RegExp(`^console +all jobs +no +\\S+ \\S+ +${sha256(secondToken).slice(0, 12)}$`),
-    );
+    // One console token is live: the second start's; the first's and the legacy one are revoked.
+    const after = await openLocalD1(state);
+    try {
+      expect(await after.query("SELECT name, token_hash FROM tokens WHERE revoked_at IS NULL")).toEqual([
+        { name: "console", token_hash: sha256(secondToken) },
+      ]);
+      expect(
+        (await after.query("SELECT token_hash FROM tokens WHERE revoked_at IS NOT NULL ORDER BY name")).map(
+          (row) => row.token_hash,
+        ),
+      ).toEqual([sha256(firstToken), sha256("rl_legacy")]);
+    } finally {
+      await after.close();
+    }
   }, 120_000);
 });
