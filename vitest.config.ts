@@ -71,7 +71,6 @@ const ALONE = [
   "test/api.list.test.ts",
   "test/changes.test.ts",
   "test/changes.property.test.ts",
-  "test/standard.security.test.ts",
   // Reprojection walks every ledger there is: alone, it walks only its own.
   "test/reproject.test.ts",
   // A long poll on every Standard Webhooks job: another file's late projection would answer it.

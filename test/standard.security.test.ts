@@ -17,23 +17,43 @@ import {
   signedStandardRequest,
 } from "./helpers";
 
-const JOB_KEY = "standard:export:exp_security";
-const EVENT_ID = "msg_security";
-const EXTEND_KEY = "extend:classify_run:clr_standard_security";
+// Ids of this run only: test files may share storage (vitest.config.ts, ALONE).
+const RUN = crypto.randomUUID().slice(0, 8);
+const JOB_KEY = `standard:export:exp_security_${RUN}`;
+const EVENT_ID = `msg_security_${RUN}`;
+const EXTEND_KEY = `extend:classify_run:clr_standard_security_${RUN}`;
 
+/**
+ * Every job key a list (`/v1/jobs?…`) or the change feed (`/v1/changes?…`) gives the token, page
+ * after page: storage may hold other files' jobs, so nothing here reads only a first page.
+ */
 async function jobKeys(path: string, token: string): Promise<string[]> {
-  const response = await apiGet(path, token);
-  expect(response.status).toBe(200);
-  return ((await response.json()) as { data: { jobKey: string }[] }).data.map((job) => job.jobKey);
+  const feed = path.startsWith("/v1/changes");
+  const keys: string[] = [];
+  let cursor: string | null = null;
+  for (;;) {
+    const next: string =
+      cursor === null
+        ? ""
+        : `${path.includes("?") ? "&" : "?"}${feed ? "after" : "cursor"}=${encodeURIComponent(cursor)}`;
+    const response = await apiGet(`${path}${next}`, token);
+    expect(response.status).toBe(200);
+    const page = (await response.json()) as { data: { jobKey: string }[]; nextCursor: string | null };
+    keys.push(...page.data.map((job) => job.jobKey));
+    // A list's last page has no cursor; the feed always has one, and its end is an empty page.
+    if (page.nextCursor === null || (feed && page.data.length === 0)) return keys;
+    cursor = page.nextCursor;
+  }
 }
 
 let quarantineId: string;
 beforeAll(async () => {
   expect(
-    (await sendStandard({ type: "export.started", data: { id: "exp_security" } }, { id: EVENT_ID })).status,
+    (await sendStandard({ type: "export.started", data: { id: `exp_security_${RUN}` } }, { id: EVENT_ID }))
+      .status,
   ).toBe(200);
   expect(
-    (await sendExtend(extendEvent("classify_run.processed", { id: "clr_standard_security" }))).status,
+    (await sendExtend(extendEvent("classify_run.processed", { id: `clr_standard_security_${RUN}` }))).status,
   ).toBe(200);
   const quarantined = await SELF.fetch(await signedStandardRequest("not json"));
   expect(quarantined.status).toBe(202);
