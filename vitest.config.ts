@@ -106,7 +106,7 @@ function workerProject(name: string, files: { isolate: boolean; include?: string
 }
 
 /**
- * The order the test files start in: longest first, whatever their project, so both slots stay
+ * The order the test files start in: longest first, whatever their project, so every slot stays
  * busy to the end. Vitest's own order runs the projects one after another and, on a clean clone (no
  * timings cached), each project's largest files first — which left the scripts' two longest files
  * running side by side at the start and one long file alone at the end. Seconds measured on an idle
