@@ -13,17 +13,11 @@ CREATE TRIGGER delivery_counts_insert AFTER INSERT ON jobs
 WHEN (SELECT active FROM counters_batched) = 0 AND new.delivery_count > 0
 BEGIN
   INSERT INTO delivery_counts (source, slice, width, start, accepted, duplicates)
-    SELECT new.source, 'all', width.value,
+    SELECT new.source, slices.slice, width.value,
       (new.last_received_at / (width.value * 1000)) * (width.value * 1000),
       new.delivery_count, max(new.delivery_count - new.event_count, 0)
-    FROM json_each('[60, 900, 3600]') AS width WHERE true
-    ON CONFLICT (source, slice, width, start) DO UPDATE SET
-      accepted = accepted + excluded.accepted, duplicates = duplicates + excluded.duplicates;
-  INSERT INTO delivery_counts (source, slice, width, start, accepted, duplicates)
-    SELECT new.source, 'company:' || new.company_id, width.value,
-      (new.last_received_at / (width.value * 1000)) * (width.value * 1000),
-      new.delivery_count, max(new.delivery_count - new.event_count, 0)
-    FROM json_each('[60, 900, 3600]') AS width WHERE new.company_id IS NOT NULL
+    FROM (SELECT 'all' AS slice UNION ALL SELECT 'company:' || new.company_id WHERE new.company_id IS NOT NULL)
+      AS slices, json_each('[60, 900, 3600]') AS width WHERE true
     ON CONFLICT (source, slice, width, start) DO UPDATE SET
       accepted = accepted + excluded.accepted, duplicates = duplicates + excluded.duplicates;
 END;
@@ -32,19 +26,12 @@ CREATE TRIGGER delivery_counts_growth AFTER UPDATE OF delivery_count ON jobs
 WHEN (SELECT active FROM counters_batched) = 0 AND new.delivery_count > old.delivery_count
 BEGIN
   INSERT INTO delivery_counts (source, slice, width, start, accepted, duplicates)
-    SELECT new.source, 'all', width.value,
+    SELECT new.source, slices.slice, width.value,
       (new.last_received_at / (width.value * 1000)) * (width.value * 1000),
       new.delivery_count - old.delivery_count,
       max((new.delivery_count - new.event_count) - (old.delivery_count - old.event_count), 0)
-    FROM json_each('[60, 900, 3600]') AS width WHERE true
-    ON CONFLICT (source, slice, width, start) DO UPDATE SET
-      accepted = accepted + excluded.accepted, duplicates = duplicates + excluded.duplicates;
-  INSERT INTO delivery_counts (source, slice, width, start, accepted, duplicates)
-    SELECT new.source, 'company:' || new.company_id, width.value,
-      (new.last_received_at / (width.value * 1000)) * (width.value * 1000),
-      new.delivery_count - old.delivery_count,
-      max((new.delivery_count - new.event_count) - (old.delivery_count - old.event_count), 0)
-    FROM json_each('[60, 900, 3600]') AS width WHERE new.company_id IS NOT NULL
+    FROM (SELECT 'all' AS slice UNION ALL SELECT 'company:' || new.company_id WHERE new.company_id IS NOT NULL)
+      AS slices, json_each('[60, 900, 3600]') AS width WHERE true
     ON CONFLICT (source, slice, width, start) DO UPDATE SET
       accepted = accepted + excluded.accepted, duplicates = duplicates + excluded.duplicates;
 END;

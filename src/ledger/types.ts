@@ -3,7 +3,7 @@
  * as it is stored, which page of a detail to read, and what storing a delivery answers.
  */
 import type { JobDetail, JobSummary, LinkedJob } from "../core/summary";
-import type { Failure, JobRole, Source, Status } from "../core/vocabulary";
+import type { NormalizedEvent } from "../core/vocabulary";
 
 /**
  * One event as its ledger stores it — only what it stores, so the call into the ledger carries no
@@ -11,32 +11,14 @@ import type { Failure, JobRole, Source, Status } from "../core/vocabulary";
  * summary as JSON text, the key of the job it links a file into, and the time it orders by
  * (`orderTime` in ./order — the vendor's time unless the operator's future horizon capped it).
  */
-export interface StoredEvent {
-  jobKey: string;
-  source: Source;
-  kind: string;
-  id: string;
-  role: JobRole;
-  eventId: string;
-  eventType: string;
-  status: Status | null;
-  vendorStatus: string | null;
-  terminal: boolean;
-  rank: number;
-  occurredAt: number;
-  receivedAt: number;
+export type StoredEvent = Omit<NormalizedEvent, "summary" | "linkToJob"> & {
+  /** The time it orders by (`orderTime` in ./order). */
   orderAt: number;
-  companyId: string | null;
-  companyName: string | null;
-  name: string | null;
-  stage: string | null;
-  retries: number | null;
-  failure: Failure | null;
   /** The history entry's facts, as JSON text (at most 16 KB). */
   summaryJson: string;
   /** On a file event that puts the file into a job (Alfred `file_add_to_job`): that job's key. */
   linkTo: string | null;
-}
+};
 
 /**
  * A linked job as a ledger knows it: the API's `{ jobKey, status }` and that job's company, so the
